@@ -1,0 +1,73 @@
+//! Builds librdkafka client configurations from a [`ClusterConnection`].
+
+use rdkafka::ClientConfig;
+
+use crate::config::{ClusterConnection, Truststore};
+
+/// What a client is for; it becomes part of `client.id`, as MM2 names its clients by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRole {
+    /// Reads records to replicate from the source cluster.
+    ReplicationConsumer,
+    /// Writes replicated records to the target cluster.
+    ReplicationProducer,
+    /// Administers topics on the source cluster.
+    SourceAdmin,
+    /// Administers topics on the target cluster.
+    TargetAdmin,
+}
+
+impl ClientRole {
+    /// MM2's role name, used in `client.id`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReplicationConsumer => "replication-consumer",
+            Self::ReplicationProducer => "replication-producer",
+            Self::SourceAdmin => "replication-source-admin",
+            Self::TargetAdmin => "replication-target-admin",
+        }
+    }
+}
+
+/// The librdkafka configuration for a client of `role` on the cluster `conn` describes.
+/// `client_id_prefix` names the flow (MM2 uses `<source>-><target>`).
+pub fn client_config(
+    conn: &ClusterConnection,
+    client_id_prefix: &str,
+    role: ClientRole,
+) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &conn.bootstrap_servers);
+    cfg.set("client.id", format!("{client_id_prefix}|{}", role.as_str()));
+    cfg.set("security.protocol", conn.security_protocol.as_str());
+    if conn.security_protocol.uses_tls() {
+        match &conn.tls.truststore {
+            Some(Truststore::PemFile(path)) => {
+                cfg.set("ssl.ca.location", path.to_string_lossy());
+            }
+            Some(Truststore::PemInline(pem)) => {
+                cfg.set("ssl.ca.pem", pem);
+            }
+            None => {}
+        }
+        cfg.set(
+            "ssl.endpoint.identification.algorithm",
+            if conn.tls.verify_hostname {
+                "https"
+            } else {
+                "none"
+            },
+        );
+    }
+    if conn.security_protocol.uses_sasl() {
+        if let Some(sasl) = &conn.sasl {
+            cfg.set("sasl.mechanism", sasl.mechanism.as_str());
+            cfg.set("sasl.username", &sasl.username);
+            cfg.set("sasl.password", sasl.password.expose());
+        }
+    }
+    for (k, v) in &conn.client_overrides {
+        cfg.set(k, v);
+    }
+    cfg
+}

@@ -1,0 +1,25 @@
+//! Strait: Kafka cross-cluster replication, compatible with Apache Kafka MirrorMaker 2.
+//!
+//! The library is laid out by architectural part; each folder is one part:
+//!
+//! | module | part |
+//! |---|---|
+//! | [`config`] | the one resolved configuration model, and the readers that feed it |
+//! | [`policy`] | replication policies (topic renaming) and topic/group/config filters |
+//! | [`wire`] | MM2's byte formats: offset syncs, checkpoints, heartbeats, Connect offsets |
+//! | [`kafka`] | glue to librdkafka: building clients from the model |
+//! | [`source`] | source replication (MM2's MirrorSourceConnector) |
+//! | [`checkpoint`] | offset translation and checkpoints (MirrorCheckpointConnector) |
+//! | [`heartbeat`] | heartbeats (MirrorHeartbeatConnector) |
+//! | [`flow`] | wiring the parts of one replication flow together |
+//! | [`http`] | health, metrics and status endpoints |
+
+pub mod checkpoint;
+pub mod config;
+pub mod flow;
+pub mod heartbeat;
+pub mod http;
+pub mod kafka;
+pub mod policy;
+pub mod source;
+pub mod wire;
