@@ -9,7 +9,13 @@ use clap::{Parser, Subcommand};
 #[command(name = "strait", version, about, long_about = None)]
 pub struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "STRAIT_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "STRAIT_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
 
     /// What to do.

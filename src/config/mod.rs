@@ -6,6 +6,11 @@
 
 pub mod model;
 pub mod secret;
+pub mod truststore;
 
-pub use model::{ClusterConnection, Sasl, SaslMechanism, SecurityProtocol, Tls, Truststore};
+pub use model::{
+    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig,
+    OffsetSyncsLocation, PolicyConfig, PolicyKind, Sasl, SaslMechanism, SecurityProtocol,
+    SourceConnectorConfig, StraitConfig, Tls, Truststore, UseDefaultsFrom, WorkerConfig,
+};
 pub use secret::Secret;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -115,6 +116,20 @@ pub enum Truststore {
     PemFile(PathBuf),
     /// PEM certificates given inline (Java's `ssl.truststore.certificates`).
     PemInline(String),
+    /// A Java KeyStore file (`ssl.truststore.type=JKS`, Java's default).
+    Jks {
+        /// `ssl.truststore.location`.
+        path: PathBuf,
+        /// `ssl.truststore.password`; `None` skips the integrity check, as Java does.
+        password: Option<Secret>,
+    },
+    /// A PKCS#12 file (`ssl.truststore.type=PKCS12`).
+    Pkcs12 {
+        /// `ssl.truststore.location`.
+        path: PathBuf,
+        /// `ssl.truststore.password`.
+        password: Option<Secret>,
+    },
 }
 
 /// SASL mechanisms Strait speaks.
@@ -166,4 +181,302 @@ pub struct Sasl {
     pub username: String,
     /// The password.
     pub password: Secret,
+}
+
+/// Everything Strait runs: one or more replication flows.
+#[derive(Debug, Clone, Default)]
+pub struct StraitConfig {
+    /// The flows, each one source alias to one target alias.
+    pub flows: Vec<FlowConfig>,
+}
+
+/// One replication flow (MM2's `A->B`): the three connectors' settings over one pair of
+/// clusters. Field defaults are MM2's (`Default` impls below), so a reader only sets what the
+/// user wrote.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// `source.cluster.alias` (required by MM2).
+    pub source_alias: String,
+    /// `target.cluster.alias` (MM2 default `target`).
+    pub target_alias: String,
+    /// How to reach the source cluster (`source.cluster.*`).
+    pub source: ClusterConnection,
+    /// How to reach the target cluster (`target.cluster.*`).
+    pub target: ClusterConnection,
+    /// `replication.policy.*`.
+    pub policy: PolicyConfig,
+    /// The Kafka Connect worker settings the flow's state lives in (offsets topic, group).
+    pub worker: WorkerConfig,
+    /// MirrorSourceConnector settings; `None` when the flow has no source connector.
+    pub source_connector: Option<SourceConnectorConfig>,
+    /// MirrorCheckpointConnector settings; `None` when the flow has no checkpoint connector.
+    pub checkpoint_connector: Option<CheckpointConnectorConfig>,
+    /// MirrorHeartbeatConnector settings; `None` when the flow has no heartbeat connector.
+    pub heartbeat_connector: Option<HeartbeatConnectorConfig>,
+}
+
+impl FlowConfig {
+    /// The flow's name as MM2 writes it: `<source>-><target>`.
+    pub fn name(&self) -> String {
+        format!("{}->{}", self.source_alias, self.target_alias)
+    }
+}
+
+/// Which replication policy renames topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyKind {
+    /// `org.apache.kafka.connect.mirror.DefaultReplicationPolicy`: `<source alias><sep><topic>`.
+    #[default]
+    Default,
+    /// `org.apache.kafka.connect.mirror.IdentityReplicationPolicy`: names kept.
+    Identity,
+}
+
+/// `replication.policy.*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// `replication.policy.class`.
+    pub kind: PolicyKind,
+    /// `replication.policy.separator` (default `.`).
+    pub separator: String,
+    /// `replication.policy.internal.topic.separator.enabled` (default true).
+    pub internal_topic_separator_enabled: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            kind: PolicyKind::Default,
+            separator: ".".to_owned(),
+            internal_topic_separator_enabled: true,
+        }
+    }
+}
+
+/// Kafka Connect worker settings that decide where a flow keeps its state on the target, so a
+/// flow can move between MM2 and Strait without replicating again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// `offset.storage.topic`: where replication progress lives (Connect's format). MM2
+    /// dedicated mode uses `mm2-offsets.<source alias>.internal`.
+    pub offset_storage_topic: String,
+    /// `offset.storage.partitions` when Strait has to create the topic (Connect default 25).
+    pub offset_storage_partitions: i32,
+    /// `offset.storage.replication.factor` (-1 = broker default).
+    pub offset_storage_replication_factor: i16,
+    /// `group.id` of the Connect cluster; Strait's processes coordinate through a consumer
+    /// group derived from it on the source cluster.
+    pub group_id: String,
+}
+
+/// Where offset syncs are written (`offset-syncs.topic.location`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffsetSyncsLocation {
+    /// On the source cluster, named after the target alias (MM2's default).
+    #[default]
+    Source,
+    /// On the target cluster, named after the source alias.
+    Target,
+}
+
+/// Where topic config defaults come from when syncing configs (`use.defaults.from`, KIP-894).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UseDefaultsFrom {
+    /// Source defaults become explicit settings on the target.
+    Source,
+    /// Source defaults are left to the target's defaults (MM2's default).
+    #[default]
+    Target,
+}
+
+/// MirrorSourceConnector settings, with MM2's names and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConnectorConfig {
+    /// The connector's name: the first element of its offsets-topic keys. `MirrorSourceConnector`
+    /// in MM2 dedicated mode; the KafkaConnector's `metadata.name` under Strimzi.
+    pub name: String,
+    /// `enabled` (default true; MM2 dedicated mode defaults flows to false).
+    pub enabled: bool,
+    /// `tasks.max` (default 1): how many partition pipelines may run in parallel per process.
+    pub tasks_max: u32,
+    /// `topics`: regexes (whole-name match) of topics to replicate (default `.*`).
+    pub topics: Vec<String>,
+    /// `topics.exclude`: regexes of topics never replicated; excludes win.
+    pub topics_exclude: Vec<String>,
+    /// `config.properties.exclude`: regexes of topic config names not replicated.
+    pub config_properties_exclude: Vec<String>,
+    /// `use.defaults.from`.
+    pub use_defaults_from: UseDefaultsFrom,
+    /// `refresh.topics.enabled` (default true).
+    pub refresh_topics_enabled: bool,
+    /// `refresh.topics.interval.seconds` (default 600).
+    pub refresh_topics_interval: Duration,
+    /// `sync.topic.configs.enabled` (default true).
+    pub sync_topic_configs_enabled: bool,
+    /// `sync.topic.configs.interval.seconds` (default 600).
+    pub sync_topic_configs_interval: Duration,
+    /// `sync.topic.acls.enabled` (default true).
+    pub sync_topic_acls_enabled: bool,
+    /// `sync.topic.acls.interval.seconds` (default 600).
+    pub sync_topic_acls_interval: Duration,
+    /// `replication.factor` of new remote topics (default 2; -1 = broker default).
+    pub replication_factor: i16,
+    /// `emit.offset-syncs.enabled` (default true).
+    pub emit_offset_syncs_enabled: bool,
+    /// `offset-syncs.topic.location` (default source).
+    pub offset_syncs_topic_location: OffsetSyncsLocation,
+    /// `offset-syncs.topic.replication.factor` (default 3; -1 = broker default).
+    pub offset_syncs_topic_replication_factor: i16,
+    /// `offset.lag.max` (default 100).
+    pub offset_lag_max: i64,
+    /// `heartbeats.replication.enabled` (default true).
+    pub heartbeats_replication_enabled: bool,
+    /// `offset.flush.interval.ms` of the worker (default 60000): how often delayed offset syncs
+    /// are published, as Connect's offset commit does.
+    pub offset_flush_interval: Duration,
+    /// Strait: bytes of records sent to the target but not yet acknowledged before fetching
+    /// pauses (default 64 MiB).
+    pub max_in_flight_bytes: u64,
+    /// Strait: `compression.type` of the target producer (default lz4).
+    pub compression_type: String,
+    /// Further source consumer settings (`source.consumer.*`, `consumer.*`), librdkafka names.
+    pub consumer_overrides: BTreeMap<String, String>,
+    /// Further target producer settings (`target.producer.*`, `producer.*`), librdkafka names.
+    pub producer_overrides: BTreeMap<String, String>,
+}
+
+/// MM2's default `topics.exclude`.
+pub const DEFAULT_TOPICS_EXCLUDE: &[&str] = &[r".*[\-\.]internal", r".*\.replica", r"__.*"];
+
+/// MM2's default `config.properties.exclude`.
+pub const DEFAULT_CONFIG_PROPERTIES_EXCLUDE: &[&str] = &[
+    r"follower\.replication\.throttled\.replicas",
+    r"leader\.replication\.throttled\.replicas",
+    r"message\.timestamp\.difference\.max\.ms",
+    r"message\.timestamp\.type",
+    r"unclean\.leader\.election\.enable",
+    r"min\.insync\.replicas",
+];
+
+/// MM2's default `groups.exclude`.
+pub const DEFAULT_GROUPS_EXCLUDE: &[&str] = &[r"console-consumer-.*", r"connect-.*", r"__.*"];
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+impl Default for SourceConnectorConfig {
+    fn default() -> Self {
+        Self {
+            name: "MirrorSourceConnector".to_owned(),
+            enabled: true,
+            tasks_max: 1,
+            topics: vec![".*".to_owned()],
+            topics_exclude: strings(DEFAULT_TOPICS_EXCLUDE),
+            config_properties_exclude: strings(DEFAULT_CONFIG_PROPERTIES_EXCLUDE),
+            use_defaults_from: UseDefaultsFrom::Target,
+            refresh_topics_enabled: true,
+            refresh_topics_interval: Duration::from_secs(600),
+            sync_topic_configs_enabled: true,
+            sync_topic_configs_interval: Duration::from_secs(600),
+            sync_topic_acls_enabled: true,
+            sync_topic_acls_interval: Duration::from_secs(600),
+            replication_factor: 2,
+            emit_offset_syncs_enabled: true,
+            offset_syncs_topic_location: OffsetSyncsLocation::Source,
+            offset_syncs_topic_replication_factor: 3,
+            offset_lag_max: 100,
+            heartbeats_replication_enabled: true,
+            offset_flush_interval: Duration::from_secs(60),
+            max_in_flight_bytes: 64 * 1024 * 1024,
+            compression_type: "lz4".to_owned(),
+            consumer_overrides: BTreeMap::new(),
+            producer_overrides: BTreeMap::new(),
+        }
+    }
+}
+
+/// MirrorCheckpointConnector settings, with MM2's names and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointConnectorConfig {
+    /// The connector's name (`MirrorCheckpointConnector` in dedicated mode).
+    pub name: String,
+    /// `enabled` (default true).
+    pub enabled: bool,
+    /// `tasks.max` (default 1).
+    pub tasks_max: u32,
+    /// `topics` as for the source connector: only offsets on these topics are checkpointed.
+    pub topics: Vec<String>,
+    /// `topics.exclude`.
+    pub topics_exclude: Vec<String>,
+    /// `groups`: regexes of consumer groups to checkpoint (default `.*`).
+    pub groups: Vec<String>,
+    /// `groups.exclude`.
+    pub groups_exclude: Vec<String>,
+    /// `refresh.groups.enabled` (default true).
+    pub refresh_groups_enabled: bool,
+    /// `refresh.groups.interval.seconds` (default 600).
+    pub refresh_groups_interval: Duration,
+    /// `emit.checkpoints.enabled` (default true).
+    pub emit_checkpoints_enabled: bool,
+    /// `emit.checkpoints.interval.seconds` (default 60).
+    pub emit_checkpoints_interval: Duration,
+    /// `sync.group.offsets.enabled` (default false; the seed turns it on).
+    pub sync_group_offsets_enabled: bool,
+    /// `sync.group.offsets.interval.seconds` (default 60).
+    pub sync_group_offsets_interval: Duration,
+    /// `checkpoints.topic.replication.factor` (default 3).
+    pub checkpoints_topic_replication_factor: i16,
+    /// `offset-syncs.topic.location` (must match the source connector's).
+    pub offset_syncs_topic_location: OffsetSyncsLocation,
+}
+
+impl Default for CheckpointConnectorConfig {
+    fn default() -> Self {
+        Self {
+            name: "MirrorCheckpointConnector".to_owned(),
+            enabled: true,
+            tasks_max: 1,
+            topics: vec![".*".to_owned()],
+            topics_exclude: strings(DEFAULT_TOPICS_EXCLUDE),
+            groups: vec![".*".to_owned()],
+            groups_exclude: strings(DEFAULT_GROUPS_EXCLUDE),
+            refresh_groups_enabled: true,
+            refresh_groups_interval: Duration::from_secs(600),
+            emit_checkpoints_enabled: true,
+            emit_checkpoints_interval: Duration::from_secs(60),
+            sync_group_offsets_enabled: false,
+            sync_group_offsets_interval: Duration::from_secs(60),
+            checkpoints_topic_replication_factor: 3,
+            offset_syncs_topic_location: OffsetSyncsLocation::Source,
+        }
+    }
+}
+
+/// MirrorHeartbeatConnector settings, with MM2's names and defaults.
+#[derive(Debug, Clone)]
+pub struct HeartbeatConnectorConfig {
+    /// The connector's name (`MirrorHeartbeatConnector` in dedicated mode).
+    pub name: String,
+    /// `emit.heartbeats.enabled` (default true).
+    pub emit_heartbeats_enabled: bool,
+    /// `emit.heartbeats.interval.seconds` (default 1).
+    pub emit_heartbeats_interval: Duration,
+    /// `heartbeats.topic.replication.factor` (default 3).
+    pub heartbeats_topic_replication_factor: i16,
+    /// The cluster heartbeats are written to: the heartbeat connector's `target.cluster.*`
+    /// (the seed points it at the source cluster). `None` means the flow's target.
+    pub heartbeats_cluster: Option<ClusterConnection>,
+}
+
+impl Default for HeartbeatConnectorConfig {
+    fn default() -> Self {
+        Self {
+            name: "MirrorHeartbeatConnector".to_owned(),
+            emit_heartbeats_enabled: true,
+            emit_heartbeats_interval: Duration::from_secs(1),
+            heartbeats_topic_replication_factor: 3,
+            heartbeats_cluster: None,
+        }
+    }
 }

@@ -2,7 +2,8 @@
 
 use rdkafka::ClientConfig;
 
-use crate::config::{ClusterConnection, Truststore};
+use crate::config::ClusterConnection;
+use crate::config::truststore::{TruststoreError, load_pem};
 
 /// What a client is for; it becomes part of `client.id`, as MM2 names its clients by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,24 +32,22 @@ impl ClientRole {
 
 /// The librdkafka configuration for a client of `role` on the cluster `conn` describes.
 /// `client_id_prefix` names the flow (MM2 uses `<source>-><target>`).
+///
+/// Fails only when the truststore cannot be read.
 pub fn client_config(
     conn: &ClusterConnection,
     client_id_prefix: &str,
     role: ClientRole,
-) -> ClientConfig {
+) -> Result<ClientConfig, TruststoreError> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &conn.bootstrap_servers);
     cfg.set("client.id", format!("{client_id_prefix}|{}", role.as_str()));
     cfg.set("security.protocol", conn.security_protocol.as_str());
     if conn.security_protocol.uses_tls() {
-        match &conn.tls.truststore {
-            Some(Truststore::PemFile(path)) => {
-                cfg.set("ssl.ca.location", path.to_string_lossy());
-            }
-            Some(Truststore::PemInline(pem)) => {
-                cfg.set("ssl.ca.pem", pem);
-            }
-            None => {}
+        // Every store format is handed to librdkafka as PEM text, so JKS and PKCS#12
+        // truststores need no files of their own.
+        if let Some(store) = &conn.tls.truststore {
+            cfg.set("ssl.ca.pem", load_pem(store)?);
         }
         cfg.set(
             "ssl.endpoint.identification.algorithm",
@@ -69,5 +68,5 @@ pub fn client_config(
     for (k, v) in &conn.client_overrides {
         cfg.set(k, v);
     }
-    cfg
+    Ok(cfg)
 }
