@@ -58,12 +58,14 @@ pub fn client_config(
             },
         );
     }
-    if conn.security_protocol.uses_sasl() {
-        if let Some(sasl) = &conn.sasl {
-            cfg.set("sasl.mechanism", sasl.mechanism.as_str());
-            cfg.set("sasl.username", &sasl.username);
-            cfg.set("sasl.password", sasl.password.expose());
-        }
+    if let Some(sasl) = conn
+        .sasl
+        .as_ref()
+        .filter(|_| conn.security_protocol.uses_sasl())
+    {
+        cfg.set("sasl.mechanism", sasl.mechanism.as_str());
+        cfg.set("sasl.username", &sasl.username);
+        cfg.set("sasl.password", sasl.password.expose());
     }
     for (k, v) in &conn.client_overrides {
         cfg.set(k, v);
