@@ -1,13 +1,36 @@
-//! Configuration: the one resolved model every other part consumes ([`model`]), and the pieces
-//! that keep secrets out of logs ([`secret`]).
-//!
-//! Readers for Strimzi manifests, `mm2.properties` and config providers come with the
-//! configuration issue; they all produce the same [`model`] types.
+//! Configuration: the one resolved model every other part consumes ([`model`]), the pieces
+//! that keep secrets out of logs ([`secret`]), and the readers that turn the files users already
+//! have (Strimzi manifests, `mm2.properties`, Strait's own YAML) into that model ([`load`]).
 
+pub mod client_keys;
+pub mod client_props;
+pub mod connector;
+pub mod connector_keys;
+pub mod describe;
+pub mod error;
+pub(crate) mod flows;
+pub mod jaas;
+pub(crate) mod key_reader;
+pub mod load;
+pub(crate) mod manifests;
+pub(crate) mod mm2_properties;
 pub mod model;
+pub(crate) mod native;
+pub mod properties;
+pub mod providers;
 pub mod secret;
+#[cfg(test)]
+mod seed_tests;
+pub mod settings;
+pub(crate) mod strimzi;
+pub mod suggest;
 pub mod truststore;
+pub(crate) mod worker;
+pub(crate) mod yaml;
 
+pub use describe::describe;
+pub use error::{ConfigError, ConfigWarning, Origin};
+pub use load::{LoadOptions, Loaded, load, load_with};
 pub use model::{
     CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig,
     OffsetSyncsLocation, PolicyConfig, PolicyKind, Sasl, SaslMechanism, SecurityProtocol,

@@ -1,4 +1,6 @@
-//! One replication flow (one source alias to one target alias): wires source replication,
-//! checkpoints and heartbeats together and runs them until shutdown.
-//!
-//! Not built yet (issue "Source replication").
+//! One replication flow (one source alias to one target alias): wires the parts of the flow
+//! together and runs them until shutdown.
+
+pub mod runner;
+
+pub use runner::{FlowError, run_flow};

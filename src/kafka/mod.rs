@@ -1,6 +1,10 @@
 //! Glue to librdkafka (through `rdkafka`): building consumers, producers and admin clients
-//! from the configuration model.
+//! from the configuration model, and checking connections.
 
 pub mod clients;
+pub mod connect_check;
+pub mod delivery;
 
 pub use clients::{ClientRole, client_config};
+pub use connect_check::{ConnectError, check_connection};
+pub use delivery::CountingContext;

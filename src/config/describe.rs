@@ -1,0 +1,244 @@
+//! A human-readable dump of resolved flows for `strait validate`: clusters, aliases, policy,
+//! filters, intervals. Every secret is shown as `[redacted]`.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::settings::is_sensitive_key;
+use super::{
+    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig,
+    OffsetSyncsLocation, PolicyKind, SourceConnectorConfig, StraitConfig, Truststore,
+    UseDefaultsFrom,
+};
+
+/// Describes every flow of `config`.
+pub fn describe(config: &StraitConfig) -> String {
+    let mut out = String::new();
+    for (i, flow) in config.flows.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        flow_text(&mut out, flow);
+    }
+    out
+}
+
+fn flow_text(out: &mut String, f: &FlowConfig) {
+    let _ = writeln!(out, "flow {}", f.name());
+    cluster(out, &format!("  source '{}'", f.source_alias), &f.source);
+    cluster(out, &format!("  target '{}'", f.target_alias), &f.target);
+    let p = &f.policy;
+    let _ = writeln!(
+        out,
+        "  policy: {} (separator '{}', internal topic separator {})",
+        match p.kind {
+            PolicyKind::Default => "DefaultReplicationPolicy",
+            PolicyKind::Identity => "IdentityReplicationPolicy",
+        },
+        p.separator,
+        on_off(p.internal_topic_separator_enabled)
+    );
+    let w = &f.worker;
+    let _ = writeln!(
+        out,
+        "  worker: group.id '{}', offsets topic '{}' ({} partitions, replication factor {})",
+        w.group_id,
+        w.offset_storage_topic,
+        w.offset_storage_partitions,
+        w.offset_storage_replication_factor
+    );
+    match &f.source_connector {
+        Some(c) => source(out, c),
+        None => out.push_str("  source connector: none\n"),
+    }
+    match &f.checkpoint_connector {
+        Some(c) => checkpoint(out, c),
+        None => out.push_str("  checkpoint connector: none\n"),
+    }
+    match &f.heartbeat_connector {
+        Some(c) => heartbeat(out, c, &f.target_alias),
+        None => out.push_str("  heartbeat connector: none\n"),
+    }
+}
+
+fn location(l: OffsetSyncsLocation) -> &'static str {
+    match l {
+        OffsetSyncsLocation::Source => "source",
+        OffsetSyncsLocation::Target => "target",
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn every(enabled: bool, interval: Duration) -> String {
+    if enabled {
+        format!("every {}s", interval.as_secs())
+    } else {
+        "off".to_owned()
+    }
+}
+
+fn cluster(out: &mut String, label: &str, c: &ClusterConnection) {
+    let _ = writeln!(
+        out,
+        "{label}: {} via {}",
+        c.bootstrap_servers, c.security_protocol
+    );
+    if let Some(s) = &c.sasl {
+        let _ = writeln!(
+            out,
+            "      sasl: {} user '{}' password {}",
+            s.mechanism.as_str(),
+            s.username,
+            s.password
+        );
+    }
+    if c.security_protocol.uses_tls() {
+        let store = match &c.tls.truststore {
+            None => "system CA bundle".to_owned(),
+            Some(Truststore::PemFile(p)) => format!("PEM file {}", p.display()),
+            Some(Truststore::PemInline(pem)) => format!(
+                "inline PEM ({} certificate(s))",
+                pem.matches("-----BEGIN CERTIFICATE-----").count()
+            ),
+            Some(Truststore::Jks { path, password }) => format!(
+                "JKS {} (password {})",
+                path.display(),
+                password
+                    .as_ref()
+                    .map_or("none".to_owned(), ToString::to_string)
+            ),
+            Some(Truststore::Pkcs12 { path, password }) => format!(
+                "PKCS12 {} (password {})",
+                path.display(),
+                password
+                    .as_ref()
+                    .map_or("none".to_owned(), ToString::to_string)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "      tls: truststore {store}, hostname verification {}",
+            on_off(c.tls.verify_hostname)
+        );
+    }
+    overrides(out, "      client overrides", c.client_overrides.iter());
+}
+
+fn overrides<'a>(
+    out: &mut String,
+    label: &str,
+    map: impl Iterator<Item = (&'a String, &'a String)>,
+) {
+    let items: Vec<String> = map
+        .map(|(k, v)| {
+            if is_sensitive_key(k) {
+                format!("{k}=[redacted]")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    if !items.is_empty() {
+        let _ = writeln!(out, "{label}: {}", items.join(", "));
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn source(out: &mut String, c: &SourceConnectorConfig) {
+    let _ = writeln!(
+        out,
+        "  source connector '{}': {}, tasks.max {}",
+        c.name,
+        if c.enabled { "enabled" } else { "disabled" },
+        c.tasks_max
+    );
+    let _ = writeln!(out, "    topics: {}", list(&c.topics));
+    let _ = writeln!(out, "    topics.exclude: {}", list(&c.topics_exclude));
+    let _ = writeln!(
+        out,
+        "    config.properties.exclude: {}",
+        list(&c.config_properties_exclude)
+    );
+    let _ = writeln!(
+        out,
+        "    refresh topics {}, sync topic configs {} (defaults from {}), sync ACLs {}",
+        every(c.refresh_topics_enabled, c.refresh_topics_interval),
+        every(c.sync_topic_configs_enabled, c.sync_topic_configs_interval),
+        match c.use_defaults_from {
+            UseDefaultsFrom::Source => "source",
+            UseDefaultsFrom::Target => "target",
+        },
+        every(c.sync_topic_acls_enabled, c.sync_topic_acls_interval)
+    );
+    let _ = writeln!(
+        out,
+        "    replication factor {}, offset syncs {} (topic on {}, replication factor {}, offset.lag.max {}), heartbeats replication {}",
+        c.replication_factor,
+        on_off(c.emit_offset_syncs_enabled),
+        location(c.offset_syncs_topic_location),
+        c.offset_syncs_topic_replication_factor,
+        c.offset_lag_max,
+        on_off(c.heartbeats_replication_enabled)
+    );
+    let _ = writeln!(
+        out,
+        "    offset flush every {}ms, max in flight {} bytes, compression {}",
+        c.offset_flush_interval.as_millis(),
+        c.max_in_flight_bytes,
+        c.compression_type
+    );
+    overrides(out, "    consumer overrides", c.consumer_overrides.iter());
+    overrides(out, "    producer overrides", c.producer_overrides.iter());
+}
+
+fn checkpoint(out: &mut String, c: &CheckpointConnectorConfig) {
+    let _ = writeln!(
+        out,
+        "  checkpoint connector '{}': {}, tasks.max {}",
+        c.name,
+        if c.enabled { "enabled" } else { "disabled" },
+        c.tasks_max
+    );
+    let _ = writeln!(out, "    topics: {}", list(&c.topics));
+    let _ = writeln!(out, "    topics.exclude: {}", list(&c.topics_exclude));
+    let _ = writeln!(out, "    groups: {}", list(&c.groups));
+    let _ = writeln!(out, "    groups.exclude: {}", list(&c.groups_exclude));
+    let _ = writeln!(
+        out,
+        "    refresh groups {}, emit checkpoints {}, sync group offsets {}, checkpoints replication factor {}, offset syncs on {}",
+        every(c.refresh_groups_enabled, c.refresh_groups_interval),
+        every(c.emit_checkpoints_enabled, c.emit_checkpoints_interval),
+        every(c.sync_group_offsets_enabled, c.sync_group_offsets_interval),
+        c.checkpoints_topic_replication_factor,
+        location(c.offset_syncs_topic_location)
+    );
+}
+
+fn heartbeat(out: &mut String, c: &HeartbeatConnectorConfig, target_alias: &str) {
+    let _ = writeln!(
+        out,
+        "  heartbeat connector '{}': emit {}, replication factor {}",
+        c.name,
+        every(c.emit_heartbeats_enabled, c.emit_heartbeats_interval),
+        c.heartbeats_topic_replication_factor
+    );
+    match &c.heartbeats_cluster {
+        None => {
+            let _ = writeln!(
+                out,
+                "    heartbeats written to the target cluster '{target_alias}'"
+            );
+        }
+        Some(conn) => cluster(out, "    heartbeats written to", conn),
+    }
+}

@@ -1,0 +1,132 @@
+//! Groups connectors into flows: connectors with the same source and target aliases form one
+//! [`FlowConfig`], and must agree on the clusters and the replication policy.
+
+use super::connector::{ConnectorConfig, ParsedConnector, same_servers};
+use super::error::{ConfigError, Origin};
+use super::{ClusterConnection, FlowConfig, WorkerConfig};
+
+/// Builds the flows of one scope (a KafkaConnect, an `mm2.properties` flow, a native flow)
+/// from its connectors; `worker` is the scope's Connect worker settings.
+pub(crate) fn assemble(
+    connectors: Vec<ParsedConnector>,
+    worker: &WorkerConfig,
+) -> Result<Vec<FlowConfig>, ConfigError> {
+    let mut groups: Vec<Vec<ParsedConnector>> = Vec::new();
+    for c in connectors {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].source_alias == c.source_alias && g[0].target_alias == c.target_alias)
+        {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    groups.into_iter().map(|g| flow(g, worker)).collect()
+}
+
+fn flow(
+    connectors: Vec<ParsedConnector>,
+    worker: &WorkerConfig,
+) -> Result<FlowConfig, ConfigError> {
+    let first = &connectors[0];
+    let name = format!("{}->{}", first.source_alias, first.target_alias);
+    let mut source_connector = None;
+    let mut checkpoint_connector = None;
+    let mut heartbeat_connector = None;
+    let mut heartbeat_target: Option<ClusterConnection> = None;
+    // The cluster connections of the first source/checkpoint connector, and which one set them.
+    let mut clusters: Option<(ClusterConnection, ClusterConnection, &Origin)> = None;
+    let mut heartbeat_source: Option<ClusterConnection> = None;
+
+    for c in &connectors {
+        if c.policy != first.policy {
+            return Err(conflict(c, first, &name, "replication.policy.* settings"));
+        }
+        let duplicate = match &c.config {
+            ConnectorConfig::Source(s) => source_connector.replace(s.clone()).is_some(),
+            ConnectorConfig::Checkpoint(s) => checkpoint_connector.replace(s.clone()).is_some(),
+            ConnectorConfig::Heartbeat(s) => {
+                heartbeat_target.clone_from(&c.target);
+                heartbeat_source.clone_from(&c.source);
+                heartbeat_connector.replace(s.clone()).is_some()
+            }
+        };
+        if duplicate {
+            return Err(ConfigError::invalid(
+                c.at.clone(),
+                format!(
+                    "flow {name} already has a connector of this kind; a flow runs one of each"
+                ),
+            ));
+        }
+        if let (Some(source), Some(target)) = (&c.source, &c.target)
+            && !matches!(c.config, ConnectorConfig::Heartbeat(_))
+        {
+            match &clusters {
+                None => clusters = Some((source.clone(), target.clone(), &c.at)),
+                Some((s, t, at)) => {
+                    if !same_cluster(s, source) {
+                        return Err(conflict_at(c, at, &name, "source.cluster.* connection"));
+                    }
+                    if !same_cluster(t, target) {
+                        return Err(conflict_at(c, at, &name, "target.cluster.* connection"));
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(s), Some(c)) = (&source_connector, &checkpoint_connector)
+        && s.offset_syncs_topic_location != c.offset_syncs_topic_location
+    {
+        return Err(ConfigError::invalid(
+            first.at.clone().with_key("offset-syncs.topic.location"),
+            format!(
+                "the source and checkpoint connectors of flow {name} must use the same offset-syncs.topic.location"
+            ),
+        ));
+    }
+    let (source, target) = match clusters {
+        Some((s, t, _)) => (s, t),
+        // A flow with only a heartbeat connector (MM2's reverse herders): heartbeats go to its
+        // target cluster, which is then the flow's target.
+        None => (
+            heartbeat_source.unwrap_or_default(),
+            heartbeat_target.take().unwrap_or_default(),
+        ),
+    };
+    if let Some(h) = &mut heartbeat_connector {
+        h.heartbeats_cluster = heartbeat_target.filter(|t| !same_cluster(t, &target));
+    }
+    Ok(FlowConfig {
+        source_alias: first.source_alias.clone(),
+        target_alias: first.target_alias.clone(),
+        source,
+        target,
+        policy: first.policy.clone(),
+        worker: worker.clone(),
+        source_connector,
+        checkpoint_connector,
+        heartbeat_connector,
+    })
+}
+
+/// Whether two connections reach the same cluster the same way (brokers, protocol, user).
+pub(crate) fn same_cluster(a: &ClusterConnection, b: &ClusterConnection) -> bool {
+    same_servers(&a.bootstrap_servers, &b.bootstrap_servers)
+        && a.security_protocol == b.security_protocol
+        && a.sasl.as_ref().map(|s| (&s.username, s.mechanism))
+            == b.sasl.as_ref().map(|s| (&s.username, s.mechanism))
+}
+
+fn conflict(c: &ParsedConnector, other: &ParsedConnector, flow: &str, what: &str) -> ConfigError {
+    conflict_at(c, &other.at, flow, what)
+}
+
+fn conflict_at(c: &ParsedConnector, other: &Origin, flow: &str, what: &str) -> ConfigError {
+    ConfigError::invalid(
+        c.at.clone(),
+        format!(
+            "its {what} differ from those of {other}; all connectors of flow {flow} must agree"
+        ),
+    )
+}

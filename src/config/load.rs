@@ -1,0 +1,200 @@
+//! Entry point of the configuration readers: reads the files given with `-f`, recognises
+//! each one's kind, and resolves them into one [`StraitConfig`].
+//!
+//! - YAML whose documents have `apiVersion` and `kind`: Kubernetes manifests (Strimzi
+//!   `KafkaConnect`/`KafkaConnector`, and the ConfigMaps/Secrets providers read).
+//! - Other YAML: Strait's own format (a `flows` list).
+//! - `*.properties`: an MM2 dedicated-mode `mm2.properties`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::{ConfigError, ConfigWarning, Origin};
+use super::manifests::{self, Manifest};
+use super::properties::Properties;
+use super::providers::kubernetes::MapObjects;
+use super::providers::{EnvLookup, KubernetesObjects, ProviderEnv};
+use super::{FlowConfig, StraitConfig, Truststore, mm2_properties, native, strimzi, yaml};
+
+/// The resolved configuration and what Strait wants the user to know about it.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The flows to run.
+    pub config: StraitConfig,
+    /// Keys ignored, settings with no equivalent, files only present where Strait runs, ...
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Where the loader looks things up; [`load`] uses the process environment.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// Reads an environment variable (for the `env` providers).
+    pub env_var: EnvLookup,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            env_var: Arc::new(|name| std::env::var(name).ok()),
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions").finish_non_exhaustive()
+    }
+}
+
+/// Reads and resolves `files` (see the module documentation for the kinds recognised).
+pub fn load(files: &[PathBuf]) -> Result<Loaded, ConfigError> {
+    load_with(files, &LoadOptions::default())
+}
+
+enum Input {
+    Manifests(Vec<Manifest>),
+    Native(PathBuf, String),
+    Mm2(PathBuf, Properties),
+}
+
+/// [`load`] with explicit options.
+pub fn load_with(files: &[PathBuf], options: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let mut warnings = Vec::new();
+    let mut inputs = Vec::new();
+    for path in files {
+        inputs.push(classify(path, &mut warnings)?);
+    }
+    let all_manifests: Vec<Manifest> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Manifests(m) => Some(m.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut objects = MapObjects::default();
+    manifests::collect_objects(&all_manifests, &mut objects)?;
+    strimzi::add_operator_objects(&all_manifests, &mut objects);
+    let objects: Arc<dyn KubernetesObjects> = Arc::new(objects);
+    let mut env = ProviderEnv::new(Arc::clone(&objects));
+    env.env_var = Arc::clone(&options.env_var);
+
+    let mut flows: Vec<(FlowConfig, Origin)> = Vec::new();
+    for (flow, at) in strimzi::read(&all_manifests, &env, &mut warnings)? {
+        flows.push((flow, at));
+    }
+    for input in &inputs {
+        let (found, at) = match input {
+            Input::Manifests(_) => continue,
+            Input::Native(path, text) => (
+                native::read(text, path, &env, &mut warnings)?,
+                Origin::file(path),
+            ),
+            Input::Mm2(path, props) => (
+                mm2_properties::read(props, path, &env, &mut warnings)?,
+                Origin::file(path),
+            ),
+        };
+        flows.extend(found.into_iter().map(|f| (f, at.clone())));
+    }
+    if flows.is_empty() {
+        return Err(ConfigError::NoFlows {
+            files: files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
+    for (flow, at) in &flows {
+        if let Some(first) = seen.insert(flow.name(), at.clone()) {
+            return Err(ConfigError::invalid(
+                at.clone(),
+                format!(
+                    "flow {} is also defined by {first}; each flow may be defined once",
+                    flow.name()
+                ),
+            ));
+        }
+        local_files(flow, at, &mut warnings);
+    }
+    let mut unique = Vec::new();
+    for w in warnings {
+        if !unique.contains(&w) {
+            unique.push(w);
+        }
+    }
+    Ok(Loaded {
+        config: StraitConfig {
+            flows: flows.into_iter().map(|(f, _)| f).collect(),
+        },
+        warnings: unique,
+    })
+}
+
+fn classify(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Result<Input, ConfigError> {
+    if path.extension().is_some_and(|e| e == "properties") {
+        return Ok(Input::Mm2(path.to_owned(), Properties::read(path)?));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let docs = yaml::documents(&text, path)?;
+    let Some(first) = docs.first() else {
+        warnings.push(ConfigWarning::new(Origin::file(path), "the file is empty"));
+        return Ok(Input::Manifests(Vec::new()));
+    };
+    if manifests::is_manifest(first) {
+        return Ok(Input::Manifests(manifests::from_documents(&docs, path)?));
+    }
+    if native::is_native(first) {
+        if docs.len() > 1 {
+            return Err(ConfigError::invalid(
+                Origin::file(path).with_document(2),
+                "a Strait configuration file holds one YAML document",
+            ));
+        }
+        return Ok(Input::Native(path.to_owned(), text));
+    }
+    Err(ConfigError::invalid(
+        Origin::file(path).with_document(1),
+        "neither Kubernetes manifests (apiVersion and kind) nor a Strait configuration (flows); \
+         mm2.properties files must end in .properties",
+    ))
+}
+
+/// Warns about truststore files that do not exist here: fine if they are mounted where
+/// Strait runs, but `strait run` would fail on this machine.
+fn local_files(flow: &FlowConfig, at: &Origin, warnings: &mut Vec<ConfigWarning>) {
+    let mut conns = vec![("source", &flow.source), ("target", &flow.target)];
+    if let Some(h) = flow
+        .heartbeat_connector
+        .as_ref()
+        .and_then(|h| h.heartbeats_cluster.as_ref())
+    {
+        conns.push(("heartbeats", h));
+    }
+    let mut reported = Vec::new();
+    for (side, conn) in conns {
+        let path = match &conn.tls.truststore {
+            Some(Truststore::PemFile(p))
+            | Some(Truststore::Jks { path: p, .. })
+            | Some(Truststore::Pkcs12 { path: p, .. }) => p,
+            _ => continue,
+        };
+        if !path.exists() && !reported.contains(&path) {
+            reported.push(path);
+            warnings.push(ConfigWarning::new(
+                at.clone(),
+                format!(
+                    "flow {}: {side} truststore {} does not exist on this machine; it must exist where Strait runs",
+                    flow.name(),
+                    path.display()
+                ),
+            ));
+        }
+    }
+}

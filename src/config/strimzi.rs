@@ -1,0 +1,510 @@
+//! Strimzi `KafkaConnect` and `KafkaConnector` manifests (`kafka.strimzi.io/v1beta2`).
+//!
+//! A KafkaConnect gives the worker settings (`spec.config`: `group.id`,
+//! `offset.storage.topic`, `config.providers*`) and the connection Strimzi writes to
+//! `/tmp/strimzi-connect.properties` in its pods (`spec.bootstrapServers`, `spec.tls`,
+//! `spec.authentication`). Strait's pod has no such file, so when it does not exist locally its
+//! content is derived from the KafkaConnect, with the real password (read from the Secret
+//! manifest) and the trusted certificates as PEM. KafkaConnectors labelled
+//! `strimzi.io/cluster: <connect>` are its connectors; those sharing source and target
+//! aliases form one flow, named by their `metadata.name`s.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::client_props::ClientContext;
+use super::connector::{self, ConnectorInput, ConnectorKind, same_servers};
+use super::error::{ConfigError, ConfigWarning, Origin};
+use super::jaas;
+use super::key_reader::KeyReader;
+use super::manifests::Manifest;
+use super::properties::Properties;
+use super::providers::kubernetes::{MapObjects, SECRET_CLASS};
+use super::providers::{
+    KubernetesObjects, ObjectKind, ProviderEnv, Providers, directory, env, file,
+};
+use super::settings::Settings;
+use super::worker::{self, WorkerDefaults};
+use super::{FlowConfig, Truststore, flows, yaml};
+
+/// Where Strimzi writes the worker configuration in a Connect pod.
+pub const CONNECT_PROPERTIES: &str = "/tmp/strimzi-connect.properties";
+/// The PKCS#12 truststore Strimzi (≤0.45) builds from `spec.tls.trustedCertificates`; a
+/// connector referring to it gets those certificates as PEM instead.
+pub const CONNECT_TRUSTSTORE: &str = "/tmp/kafka/cluster.truststore.p12";
+const API_GROUP: &str = "kafka.strimzi.io/";
+const CLUSTER_LABEL: &str = "strimzi.io/cluster";
+
+/// Kinds read elsewhere or irrelevant to replication (RBAC), so not reported as ignored.
+const QUIET_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "Role",
+    "RoleBinding",
+    "ServiceAccount",
+    "Namespace",
+];
+
+/// Adds the objects Strimzi's operator would create that connectors may reference: the
+/// Secret `<connect>-connect-tls-trusted-certs` holding all trusted certificates as `ca.crt`.
+pub(crate) fn add_operator_objects(manifests: &[Manifest], objects: &mut MapObjects) {
+    let mut extra = Vec::new();
+    for m in manifests.iter().filter(|m| is_connect(m)) {
+        if let Ok(Some(pem)) = trusted_certificates(m, objects) {
+            extra.push((
+                m.namespace.clone(),
+                format!("{}-connect-tls-trusted-certs", m.name),
+                pem,
+            ));
+        }
+    }
+    for (ns, name, pem) in extra {
+        let data = BTreeMap::from([("ca.crt".to_owned(), pem.into_bytes())]);
+        objects.insert(ObjectKind::Secret, ns.as_deref(), &name, data);
+    }
+}
+
+fn is_connect(m: &Manifest) -> bool {
+    m.api_version.starts_with(API_GROUP) && m.kind == "KafkaConnect"
+}
+
+fn is_connector(m: &Manifest) -> bool {
+    m.api_version.starts_with(API_GROUP) && m.kind == "KafkaConnector"
+}
+
+/// Reads the flows of all KafkaConnects and their KafkaConnectors; each flow comes with the
+/// KafkaConnect that defines it.
+pub(crate) fn read(
+    manifests: &[Manifest],
+    base_env: &ProviderEnv,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<(FlowConfig, Origin)>, ConfigError> {
+    for m in manifests {
+        if is_connect(m)
+            || is_connector(m)
+            || (m.api_version == "v1" && QUIET_KINDS.contains(&m.kind.as_str()))
+        {
+            continue;
+        }
+        if m.api_version.starts_with("rbac.authorization.k8s.io/") {
+            continue;
+        }
+        if m.kind == "KafkaMirrorMaker2" {
+            return Err(ConfigError::invalid(
+                m.at.clone(),
+                "KafkaMirrorMaker2 is not supported yet; use a KafkaConnect with Mirror KafkaConnectors, or mm2.properties",
+            ));
+        }
+        warnings.push(ConfigWarning::new(
+            m.at.clone(),
+            format!("ignored: Strait does not use {} resources", m.kind),
+        ));
+    }
+    let connects: Vec<&Manifest> = manifests.iter().filter(|m| is_connect(m)).collect();
+    let mut by_connect: Vec<Vec<&Manifest>> = vec![Vec::new(); connects.len()];
+    for c in manifests.iter().filter(|m| is_connector(m)) {
+        let cluster = yaml::str_at(
+            &c.value,
+            &format!("/metadata/labels/{}", CLUSTER_LABEL.replace('/', "~1")),
+        )
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                c.at.clone()
+                    .with_key(format!("metadata.labels.{CLUSTER_LABEL}")),
+                "is required: it names the KafkaConnect that runs the connector",
+            )
+        })?;
+        let idx = connects
+            .iter()
+            .position(|k| k.name == cluster && (k.namespace == c.namespace || k.namespace.is_none() || c.namespace.is_none()))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    c.at.clone().with_key(format!("metadata.labels.{CLUSTER_LABEL}")),
+                    format!("names KafkaConnect '{cluster}', which is not among the given files (pass its manifest with -f)"),
+                )
+            })?;
+        by_connect[idx].push(c);
+    }
+    let mut out = Vec::new();
+    for (connect, connectors) in connects.into_iter().zip(by_connect) {
+        if connectors.is_empty() {
+            warnings.push(ConfigWarning::new(
+                connect.at.clone(),
+                "has no KafkaConnector in the given files",
+            ));
+            continue;
+        }
+        let annotation = yaml::str_at(
+            &connect.value,
+            "/metadata/annotations/strimzi.io~1use-connector-resources",
+        );
+        if annotation.as_deref() != Some("true") {
+            warnings.push(ConfigWarning::new(
+                connect.at.clone(),
+                "lacks the annotation strimzi.io/use-connector-resources: \"true\", without which Strimzi ignores KafkaConnectors",
+            ));
+        }
+        for flow in read_connect(connect, &connectors, base_env, warnings)? {
+            out.push((flow, connect.at.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn read_connect(
+    connect: &Manifest,
+    connectors: &[&Manifest],
+    base_env: &ProviderEnv,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<FlowConfig>, ConfigError> {
+    let spec_config = string_map(connect, "/spec/config", "spec.config")?;
+    let bootstrap = yaml::str_at(&connect.value, "/spec/bootstrapServers")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                connect.at.clone().with_key("spec.bootstrapServers"),
+                "is required",
+            )
+        })?;
+
+    // What the Connect pods would have: the worker properties file and the truststore.
+    let pem = trusted_certificates(connect, base_env.kubernetes.as_ref());
+    let mut ctx = ClientContext::default();
+    if let Ok(Some(pem)) = &pem {
+        ctx.virtual_truststores.insert(
+            PathBuf::from(CONNECT_TRUSTSTORE),
+            Truststore::PemInline(pem.clone()),
+        );
+    }
+    let connect_file = connect_properties(
+        connect,
+        &bootstrap,
+        &spec_config,
+        pem,
+        base_env.kubernetes.as_ref(),
+    );
+    let mut env = base_env.clone();
+    env.default_namespace = connect.namespace.clone();
+    if !PathBuf::from(CONNECT_PROPERTIES).exists() {
+        let mut files = (*base_env.virtual_files).clone();
+        files.insert(PathBuf::from(CONNECT_PROPERTIES), connect_file);
+        env.virtual_files = Arc::new(files);
+    }
+    let providers = providers(connect, &spec_config, &env, warnings);
+
+    let worker_settings = providers.resolve_all(
+        spec_config
+            .iter()
+            .filter(|(k, _)| worker::KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str(), k.as_str())),
+        &connect.at,
+    )?;
+    let defaults = WorkerDefaults {
+        group_id: "connect-cluster".to_owned(),
+        offset_storage_topic: "connect-cluster-offsets".to_owned(),
+    };
+    let (worker_config, flush) = worker::parse(
+        &KeyReader::new(&worker_settings, connect.at.clone()),
+        defaults,
+    )?;
+
+    let mut parsed = Vec::new();
+    for c in connectors {
+        let class = yaml::str_at(&c.value, "/spec/class").unwrap_or_default();
+        let kind = ConnectorKind::from_class(&class).ok_or_else(|| {
+            ConfigError::invalid(
+                c.at.clone().with_key("spec.class"),
+                format!("'{class}' is not a Mirror connector (expected org.apache.kafka.connect.mirror.MirrorSourceConnector, MirrorCheckpointConnector or MirrorHeartbeatConnector)"),
+            )
+        })?;
+        let settings = connector_settings(c, kind, &providers, warnings)?;
+        let input = ConnectorInput {
+            kind,
+            name: c.name.clone(),
+            settings: &settings,
+            at: c.at.clone(),
+            ctx: &ctx,
+            offset_flush_interval: flush,
+        };
+        parsed.push(connector::parse(&input, warnings)?);
+    }
+    let flows = flows::assemble(parsed, &worker_config)?;
+    for f in &flows {
+        if f.source_connector.is_some() && !same_servers(&f.target.bootstrap_servers, &bootstrap) {
+            warnings.push(ConfigWarning::new(
+                connect.at.clone().with_key("spec.bootstrapServers"),
+                format!(
+                    "Connect keeps its offsets on this cluster, but flow {}'s target is {}; Strait keeps them on the target",
+                    f.name(),
+                    f.target.bootstrap_servers
+                ),
+            ));
+        }
+    }
+    Ok(flows)
+}
+
+/// The connector's `spec.config`, `spec.tasksMax` and pause state, resolved.
+fn connector_settings(
+    c: &Manifest,
+    kind: ConnectorKind,
+    providers: &Providers,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Settings, ConfigError> {
+    let mut raw: Vec<(String, String, String)> = string_map(c, "/spec/config", "spec.config")?
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v, k))
+        .collect();
+    if let Some(n) = yaml::str_at(&c.value, "/spec/tasksMax") {
+        raw.retain(|(k, _, _)| k != "tasks.max");
+        raw.push(("tasks.max".to_owned(), n, "spec.tasksMax".to_owned()));
+    }
+    let state = yaml::str_at(&c.value, "/spec/state");
+    let paused = yaml::str_at(&c.value, "/spec/pause").as_deref() == Some("true");
+    if paused || matches!(state.as_deref(), Some("paused" | "stopped")) {
+        warnings.push(ConfigWarning::new(
+            c.at.clone()
+                .with_key(if paused { "spec.pause" } else { "spec.state" }),
+            "the connector is paused or stopped: Strait will not run it",
+        ));
+        let key = if kind == ConnectorKind::Heartbeat {
+            "emit.heartbeats.enabled"
+        } else {
+            "enabled"
+        };
+        raw.retain(|(k, _, _)| k != key);
+        raw.push((key.to_owned(), "false".to_owned(), "spec.state".to_owned()));
+    }
+    providers.resolve_all(
+        raw.iter()
+            .map(|(k, v, w)| (k.as_str(), v.as_str(), w.as_str())),
+        &c.at,
+    )
+}
+
+/// The Connect worker's providers: those in `spec.config`, plus the ones Strimzi adds to
+/// every worker (`strimzienv`, `strimzifile`, `strimzidir`, `strimzisecrets`).
+fn providers(
+    connect: &Manifest,
+    spec_config: &BTreeMap<String, String>,
+    env: &ProviderEnv,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Providers {
+    let mut providers = Providers::from_config(
+        spec_config.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        env,
+        &connect.at.clone().with_key("spec.config"),
+        warnings,
+    );
+    // (name, class, parameter) as Strimzi declares them.
+    let implicit = [
+        ("strimzienv", env::CLASS, Some(("allowlist.pattern", ".*"))),
+        ("strimzifile", file::CLASS, None),
+        (
+            "strimzidir",
+            directory::CLASS,
+            Some(("allowed.paths", "/opt/kafka")),
+        ),
+        ("strimzisecrets", SECRET_CLASS, None),
+    ];
+    for (name, class, params) in implicit {
+        if !providers.contains(name) {
+            let params = params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            providers.declare(name, Some(class), &params, env, &connect.at, warnings);
+        }
+    }
+    providers
+}
+
+/// The string values of the mapping at `pointer` (numbers and booleans as written).
+fn string_map(
+    m: &Manifest,
+    pointer: &str,
+    shown: &str,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    match m.value.pointer(pointer) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| {
+                yaml::scalar(v).map(|s| (k.clone(), s)).ok_or_else(|| {
+                    ConfigError::invalid(
+                        m.at.clone().with_key(format!("{shown}.{k}")),
+                        format!("must be a plain value, not {}", yaml::type_name(v)),
+                    )
+                })
+            })
+            .collect(),
+        Some(other) => Err(ConfigError::invalid(
+            m.at.clone().with_key(shown),
+            format!("must be a mapping, not {}", yaml::type_name(other)),
+        )),
+    }
+}
+
+/// Reads `key` of Secret `name` in the KafkaConnect's namespace, as text.
+fn secret_value(
+    connect: &Manifest,
+    objects: &dyn KubernetesObjects,
+    name: &str,
+    key: &str,
+    field: &str,
+) -> Result<String, String> {
+    let ns = connect.namespace.as_deref();
+    let shown = ns.map_or_else(|| name.to_owned(), |ns| format!("{ns}/{name}"));
+    let data = objects.data(ObjectKind::Secret, ns, name)?.ok_or_else(|| {
+        format!(
+            "Secret {shown} ({field} of KafkaConnect {}) not found (pass its manifest with -f)",
+            connect.qualified_name()
+        )
+    })?;
+    let bytes = data.get(key).ok_or_else(|| {
+        format!(
+            "Secret {shown} ({field} of KafkaConnect {}) has no key '{key}'",
+            connect.qualified_name()
+        )
+    })?;
+    String::from_utf8(bytes.clone())
+        .map_err(|_| format!("key '{key}' of Secret {shown} is not UTF-8 text"))
+}
+
+/// All certificates of `spec.tls.trustedCertificates`, joined with `\n` as Strimzi does;
+/// `None` without trusted certificates.
+fn trusted_certificates(
+    connect: &Manifest,
+    objects: &dyn KubernetesObjects,
+) -> Result<Option<String>, String> {
+    let Some(list) = connect
+        .value
+        .pointer("/spec/tls/trustedCertificates")
+        .and_then(Value::as_array)
+    else {
+        return Ok(None);
+    };
+    let mut certs = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let field = format!("spec.tls.trustedCertificates[{i}]");
+        let secret = yaml::str_at(entry, "/secretName")
+            .ok_or_else(|| format!("{field}.secretName is required"))?;
+        if let Some(cert) = yaml::str_at(entry, "/certificate") {
+            certs.push(secret_value(connect, objects, &secret, &cert, &field)?);
+        } else if let Some(pattern) = yaml::str_at(entry, "/pattern") {
+            let re = super::providers::glob::compile(&pattern)
+                .map_err(|e| format!("{field}.pattern: {e}"))?;
+            let data = objects
+                .data(ObjectKind::Secret, connect.namespace.as_deref(), &secret)?
+                .ok_or_else(|| {
+                    format!("Secret {secret} ({field}) not found (pass its manifest with -f)")
+                })?;
+            for (k, v) in data.iter().filter(|(k, _)| re.is_match(k)) {
+                certs.push(
+                    String::from_utf8(v.clone())
+                        .map_err(|_| format!("key '{k}' of Secret {secret} is not UTF-8 text"))?,
+                );
+            }
+        } else {
+            return Err(format!("{field} needs certificate or pattern"));
+        }
+    }
+    Ok(Some(certs.join("\n")))
+}
+
+/// What Strimzi would write to `/tmp/strimzi-connect.properties` for this KafkaConnect, with
+/// placeholders already resolved (the password itself, the certificates as PEM), since the
+/// connectors' `${file:...}` references are resolved in a single pass. The error explains
+/// what is missing; it is reported only if a connector reads the file.
+fn connect_properties(
+    connect: &Manifest,
+    bootstrap: &str,
+    spec_config: &BTreeMap<String, String>,
+    pem: Result<Option<String>, String>,
+    objects: &dyn KubernetesObjects,
+) -> Result<Properties, String> {
+    let mut p = Properties::new();
+    p.insert("bootstrap.servers", bootstrap);
+    for (k, v) in spec_config {
+        p.insert(k.clone(), v.clone());
+    }
+    let tls = connect
+        .value
+        .pointer("/spec/tls")
+        .is_some_and(|v| !v.is_null());
+    let mut security: Vec<(String, String)> = Vec::new();
+    if let Some(pem) = pem? {
+        security.push(("ssl.truststore.type".to_owned(), "PEM".to_owned()));
+        security.push(("ssl.truststore.certificates".to_owned(), pem));
+        // Older Strimzi wrote a PKCS#12 store and its password; references to them resolve
+        // to a stand-in for the same certificates.
+        security.push((
+            "ssl.truststore.location".to_owned(),
+            CONNECT_TRUSTSTORE.to_owned(),
+        ));
+        security.push((
+            "ssl.truststore.password".to_owned(),
+            "strait-stand-in".to_owned(),
+        ));
+    }
+    let auth = connect
+        .value
+        .pointer("/spec/authentication")
+        .filter(|v| !v.is_null());
+    let sasl = match auth {
+        None => false,
+        Some(a) => {
+            let kind = yaml::str_at(a, "/type").unwrap_or_default();
+            let (mechanism, module) = match kind.as_str() {
+                "plain" => ("PLAIN", jaas::PLAIN_MODULE),
+                "scram-sha-256" => ("SCRAM-SHA-256", jaas::SCRAM_MODULE),
+                "scram-sha-512" => ("SCRAM-SHA-512", jaas::SCRAM_MODULE),
+                other => {
+                    return Err(format!(
+                        "spec.authentication.type '{other}' of KafkaConnect {} is not supported yet (Strait supports plain, scram-sha-256 and scram-sha-512)",
+                        connect.qualified_name()
+                    ));
+                }
+            };
+            let username =
+                yaml::str_at(a, "/username").ok_or("spec.authentication.username is required")?;
+            let secret = yaml::str_at(a, "/passwordSecret/secretName")
+                .ok_or("spec.authentication.passwordSecret.secretName is required")?;
+            let key = yaml::str_at(a, "/passwordSecret/password")
+                .ok_or("spec.authentication.passwordSecret.password is required")?;
+            let password = secret_value(
+                connect,
+                objects,
+                &secret,
+                &key,
+                "spec.authentication.passwordSecret",
+            )?;
+            security.push(("sasl.mechanism".to_owned(), mechanism.to_owned()));
+            security.push((
+                "sasl.jaas.config".to_owned(),
+                format!(
+                    "{module} required username={} password={};",
+                    jaas::quote(&username),
+                    jaas::quote(&password)
+                ),
+            ));
+            true
+        }
+    };
+    let protocol = match (tls, sasl) {
+        (false, false) => "PLAINTEXT",
+        (true, false) => "SSL",
+        (false, true) => "SASL_PLAINTEXT",
+        (true, true) => "SASL_SSL",
+    };
+    security.push(("security.protocol".to_owned(), protocol.to_owned()));
+    for (k, v) in &security {
+        for prefix in ["", "producer.", "consumer.", "admin."] {
+            p.insert(format!("{prefix}{k}"), v.clone());
+        }
+    }
+    Ok(p)
+}

@@ -1,0 +1,131 @@
+//! Kafka Connect worker settings that decide where a flow keeps its state (offsets topic,
+//! group), read from a KafkaConnect's `spec.config`, MM2's per-target worker config or
+//! Strait's `worker:` section.
+
+use std::time::Duration;
+
+use super::WorkerConfig;
+use super::error::ConfigError;
+use super::key_reader::KeyReader;
+
+/// The worker keys Strait reads.
+pub(crate) const KEYS: &[&str] = &[
+    "group.id",
+    "offset.storage.topic",
+    "offset.storage.partitions",
+    "offset.storage.replication.factor",
+    "offset.flush.interval.ms",
+];
+
+/// What a reader's worker falls back to.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerDefaults {
+    /// `group.id`.
+    pub group_id: String,
+    /// `offset.storage.topic`.
+    pub offset_storage_topic: String,
+}
+
+impl WorkerDefaults {
+    /// MM2 dedicated mode's names for the herder of flow `source`->…: `<source>-mm2` and
+    /// `mm2-offsets.<source>.internal`.
+    pub(crate) fn mm2(source_alias: &str) -> Self {
+        Self {
+            group_id: format!("{source_alias}-mm2"),
+            offset_storage_topic: format!("mm2-offsets.{source_alias}.internal"),
+        }
+    }
+}
+
+/// The worker settings, and `offset.flush.interval.ms` (default 60 s), which the model keeps
+/// with the source connector.
+pub(crate) fn parse(
+    r: &KeyReader<'_>,
+    defaults: WorkerDefaults,
+) -> Result<(WorkerConfig, Duration), ConfigError> {
+    let partitions: i32 = r.number("offset.storage.partitions", 25, -1)?;
+    if partitions == 0 {
+        return Err(r.error(
+            "offset.storage.partitions",
+            "0 is not valid (a positive number, or -1 for the broker default)",
+        ));
+    }
+    let worker = WorkerConfig {
+        offset_storage_topic: r
+            .non_blank("offset.storage.topic")
+            .map_or(defaults.offset_storage_topic, str::to_owned),
+        offset_storage_partitions: partitions,
+        offset_storage_replication_factor: r
+            .replication_factor("offset.storage.replication.factor", 3)?,
+        group_id: r
+            .non_blank("group.id")
+            .map_or(defaults.group_id, str::to_owned),
+    };
+    let flush = r.millis("offset.flush.interval.ms", Duration::from_secs(60))?;
+    if flush.is_zero() {
+        return Err(r.error("offset.flush.interval.ms", "must be positive"));
+    }
+    Ok((worker, flush))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::error::Origin;
+    use crate::config::settings::{Setting, Settings};
+
+    fn run(pairs: &[(&str, &str)]) -> Result<(WorkerConfig, Duration), ConfigError> {
+        let s: Settings = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Setting::plain(k, *v)))
+            .collect();
+        parse(
+            &KeyReader::new(&s, Origin::file("w")),
+            WorkerDefaults::mm2("A"),
+        )
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let (w, flush) = run(&[]).unwrap();
+        assert_eq!(w.group_id, "A-mm2");
+        assert_eq!(w.offset_storage_topic, "mm2-offsets.A.internal");
+        assert_eq!(
+            (
+                w.offset_storage_partitions,
+                w.offset_storage_replication_factor
+            ),
+            (25, 3)
+        );
+        assert_eq!(flush, Duration::from_secs(60));
+        let (w, flush) = run(&[
+            ("group.id", "g"),
+            ("offset.storage.topic", "t"),
+            ("offset.storage.replication.factor", "-1"),
+            ("offset.flush.interval.ms", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (w.group_id.as_str(), w.offset_storage_topic.as_str()),
+            ("g", "t")
+        );
+        assert_eq!(w.offset_storage_replication_factor, -1);
+        assert_eq!(flush, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn invalid_worker_values() {
+        assert!(
+            run(&[("offset.storage.partitions", "0")])
+                .unwrap_err()
+                .to_string()
+                .contains("0 is not valid")
+        );
+        assert!(
+            run(&[("offset.flush.interval.ms", "soon")])
+                .unwrap_err()
+                .to_string()
+                .contains("'soon' is not a number of milliseconds")
+        );
+    }
+}

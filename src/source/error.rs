@@ -1,0 +1,62 @@
+//! Errors of source replication.
+
+use rdkafka::error::KafkaError;
+
+use crate::config::truststore::TruststoreError;
+use crate::kafka::ConnectError;
+use crate::policy::PolicyError;
+
+/// Why source replication stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A cluster could not be reached.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// A truststore could not be read.
+    #[error(transparent)]
+    Truststore(#[from] TruststoreError),
+    /// The topic filter or policy is invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A client could not be created.
+    #[error("cannot create the {what}: {source}")]
+    Client {
+        /// Which client.
+        what: &'static str,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+    /// An admin operation on a topic failed.
+    #[error("{operation} topic '{topic}' on the {cluster} cluster failed: {detail}")]
+    Topic {
+        /// What was attempted (create, grow, describe).
+        operation: &'static str,
+        /// The topic.
+        topic: String,
+        /// `source` or `target`.
+        cluster: &'static str,
+        /// The broker's or librdkafka's explanation.
+        detail: String,
+    },
+    /// A record could not be written to the target; nothing after it is counted as replicated.
+    #[error("writing to '{topic}' partition {partition} on the target failed: {detail}")]
+    Produce {
+        /// The remote topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// librdkafka's explanation.
+        detail: String,
+    },
+    /// Replication progress could not be read or written.
+    #[error("replication progress in '{topic}' on the target: {detail}")]
+    Progress {
+        /// The offsets topic.
+        topic: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Reading from the source failed.
+    #[error("reading from the source cluster failed: {0}")]
+    Consume(KafkaError),
+}

@@ -1,0 +1,521 @@
+//! The replication pipeline of one process: one source consumer (a member of the flow's
+//! consumer group), one idempotent target producer, and the bookkeeping that turns delivery
+//! reports into progress, offset syncs and group commits.
+//!
+//! It runs on a thread of its own: librdkafka does the network work on its threads, and this
+//! thread only moves borrowed records from the consumer to the producer and serves callbacks,
+//! so rebalance callbacks (which run inside `poll`) see the same state without contention.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use tokio::sync::watch;
+
+use crate::kafka::CountingContext;
+use crate::source::SourceError;
+use crate::source::progress::ProgressStore;
+use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
+use crate::source::tracker::{SlotId, Tracker};
+use crate::wire::OffsetSync;
+
+/// MM2 keeps at most this many offset syncs unacknowledged.
+const MAX_OUTSTANDING_OFFSET_SYNCS: u64 = 10;
+
+/// Settings of a pipeline, derived from the flow's configuration.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// How often progress is written and delayed offset syncs are published
+    /// (Connect's `offset.flush.interval.ms`).
+    pub flush_interval: Duration,
+    /// Bytes in flight to the target before reading pauses.
+    pub max_in_flight_bytes: u64,
+    /// Where to start a partition without recorded progress (`auto.offset.reset`).
+    pub start_without_progress: Offset,
+    /// How long a revoked partition may take to drain before the flow fails.
+    pub drain_timeout: Duration,
+}
+
+/// Where offset syncs go: a producer on the right cluster and the topic name.
+pub struct OffsetSyncTarget {
+    /// The producer (source or target cluster, per `offset-syncs.topic.location`).
+    pub producer: ThreadedProducer<CountingContext>,
+    /// `mm2-offset-syncs.<alias>.internal`.
+    pub topic: String,
+}
+
+impl std::fmt::Debug for OffsetSyncTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OffsetSyncTarget")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Delivery reports of replicated records feed the tracker.
+struct ReplicationProducerContext {
+    tracker: Arc<Mutex<Tracker>>,
+}
+
+fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
+    // A poisoned lock means a panic elsewhere; the data is still the best we have.
+    tracker.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClientContext for ReplicationProducerContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "target producer");
+    }
+}
+
+impl ProducerContext for ReplicationProducerContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: SlotId) {
+        let mut t = lock(&self.tracker);
+        match result {
+            Ok(m) => t.on_ack(slot, m.offset()),
+            Err((e, _)) => t.on_failure(slot, e.to_string()),
+        }
+    }
+}
+
+/// What the rebalance callback and the loop share.
+struct Shared {
+    tracker: Arc<Mutex<Tracker>>,
+    producer: BaseProducer<ReplicationProducerContext>,
+    progress: ProgressStore,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+    runtime: tokio::runtime::Handle,
+    settings: PipelineSettings,
+    fatal: Mutex<Option<SourceError>>,
+}
+
+impl Shared {
+    fn fail(&self, e: SourceError) {
+        tracing::error!(error = %e, "source replication failed");
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(e);
+        }
+    }
+
+    /// Drains the producer until the given partitions have nothing in flight.
+    fn drain(&self, ids: &[SlotId]) -> Result<(), SourceError> {
+        let deadline = Instant::now() + self.settings.drain_timeout;
+        while lock(&self.tracker).inflight_of(ids) > 0 {
+            if Instant::now() > deadline {
+                return Err(SourceError::Produce {
+                    topic: "(revoked partitions)".to_owned(),
+                    partition: -1,
+                    detail: format!(
+                        "records still unacknowledged after {:?}",
+                        self.settings.drain_timeout
+                    ),
+                });
+            }
+            self.producer.poll(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Writes progress for `only` (or every partition) and commits the source group to match.
+    fn write_progress(
+        &self,
+        consumer: &BaseConsumer<RebalanceContext>,
+        only: Option<&[SlotId]>,
+        mode: CommitMode,
+    ) -> Result<(), SourceError> {
+        let due = lock(&self.tracker).due_progress(only);
+        if due.is_empty() {
+            return Ok(());
+        }
+        self.progress.write(&due, Duration::from_secs(30))?;
+        let mut tpl = TopicPartitionList::new();
+        {
+            let mut t = lock(&self.tracker);
+            for d in &due {
+                t.mark_written(d.slot, d.offset);
+                let _ =
+                    tpl.add_partition_offset(&d.topic, d.partition, Offset::Offset(d.offset + 1));
+            }
+        }
+        // The group's committed offsets only mirror progress, so that standard lag tools read
+        // replication lag; a failed commit loses nothing.
+        if let Err(e) = consumer.commit(&tpl, mode) {
+            tracing::warn!(error = %e, "committing the source group's offsets failed");
+        }
+        Ok(())
+    }
+
+    fn on_assign(&self, tpl: &mut TopicPartitionList) -> Result<(), SourceError> {
+        let mut topics: HashMap<String, i32> = HashMap::new();
+        for e in tpl.elements() {
+            let n = topics.entry(e.topic().to_owned()).or_default();
+            *n = (*n).max(e.partition() + 1);
+        }
+        // Remote topics must have every assigned partition before records arrive.
+        let wanted: Vec<ReplicatedTopic> = topics
+            .iter()
+            .map(|(t, n)| ReplicatedTopic {
+                source: t.as_str().into(),
+                remote: self.selector.remote_name(t).into(),
+                partitions: *n,
+            })
+            .collect();
+        self.runtime
+            .block_on(self.admin.ensure_remote_topics(&wanted))?;
+        let progress = self.progress.read_all(Duration::from_secs(60))?;
+        let mut t = lock(&self.tracker);
+        let elements: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        for (topic, partition) in elements {
+            let done = progress.get(&(topic.clone(), partition)).copied();
+            let remote = self.selector.remote_name(&topic);
+            t.open(topic.as_str().into(), remote.into(), partition, done);
+            let start = match done {
+                Some(o) => Offset::Offset(o + 1),
+                None => self.settings.start_without_progress,
+            };
+            tracing::info!(%topic, partition, ?start, "replicating partition");
+            tpl.set_partition_offset(&topic, partition, start)
+                .map_err(SourceError::Consume)?;
+        }
+        Ok(())
+    }
+
+    fn on_revoke(
+        &self,
+        consumer: &BaseConsumer<RebalanceContext>,
+        tpl: &TopicPartitionList,
+    ) -> Result<(), SourceError> {
+        let ids: Vec<SlotId> = {
+            let t = lock(&self.tracker);
+            tpl.elements()
+                .iter()
+                .filter_map(|e| t.slot_of(e.topic(), e.partition()))
+                .collect()
+        };
+        self.drain(&ids)?;
+        if consumer.assignment_lost() {
+            // Another member may already own these partitions; its progress wins.
+            tracing::warn!("partitions lost without a clean hand-over; progress not written");
+        } else {
+            self.write_progress(consumer, Some(&ids), CommitMode::Sync)?;
+        }
+        let mut t = lock(&self.tracker);
+        for id in ids {
+            if let Some(s) = t.close(id) {
+                tracing::info!(topic = %s.topic, partition = s.partition, "partition handed over");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The consumer's context: rebalances hand partitions over cleanly.
+struct RebalanceContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for RebalanceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "source consumer");
+    }
+}
+
+impl ConsumerContext for RebalanceContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(e) = self.shared.on_assign(tpl) {
+                    self.shared.fail(e);
+                    return;
+                }
+                let r = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = r {
+                    self.shared.fail(SourceError::Consume(e));
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if let Err(e) = self.shared.on_revoke(consumer, tpl) {
+                    self.shared.fail(e);
+                }
+                let r = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "unassigning revoked partitions");
+                }
+            }
+            other => {
+                let code: RDKafkaErrorCode = other.into();
+                tracing::error!(error = %code, "rebalance failed");
+                if !cooperative {
+                    let _ = consumer.unassign();
+                }
+            }
+        }
+    }
+}
+
+/// Runs the pipeline until `stop` is set or a fatal error occurs. `topics` carries the set of
+/// replicated topics; a change re-subscribes.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    consumer_config: &ClientConfig,
+    producer_config: &ClientConfig,
+    progress: ProgressStore,
+    offset_syncs: Option<OffsetSyncTarget>,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+    runtime: tokio::runtime::Handle,
+    settings: PipelineSettings,
+    offset_lag_max: i64,
+    mut topics: watch::Receiver<Vec<ReplicatedTopic>>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), SourceError> {
+    let tracker = Arc::new(Mutex::new(Tracker::new(offset_lag_max)));
+    let producer: BaseProducer<ReplicationProducerContext> = producer_config
+        .create_with_context(ReplicationProducerContext {
+            tracker: tracker.clone(),
+        })
+        .map_err(|source| SourceError::Client {
+            what: "target producer",
+            source,
+        })?;
+    let shared = Arc::new(Shared {
+        tracker: tracker.clone(),
+        producer,
+        progress,
+        selector,
+        admin,
+        runtime,
+        settings: settings.clone(),
+        fatal: Mutex::new(None),
+    });
+    let consumer: BaseConsumer<RebalanceContext> = consumer_config
+        .create_with_context(RebalanceContext {
+            shared: shared.clone(),
+        })
+        .map_err(|source| SourceError::Client {
+            what: "source consumer",
+            source,
+        })?;
+
+    // The initial topic set counts as a change, so the first iteration subscribes.
+    topics.mark_changed();
+    let mut syncs_sent: u64 = 0;
+    let mut last_flush = Instant::now();
+    let mut subscribed: Vec<String> = Vec::new();
+    let result = loop {
+        if stop.load(Ordering::Acquire) {
+            break Ok(());
+        }
+        if let Some(e) = shared.fatal.lock().ok().and_then(|mut f| f.take()) {
+            break Err(e);
+        }
+        if let Some((topic, partition, detail)) = lock(&tracker).failure.clone() {
+            break Err(SourceError::Produce {
+                topic,
+                partition,
+                detail,
+            });
+        }
+        if topics.has_changed().unwrap_or(false) {
+            let mut wanted: Vec<String> = topics
+                .borrow_and_update()
+                .iter()
+                .map(|t| t.source.to_string())
+                .collect();
+            wanted.sort();
+            if wanted != subscribed {
+                let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                if names.is_empty() {
+                    consumer.unsubscribe();
+                } else if let Err(e) = consumer.subscribe(&names) {
+                    break Err(SourceError::Consume(e));
+                }
+                tracing::info!(topics = ?wanted, "subscribed");
+                subscribed = wanted;
+            }
+        }
+
+        let inflight = lock(&tracker).inflight_bytes;
+        if inflight >= settings.max_in_flight_bytes {
+            // Backpressure: let the target catch up before reading more.
+            shared.producer.poll(Duration::from_millis(5));
+        } else {
+            let wait = if inflight > 0 { 1 } else { 100 };
+            match consumer.poll(Duration::from_millis(wait)) {
+                Some(Ok(msg)) => {
+                    if let Err(e) = replicate(&shared, &msg) {
+                        break Err(e);
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) | None => {}
+                Some(Err(e)) => tracing::warn!(error = %e, "source consumer"),
+            }
+            shared.producer.poll(Duration::ZERO);
+        }
+
+        if let Some(os) = &offset_syncs {
+            send_offset_syncs(&tracker, os, &mut syncs_sent);
+        }
+        if last_flush.elapsed() >= settings.flush_interval {
+            if let Err(e) = shared.write_progress(&consumer, None, CommitMode::Async) {
+                break Err(e);
+            }
+            lock(&tracker).offset_syncs.promote_delayed();
+            last_flush = Instant::now();
+        }
+    };
+
+    // Shut down: everything sent is acknowledged and its progress written before we go.
+    let drained = shared.producer.flush(settings.drain_timeout);
+    if let Err(e) = &drained {
+        tracing::error!(error = %e, "records still unacknowledged at shutdown");
+    }
+    if drained.is_ok() && lock(&tracker).failure.is_none() {
+        shared.write_progress(&consumer, None, CommitMode::Sync)?;
+    }
+    if let Some(os) = &offset_syncs {
+        // Publish every partition's latest position, as Connect's final offset commit does,
+        // within MM2's in-flight limit.
+        lock(&tracker).offset_syncs.promote_delayed();
+        for _ in 0..100 {
+            send_offset_syncs(&tracker, os, &mut syncs_sent);
+            if os.producer.flush(Duration::from_secs(10)).is_err()
+                || lock(&tracker).offset_syncs.pending_len() == 0
+            {
+                break;
+            }
+        }
+    }
+    consumer.unsubscribe();
+    result
+}
+
+/// Hands one source record to the producer: same partition, key, value, headers, timestamp.
+fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceError> {
+    let (slot, remote) = {
+        let t = lock(&shared.tracker);
+        let Some(id) = t.slot_of(msg.topic(), msg.partition()) else {
+            // A record fetched before its partition was revoked; its new owner replicates it.
+            return Ok(());
+        };
+        let Some(remote) = t.slot(id).map(|s| s.remote_topic.clone()) else {
+            return Ok(());
+        };
+        (id, remote)
+    };
+    let key = msg.key();
+    let payload = msg.payload();
+    let size = key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len);
+    let mut record: BaseRecord<'_, [u8], [u8], SlotId> =
+        BaseRecord::with_opaque_to(&remote, slot).partition(msg.partition());
+    if let Some(ts) = msg.timestamp().to_millis() {
+        record = record.timestamp(ts);
+    }
+    if let Some(k) = key {
+        record = record.key(k);
+    }
+    if let Some(p) = payload {
+        record = record.payload(p);
+    }
+    if let Some(h) = msg.headers() {
+        if h.count() > 0 {
+            record = record.headers(h.detach());
+        }
+    }
+    lock(&shared.tracker).on_send(slot, msg.offset(), u32::try_from(size).unwrap_or(u32::MAX));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match shared.producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((e, r)) => {
+                let retry = matches!(
+                    e.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition)
+                );
+                if !retry || Instant::now() > deadline {
+                    lock(&shared.tracker).on_send_refused(slot);
+                    return Err(SourceError::Produce {
+                        topic: remote.to_string(),
+                        partition: msg.partition(),
+                        detail: e.to_string(),
+                    });
+                }
+                if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownPartition) {
+                    // The remote topic was just grown: refresh the producer's metadata.
+                    let _ = shared
+                        .producer
+                        .client()
+                        .fetch_metadata(Some(&remote), Duration::from_secs(5));
+                }
+                shared.producer.poll(Duration::from_millis(10));
+                record = r;
+            }
+        }
+    }
+}
+
+/// Sends pending offset syncs, keeping at most MM2's limit unacknowledged.
+fn send_offset_syncs(tracker: &Mutex<Tracker>, os: &OffsetSyncTarget, sent: &mut u64) {
+    let ctx = os.producer.context();
+    let outstanding = sent.saturating_sub(ctx.acked() + ctx.failed());
+    if outstanding >= MAX_OUTSTANDING_OFFSET_SYNCS {
+        return;
+    }
+    let pending = lock(tracker)
+        .offset_syncs
+        .take_pending((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
+    for s in pending {
+        let sync = OffsetSync {
+            topic: s.topic,
+            partition: s.partition,
+            upstream_offset: s.upstream_offset,
+            downstream_offset: s.downstream_offset,
+        };
+        let Ok(key) = sync.encode_key() else {
+            continue;
+        };
+        let value = sync.encode_value();
+        let record = BaseRecord::<[u8], [u8]>::to(&os.topic)
+            .key(&key)
+            .payload(&value)
+            .partition(0);
+        match os.producer.send(record) {
+            Ok(()) => *sent += 1,
+            Err((e, _)) => tracing::warn!(error = %e, "offset sync not sent"),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Shared helpers for integration tests: the test bed's env file, clients built from it, and
+//! unique names so tests can run in parallel without seeing each other's leftovers.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+
+use strait::config::{
+    ClusterConnection, Sasl, SaslMechanism, Secret, SecurityProtocol, Tls, Truststore,
+};
+use strait::kafka::{ClientRole, client_config};
+
+/// The repository root (tests run with the package root as working directory).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The running test bed, as `testbed/kafka.sh up` described it in its env file.
+#[derive(Debug, Clone)]
+pub struct Testbed {
+    vars: HashMap<String, String>,
+}
+
+/// Which of the two clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cluster {
+    /// The `source` cluster.
+    Source,
+    /// The `target` cluster.
+    Target,
+}
+
+impl Cluster {
+    fn prefix(self) -> &'static str {
+        match self {
+            Cluster::Source => "SOURCE",
+            Cluster::Target => "TARGET",
+        }
+    }
+}
+
+/// Which listener of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// No TLS, no authentication.
+    Plaintext,
+    /// TLS + SASL, with the given mechanism.
+    SaslSsl(SaslMechanism),
+}
+
+impl Testbed {
+    /// Reads the env file; panics with the command to run when the test bed is not up.
+    pub fn get() -> Testbed {
+        let path = std::env::var_os("STRAIT_TESTBED_ENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("testbed/run/env"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the Kafka test bed is not up ({}: {e}): run `testbed/kafka.sh up` first",
+                path.display()
+            )
+        });
+        let vars = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Testbed { vars }
+    }
+
+    /// One value of the env file.
+    pub fn var(&self, key: &str) -> &str {
+        self.vars
+            .get(key)
+            .unwrap_or_else(|| panic!("test bed env file has no {key}"))
+    }
+
+    /// Bootstrap address of a cluster's listener.
+    pub fn bootstrap(&self, cluster: Cluster, listener: Listener) -> String {
+        let suffix = match listener {
+            Listener::Plaintext => "PLAINTEXT",
+            Listener::SaslSsl(_) => "SASL_SSL",
+        };
+        self.var(&format!("{}_BOOTSTRAP_{suffix}", cluster.prefix()))
+            .to_owned()
+    }
+
+    /// A connection to `cluster` over `listener` as user `replicator`, trusting the PEM CA.
+    pub fn connection(&self, cluster: Cluster, listener: Listener) -> ClusterConnection {
+        self.connection_as(
+            cluster,
+            listener,
+            "replicator",
+            self.var("REPLICATOR_PASSWORD"),
+        )
+    }
+
+    /// A connection as a given user and password.
+    pub fn connection_as(
+        &self,
+        cluster: Cluster,
+        listener: Listener,
+        user: &str,
+        password: &str,
+    ) -> ClusterConnection {
+        let mut conn = ClusterConnection {
+            bootstrap_servers: self.bootstrap(cluster, listener),
+            ..ClusterConnection::default()
+        };
+        if let Listener::SaslSsl(mechanism) = listener {
+            conn.security_protocol = SecurityProtocol::SaslSsl;
+            conn.tls = Tls {
+                truststore: Some(Truststore::PemFile(PathBuf::from(
+                    self.var("TRUSTSTORE_PEM"),
+                ))),
+                verify_hostname: true,
+            };
+            conn.sasl = Some(Sasl {
+                mechanism,
+                username: user.to_owned(),
+                password: Secret::new(password),
+            });
+        }
+        conn
+    }
+
+    /// A client configuration for `cluster` over PLAINTEXT (the fast path for test set-up).
+    pub fn plaintext_config(&self, cluster: Cluster) -> ClientConfig {
+        client_config(
+            &self.connection(cluster, Listener::Plaintext),
+            "strait-test",
+            ClientRole::TargetAdmin,
+        )
+        .expect("client config")
+    }
+
+    /// The Kafka jars of the test bed (for running Java tools).
+    pub fn kafka_libs(&self) -> &Path {
+        Path::new(self.var("KAFKA_LIBS"))
+    }
+}
+
+/// A name no other test (or earlier run) uses: `<prefix>-<millis>-<counter>`.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{millis}-{}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a topic and waits for it, failing the test on any error.
+pub async fn create_topic(config: &ClientConfig, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = config.create().expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("create_topics");
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
+/// A flow from the test bed's `source` to its `target` over SASL_SSL (PLAIN, PEM CA), with its
+/// own offsets topic and group, replicating topics that match `topics` (regexes).
+pub fn flow_config(tb: &Testbed, topics: &[&str]) -> strait::config::FlowConfig {
+    use strait::config::{FlowConfig, PolicyConfig, SourceConnectorConfig, WorkerConfig};
+    let sasl = Listener::SaslSsl(SaslMechanism::Plain);
+    let sc = SourceConnectorConfig {
+        topics: topics.iter().map(|s| (*s).to_owned()).collect(),
+        replication_factor: 1,
+        offset_syncs_topic_replication_factor: 1,
+        refresh_topics_interval: Duration::from_secs(2),
+        offset_flush_interval: Duration::from_secs(1),
+        ..SourceConnectorConfig::default()
+    };
+    FlowConfig {
+        source_alias: "source".to_owned(),
+        target_alias: "target".to_owned(),
+        source: tb.connection(Cluster::Source, sasl),
+        target: tb.connection(Cluster::Target, sasl),
+        policy: PolicyConfig::default(),
+        worker: WorkerConfig {
+            offset_storage_topic: unique("offsets"),
+            offset_storage_partitions: 5,
+            offset_storage_replication_factor: 1,
+            group_id: unique("strait-group"),
+        },
+        source_connector: Some(sc),
+        checkpoint_connector: None,
+        heartbeat_connector: None,
+    }
+}
+
+/// One record as tests write and compare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rec {
+    /// Key bytes.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes (`None` = tombstone).
+    pub value: Option<Vec<u8>>,
+    /// Headers in order, duplicates kept.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The record timestamp.
+    pub timestamp: i64,
+}
+
+/// The i-th record of a deterministic mix: null keys, tombstones, empty values, duplicate and
+/// null headers, and a few large values.
+pub fn sample_record(i: u64) -> Rec {
+    let key = (i % 10 != 3).then(|| format!("key-{i}").into_bytes());
+    let value = match i % 10 {
+        7 => None,
+        5 => Some(Vec::new()),
+        _ if i % 20_000 == 11 => Some(vec![(i % 251) as u8; 700 * 1024]),
+        _ => Some(format!("value-{i}-{}", "x".repeat((i % 97) as usize)).into_bytes()),
+    };
+    let headers = match i % 3 {
+        0 => vec![
+            ("h".to_owned(), Some(b"1".to_vec())),
+            ("h".to_owned(), Some(b"2".to_vec())),
+            ("none".to_owned(), None),
+        ],
+        1 => vec![("seq".to_owned(), Some(i.to_be_bytes().to_vec()))],
+        _ => vec![],
+    };
+    Rec {
+        key,
+        value,
+        headers,
+        timestamp: 1_600_000_000_000 + i as i64,
+    }
+}
+
+/// Produces `n` sample records (starting at index `first`) round-robin over `partitions`.
+pub fn produce_samples(config: &ClientConfig, topic: &str, partitions: i32, first: u64, n: u64) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let mut cfg = config.clone();
+    cfg.set("linger.ms", "20").set("compression.type", "lz4");
+    let producer: BaseProducer = cfg.create().expect("producer");
+    for i in first..first + n {
+        let r = sample_record(i);
+        let mut headers = OwnedHeaders::new();
+        for (k, v) in &r.headers {
+            headers = headers.insert(Header {
+                key: k,
+                value: v.as_deref(),
+            });
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+            .partition((i % partitions as u64) as i32)
+            .timestamp(r.timestamp)
+            .headers(headers);
+        if let Some(k) = &r.key {
+            rec = rec.key(k.as_slice());
+        }
+        if let Some(v) = &r.value {
+            rec = rec.payload(v.as_slice());
+        }
+        let mut rec = rec;
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    producer.poll(Duration::from_millis(50));
+                    rec = back;
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(60)).expect("flush");
+}
+
+/// Reads every record of `topic` partition by partition, up to the current end.
+pub fn read_topic(config: &ClientConfig, topic: &str) -> Vec<Vec<(i64, Rec)>> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    let mut cfg = config.clone();
+    cfg.set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = cfg.create().expect("consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let parts = md.topics()[0].partitions().len() as i32;
+    let mut out = Vec::new();
+    for p in 0..parts {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .expect("watermarks");
+        let mut recs = Vec::new();
+        if high > low {
+            let mut tpl = rdkafka::TopicPartitionList::new();
+            tpl.add_partition_offset(topic, p, rdkafka::Offset::Offset(low))
+                .expect("tpl");
+            consumer.assign(&tpl).expect("assign");
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while recs.last().map_or(low, |(o, _)| o + 1) < high {
+                assert!(std::time::Instant::now() < deadline, "reading {topic}/{p}");
+                let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+                    continue;
+                };
+                let m = m.expect("message");
+                let headers = m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                recs.push((
+                    m.offset(),
+                    Rec {
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers,
+                        timestamp: m.timestamp().to_millis().unwrap_or(-1),
+                    },
+                ));
+            }
+        }
+        out.push(recs);
+    }
+    out
+}
+
+/// Number of records per partition currently in `topic` (high - low watermark), or None when
+/// the topic does not exist.
+pub fn topic_counts(config: &ClientConfig, topic: &str) -> Option<Vec<i64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .ok()?;
+    let t = md.topics().first()?;
+    if t.error().is_some() || t.partitions().is_empty() {
+        return None;
+    }
+    (0..t.partitions().len() as i32)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .ok()
+                .map(|(l, h)| h - l)
+        })
+        .collect()
+}
+
+/// Waits until `check` returns true, panicking with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Sends Strait's logs to the test's captured output (shown when a test fails).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRAIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

@@ -1,0 +1,157 @@
+//! Proves the test bed runs the real MirrorMaker 2: MM2 (dedicated mode, started with
+//! `testbed/kafka.sh mm2 start`) replicates one topic from `source` to `target` over the
+//! SASL_SSL listeners (JKS truststore for the source, PEM for the target, as in the seed), and
+//! the remote topic `source.<topic>` holds every record.
+//! Needs `testbed/kafka.sh up`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use common::{Cluster, Testbed, create_topic, repo_root, unique};
+
+/// Stops the MM2 instance when the test ends, whatever happened.
+struct Mm2Guard(String);
+
+impl Drop for Mm2Guard {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(repo_root().join("testbed/kafka.sh"))
+            .args(["mm2", "stop", &self.0])
+            .status();
+    }
+}
+
+fn mm2_properties(tb: &Testbed, topic: &str) -> String {
+    let jaas = |user: &str, pw: &str| {
+        format!(
+            "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{pw}\";"
+        )
+    };
+    let pw = tb.var("REPLICATOR_PASSWORD");
+    format!(
+        "clusters = source, target
+source.bootstrap.servers = {sb}
+source.security.protocol = SASL_SSL
+source.sasl.mechanism = PLAIN
+source.sasl.jaas.config = {sj}
+source.ssl.truststore.location = {jks}
+source.ssl.truststore.password = {jkspw}
+target.bootstrap.servers = {tbs}
+target.security.protocol = SASL_SSL
+target.sasl.mechanism = PLAIN
+target.sasl.jaas.config = {tj}
+target.ssl.truststore.type = PEM
+target.ssl.truststore.location = {pem}
+source->target.enabled = true
+source->target.topics = {topic}
+target->source.enabled = false
+emit.heartbeats.enabled = false
+emit.checkpoints.enabled = false
+sync.topic.acls.enabled = false
+refresh.topics.interval.seconds = 5
+replication.factor = 1
+offset-syncs.topic.replication.factor = 1
+checkpoints.topic.replication.factor = 1
+heartbeats.topic.replication.factor = 1
+offset.storage.replication.factor = 1
+status.storage.replication.factor = 1
+config.storage.replication.factor = 1
+offset.flush.interval.ms = 1000
+",
+        sb = tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
+        sj = jaas("replicator", pw),
+        jks = tb.var("TRUSTSTORE_JKS"),
+        jkspw = tb.var("TRUSTSTORE_JKS_PASSWORD"),
+        tbs = tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
+        tj = jaas("replicator", pw),
+        pem = tb.var("TRUSTSTORE_PEM"),
+    )
+}
+
+#[tokio::test]
+async fn real_mirrormaker2_replicates_a_topic() {
+    let tb = Testbed::get();
+    let topic = unique("mm2proof");
+    let source = tb.plaintext_config(Cluster::Source);
+    create_topic(&source, &topic, 2).await;
+
+    let producer: FutureProducer = source.create().unwrap();
+    let n = 200;
+    for i in 0..n {
+        let key = format!("key-{i}");
+        let value = format!("value-{i}");
+        producer
+            .send(
+                FutureRecord::to(&topic)
+                    .partition(i % 2)
+                    .key(&key)
+                    .payload(&value),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("mm2.properties");
+    std::fs::write(&props, mm2_properties(&tb, &topic)).unwrap();
+    let name = unique("mm2-proof");
+    let status = Command::new("bash")
+        .arg(repo_root().join("testbed/kafka.sh"))
+        .args(["mm2", "start"])
+        .arg(&props)
+        .arg(&name)
+        .status()
+        .unwrap();
+    assert!(status.success(), "testbed/kafka.sh mm2 start failed");
+    let _guard = Mm2Guard(name);
+
+    // Read the remote topic until every record arrived (MM2 needs a while to start).
+    let remote = format!("source.{topic}");
+    let mut ccfg = tb.plaintext_config(Cluster::Target);
+    ccfg.set("group.id", unique("mm2proof-reader"));
+    let consumer: BaseConsumer = ccfg.create().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut assigned = false;
+    let mut got = Vec::new();
+    while got.len() < n as usize && Instant::now() < deadline {
+        if !assigned {
+            let md = consumer
+                .fetch_metadata(Some(&remote), Duration::from_secs(5))
+                .unwrap();
+            let parts = md.topics()[0].partitions().len();
+            if parts == 0 {
+                std::thread::sleep(Duration::from_millis(500));
+                continue;
+            }
+            assert_eq!(parts, 2, "remote topic keeps the partition count");
+            let mut tpl = TopicPartitionList::new();
+            for p in 0..parts as i32 {
+                tpl.add_partition_offset(&remote, p, Offset::Beginning)
+                    .unwrap();
+            }
+            consumer.assign(&tpl).unwrap();
+            assigned = true;
+        }
+        if let Some(m) = consumer.poll(Duration::from_millis(500)) {
+            let m = m.unwrap();
+            let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
+            let value = String::from_utf8(m.payload().unwrap().to_vec()).unwrap();
+            got.push((m.partition(), key, value));
+        }
+    }
+    assert_eq!(got.len(), n as usize, "records on {remote}");
+    for (partition, key, value) in &got {
+        let i: i32 = key.trim_start_matches("key-").parse().unwrap();
+        assert_eq!(*value, format!("value-{i}"));
+        assert_eq!(*partition, i % 2, "same partition as on the source");
+    }
+}
