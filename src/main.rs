@@ -14,10 +14,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Run { config } => {
-            tracing::error!(files = ?config, "replication is not built yet (issue: Source replication)");
-            ExitCode::from(1)
-        }
+        Command::Run { config } => cli::run::run(&config),
+        Command::Validate { config } => cli::validate::validate(&config),
     }
 }
 

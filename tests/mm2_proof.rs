@@ -3,6 +3,7 @@
 //! SASL_SSL listeners (JKS truststore for the source, PEM for the target, as in the seed), and
 //! the remote topic `source.<topic>` holds every record.
 //! Needs `testbed/kafka.sh up`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
 

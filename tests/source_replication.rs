@@ -2,6 +2,7 @@
 //! record (key, value, headers, timestamp, partition, order), remote topics keep partitions
 //! and configs, progress and offset syncs are written in MM2's formats.
 //! Needs `testbed/kafka.sh up`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! First end-to-end proof: Strait's client glue reaches both real Kafka clusters over every
 //! listener of the test bed, and records survive a round trip with every field intact.
 //! Needs `testbed/kafka.sh up`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
 
@@ -26,6 +27,11 @@ struct Rec {
 }
 
 fn sample_records() -> Vec<Rec> {
+    // Recent timestamps: the brokers' retention would delete records from long ago.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap();
     let h = |k: &str, v: Option<&[u8]>| (k.to_owned(), v.map(<[u8]>::to_vec));
     vec![
         Rec {
@@ -33,25 +39,25 @@ fn sample_records() -> Vec<Rec> {
             value: Some(b"v1".to_vec()),
             // Order and duplicate keys must survive; a header may have no value.
             headers: vec![h("h1", Some(b"a")), h("h1", Some(b"b")), h("h2", None)],
-            timestamp: 1_700_000_000_000,
+            timestamp: now - 3,
         },
         Rec {
             key: None,
             value: Some(b"no key".to_vec()),
             headers: vec![],
-            timestamp: 1_700_000_000_001,
+            timestamp: now - 2,
         },
         Rec {
             key: Some(b"tombstone".to_vec()),
             value: None,
             headers: vec![h("why", Some(b"deleted"))],
-            timestamp: 1_700_000_000_002,
+            timestamp: now - 1,
         },
         Rec {
             key: Some(vec![0, 159, 146, 150]),
             value: Some(Vec::new()),
             headers: vec![h("bin", Some(&[0xff, 0x00, 0x01]))],
-            timestamp: 1_600_000_000_000,
+            timestamp: now - 86_400_000,
         },
     ]
 }

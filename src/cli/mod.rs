@@ -1,5 +1,8 @@
 //! The command line: one file per subcommand.
 
+pub mod run;
+pub mod validate;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -35,10 +38,23 @@ pub enum LogFormat {
 /// Strait's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run replication flows until SIGTERM or SIGINT.
+    /// Run the configured replication flows until SIGTERM or SIGINT.
     Run {
-        /// Configuration file(s).
+        /// Configuration files: Strait YAML, mm2.properties, or Kubernetes manifests (Strimzi
+        /// KafkaConnect/KafkaConnector, ConfigMaps, Secrets). Repeatable.
+        #[arg(short = 'f', long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
+    /// Check configuration files without starting anything; print the resolved flows with
+    /// secrets redacted. Exit code 2 when the configuration is invalid.
+    Validate {
+        /// Configuration files, as for `run`.
         #[arg(short = 'f', long = "config", required = true)]
         config: Vec<PathBuf>,
     },
 }
+
+/// Exit code for an invalid configuration.
+pub const EXIT_INVALID_CONFIG: u8 = 2;
+/// Exit code for a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;

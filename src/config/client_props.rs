@@ -68,7 +68,15 @@ pub(crate) fn connection(
         None => SecurityProtocol::Plaintext,
         Some(v) => v
             .parse::<SecurityProtocol>()
-            .map_err(|e| r.error(&protocol_key, e.to_string()))?,
+            .map_err(|_: super::model::UnknownSecurityProtocol| {
+                r.error(
+                    &protocol_key,
+                    format!(
+                        "unknown security.protocol '{}' (expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)",
+                        r.shown(&protocol_key)
+                    ),
+                )
+            })?,
     };
     let sasl = sasl(r, prefix, security_protocol, warnings)?;
     let tls = tls(r, prefix, security_protocol, ctx, warnings)?;
@@ -206,7 +214,12 @@ fn check_bootstrap(r: &KeyReader<'_>, key: &str, value: &str) -> Result<(), Conf
             .rsplit_once(':')
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !ok {
-            return Err(r.error(key, format!("'{server}' is not host:port")));
+            let shown = if r.get(key).is_some_and(|s| s.sensitive) {
+                "[redacted]"
+            } else {
+                server
+            };
+            return Err(r.error(key, format!("'{shown}' is not host:port")));
         }
     }
     Ok(())
@@ -237,7 +250,13 @@ fn sasl(
         .non_blank(&mech_key)
         .unwrap_or("GSSAPI")
         .parse()
-        .map_err(|e: super::model::UnknownSaslMechanism| r.error(&mech_key, e.to_string()))?;
+        .map_err(|_: super::model::UnknownSaslMechanism| {
+            let shown = if r.contains(&mech_key) { r.shown(&mech_key) } else { "GSSAPI".to_owned() };
+            r.error(
+                &mech_key,
+                format!("unsupported sasl.mechanism '{shown}' (expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"),
+            )
+        })?;
     let jaas_text = r.non_blank(&jaas_key).ok_or_else(|| {
         r.error(
             &jaas_key,
@@ -308,10 +327,13 @@ fn tls(
         None => true,
         Some("") => false,
         Some(v) if v.eq_ignore_ascii_case("https") => true,
-        Some(v) => {
+        Some(_) => {
             return Err(r.error(
                 &algo_key,
-                format!("'{v}' is not supported (expected https, or empty for no hostname check)"),
+                format!(
+                    "'{}' is not supported (expected https, or empty for no hostname check)",
+                    r.shown(&algo_key)
+                ),
             ));
         }
     };
@@ -342,10 +364,10 @@ fn tls(
         }
         (None, Some(pem)) => match store_type.as_deref() {
             None | Some("PEM") => Some(Truststore::PemInline(pem.to_owned())),
-            Some(other) => {
+            Some(_) => {
                 return Err(r.error(
                     &type_key,
-                    format!("is {other}, but {certs_key} requires PEM"),
+                    format!("is '{}', but {certs_key} requires PEM", r.shown(&type_key)),
                 ));
             }
         },
@@ -358,10 +380,13 @@ fn tls(
                     "JKS" => Some(Truststore::Jks { path, password }),
                     "PKCS12" => Some(Truststore::Pkcs12 { path, password }),
                     "PEM" => Some(Truststore::PemFile(path)),
-                    other => {
+                    _ => {
                         return Err(r.error(
                             &type_key,
-                            format!("'{other}' is not supported (expected JKS, PKCS12 or PEM)"),
+                            format!(
+                                "'{}' is not supported (expected JKS, PKCS12 or PEM)",
+                                r.shown(&type_key)
+                            ),
                         ));
                     }
                 }

@@ -119,7 +119,11 @@ pub(crate) fn parse(
     {
         return Err(r.error(
             "connector.class",
-            format!("'{}' does not match {}", r.shown("connector.class"), kind.class()),
+            format!(
+                "'{}' does not match {}",
+                r.shown("connector.class"),
+                kind.class()
+            ),
         ));
     }
     r.mark_used("name");
@@ -146,14 +150,20 @@ pub(crate) fn parse(
         if alias.contains("->") || alias.contains(char::is_whitespace) {
             return Err(r.error(
                 key,
-                format!("'{}' is not a valid cluster alias (no spaces or '->')", r.shown(key)),
+                format!(
+                    "'{}' is not a valid cluster alias (no spaces or '->')",
+                    r.shown(key)
+                ),
             ));
         }
     }
     if source_alias == target_alias {
         return Err(r.error(
             "target.cluster.alias",
-            format!("source and target aliases are both '{}'", r.shown("source.cluster.alias")),
+            format!(
+                "source and target aliases are both '{}'",
+                r.shown("source.cluster.alias")
+            ),
         ));
     }
     let policy = policy(&r)?;
@@ -208,7 +218,8 @@ fn check_converters(r: &KeyReader<'_>) -> Result<(), ConfigError> {
                 key,
                 format!(
                     "'{}' is not supported: Strait copies record bytes unchanged, which is \
-                     what {BYTE_ARRAY_CONVERTER} does; use it or remove the key"
+                     what {BYTE_ARRAY_CONVERTER} does; use it or remove the key",
+                    r.shown(key)
                 ),
             ));
         }
@@ -236,7 +247,10 @@ fn check_special_keys(
         {
             return Err(r.error(
                 key,
-                format!("'{}' is not supported: Strait implements only {default}", r.shown(key)),
+                format!(
+                    "'{}' is not supported: Strait implements only {default}",
+                    r.shown(key)
+                ),
             ));
         }
     }
@@ -259,7 +273,8 @@ fn policy(r: &KeyReader<'_>) -> Result<PolicyConfig, ConfigError> {
                     "replication.policy.class",
                     format!(
                         "'{}' is not supported (expected {PACKAGE}DefaultReplicationPolicy \
-                         or {PACKAGE}IdentityReplicationPolicy)"
+                         or {PACKAGE}IdentityReplicationPolicy)",
+                        r.shown("replication.policy.class")
                     ),
                 ));
             }
@@ -292,7 +307,7 @@ fn location(r: &KeyReader<'_>) -> Result<OffsetSyncsLocation, ConfigError> {
             "offset-syncs.topic.location",
             format!(
                 "'{}' is not valid (expected source or target)",
-                r.str("offset-syncs.topic.location").unwrap_or_default()
+                r.shown("offset-syncs.topic.location")
             ),
         )),
     }
@@ -375,10 +390,13 @@ fn source_config(
     {
         None | Some("target") => UseDefaultsFrom::Target,
         Some("source") => UseDefaultsFrom::Source,
-        Some(other) => {
+        Some(_) => {
             return Err(r.error(
                 "use.defaults.from",
-                format!("'{other}' is not valid (expected source or target)"),
+                format!(
+                    "'{}' is not valid (expected source or target)",
+                    r.shown("use.defaults.from")
+                ),
             ));
         }
     };
@@ -551,9 +569,10 @@ fn heartbeat_target(
                 return Err(r.error(
                     override_key,
                     format!(
-                        "names other brokers ('{other}') than {target_key} ('{}'); heartbeats \
+                        "names other brokers ('{}') than {target_key} ('{}'); heartbeats \
                          must be created and written on one cluster",
-                        conn.bootstrap_servers
+                        r.shown(override_key),
+                        r.shown(target_key)
                     ),
                 ));
             }

@@ -242,3 +242,79 @@ fn heartbeat(out: &mut String, c: &HeartbeatConnectorConfig, target_alias: &str)
         Some(conn) => cluster(out, "    heartbeats written to", conn),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::{
+        PolicyConfig, Sasl, SaslMechanism, Secret, SecurityProtocol, Tls, WorkerConfig,
+    };
+
+    fn conn(password: &str) -> ClusterConnection {
+        ClusterConnection {
+            bootstrap_servers: "k:9093".to_owned(),
+            security_protocol: SecurityProtocol::SaslSsl,
+            tls: Tls {
+                truststore: Some(Truststore::Jks {
+                    path: PathBuf::from("/t.jks"),
+                    password: Some(Secret::new(format!("{password}-ts"))),
+                }),
+                verify_hostname: false,
+            },
+            sasl: Some(Sasl {
+                mechanism: SaslMechanism::ScramSha256,
+                username: "user".to_owned(),
+                password: Secret::new(password),
+            }),
+            client_overrides: BTreeMap::from([
+                ("linger.ms".to_owned(), "5".to_owned()),
+                ("ssl.key.password".to_owned(), format!("{password}-key")),
+            ]),
+        }
+    }
+
+    #[test]
+    fn describes_flows_without_secrets() {
+        let flow = FlowConfig {
+            source_alias: "A".to_owned(),
+            target_alias: "B".to_owned(),
+            source: conn("SECRET-a"),
+            target: conn("SECRET-b"),
+            policy: PolicyConfig::default(),
+            worker: WorkerConfig {
+                offset_storage_topic: "o".to_owned(),
+                offset_storage_partitions: 25,
+                offset_storage_replication_factor: 3,
+                group_id: "g".to_owned(),
+            },
+            source_connector: Some(SourceConnectorConfig::default()),
+            checkpoint_connector: None,
+            heartbeat_connector: Some(HeartbeatConnectorConfig {
+                heartbeats_cluster: Some(conn("SECRET-h")),
+                ..Default::default()
+            }),
+        };
+        let text = describe(&StraitConfig { flows: vec![flow] });
+        assert!(!text.contains("SECRET"), "{text}");
+        for expected in [
+            "flow A->B",
+            "  source 'A': k:9093 via SASL_SSL",
+            "      sasl: SCRAM-SHA-256 user 'user' password [redacted]",
+            "      tls: truststore JKS /t.jks (password [redacted]), hostname verification off",
+            "      client overrides: linger.ms=5, ssl.key.password=[redacted]",
+            "  policy: DefaultReplicationPolicy (separator '.', internal topic separator on)",
+            "  worker: group.id 'g', offsets topic 'o' (25 partitions, replication factor 3)",
+            "  source connector 'MirrorSourceConnector': enabled, tasks.max 1",
+            "    topics: .*",
+            "    refresh topics every 600s, sync topic configs every 600s (defaults from target), sync ACLs every 600s",
+            "  checkpoint connector: none",
+            "  heartbeat connector 'MirrorHeartbeatConnector': emit every 1s, replication factor 3",
+            "    heartbeats written to: k:9093 via SASL_SSL",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+}

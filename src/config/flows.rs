@@ -89,10 +89,21 @@ fn flow(
         Some((s, t, _)) => (s, t),
         // A flow with only a heartbeat connector (MM2's reverse herders): heartbeats go to its
         // target cluster, which is then the flow's target.
-        None => (
-            heartbeat_source.unwrap_or_default(),
-            heartbeat_target.take().unwrap_or_default(),
-        ),
+        None => {
+            let target = heartbeat_target.take().ok_or_else(|| {
+                ConfigError::invalid(
+                    first
+                        .at
+                        .clone()
+                        .with_key("target.cluster.bootstrap.servers"),
+                    format!(
+                        "flow {name} has only a heartbeat connector, which names no cluster to \
+                         write heartbeats to"
+                    ),
+                )
+            })?;
+            (heartbeat_source.unwrap_or_default(), target)
+        }
     };
     if let Some(h) = &mut heartbeat_connector {
         h.heartbeats_cluster = heartbeat_target.filter(|t| !same_cluster(t, &target));
@@ -129,4 +140,105 @@ fn conflict_at(c: &ParsedConnector, other: &Origin, flow: &str, what: &str) -> C
             "its {what} differ from those of {other}; all connectors of flow {flow} must agree"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::load_texts;
+
+    fn connector(name: &str, class: &str, config: &str) -> String {
+        format!(
+            "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaConnector\nmetadata:\n  name: {name}\n  labels:\n    \
+             strimzi.io/cluster: c\nspec:\n  class: {class}\n  config:\n    source.cluster.alias: A\n    \
+             target.cluster.alias: B\n{config}"
+        )
+    }
+
+    const CONNECT: &str = "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaConnect\nmetadata:\n  name: c\n  \
+        annotations:\n    strimzi.io/use-connector-resources: \"true\"\nspec:\n  bootstrapServers: b:9092\n";
+    const CLUSTERS: &str = "    source.cluster.bootstrap.servers: a:9092\n    target.cluster.bootstrap.servers: b:9092\n";
+
+    #[test]
+    fn connectors_must_agree() {
+        let e = load_texts(&[
+            ("connect.yaml", CONNECT),
+            (
+                "c.yaml",
+                &format!(
+                    "{}---\n{}",
+                    connector("s", "MirrorSourceConnector", CLUSTERS),
+                    connector(
+                        "k",
+                        "MirrorCheckpointConnector",
+                        &format!("{CLUSTERS}    replication.policy.separator: _\n")
+                    )
+                ),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "(KafkaConnector k): its replication.policy.* settings differ from those of"
+            ),
+            "{e}"
+        );
+        let e = load_texts(&[
+            ("connect.yaml", CONNECT),
+            (
+                "c.yaml",
+                &format!(
+                    "{}---\n{}",
+                    connector("s", "MirrorSourceConnector", CLUSTERS),
+                    connector(
+                        "k",
+                        "MirrorCheckpointConnector",
+                        &format!("{CLUSTERS}    offset-syncs.topic.location: target\n")
+                    )
+                ),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("must use the same offset-syncs.topic.location"),
+            "{e}"
+        );
+        let e = load_texts(&[
+            ("connect.yaml", CONNECT),
+            ("c.yaml", &connector("h", "MirrorHeartbeatConnector", "")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("flow A->B has only a heartbeat connector, which names no cluster"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn heartbeat_only_flow_writes_to_its_target() {
+        let l = load_texts(&[
+            ("connect.yaml", CONNECT),
+            (
+                "c.yaml",
+                &connector(
+                    "h",
+                    "MirrorHeartbeatConnector",
+                    "    target.cluster.bootstrap.servers: b:9092\n",
+                ),
+            ),
+        ])
+        .unwrap();
+        let f = &l.config.flows[0];
+        assert_eq!(f.target.bootstrap_servers, "b:9092");
+        assert!(f.source_connector.is_none() && f.checkpoint_connector.is_none());
+        assert!(
+            f.heartbeat_connector
+                .as_ref()
+                .unwrap()
+                .heartbeats_cluster
+                .is_none()
+        );
+    }
 }

@@ -178,22 +178,26 @@ impl<'a> KeyReader<'a> {
         }
     }
 
-    /// A LIST of regular expressions (topic, group or config-name filters), each checked.
+    /// A LIST of regular expressions (topic, group or config-name filters), checked with the
+    /// same Java-to-Rust regex translation the filters use at run time.
     pub(crate) fn regex_list(
         &self,
         key: &str,
         default: &[&str],
     ) -> Result<Vec<String>, ConfigError> {
         let list = self.list(key, default);
-        let sensitive = self.settings.get(key).is_some_and(|s| s.sensitive);
-        for pattern in &list {
-            if let Err(e) = fancy_regex::Regex::new(&format!("^(?:{pattern})$")) {
-                let shown = if sensitive { "[redacted]" } else { pattern.as_str() };
-                return Err(self.error(
-                    key,
-                    format!("'{shown}' is not a valid regular expression: {e}"),
-                ));
-            }
+        if let Err(e) = crate::policy::filters::PatternList::new(key, &list) {
+            let sensitive = self.settings.get(key).is_some_and(|s| s.sensitive);
+            let reason = match e {
+                crate::policy::PolicyError::InvalidPattern {
+                    pattern, reason, ..
+                } if !sensitive => {
+                    format!("'{pattern}' is not a valid regular expression: {reason}")
+                }
+                _ if sensitive => "is not a valid list of regular expressions".to_owned(),
+                other => other.to_string(),
+            };
+            return Err(self.error(key, reason));
         }
         Ok(list)
     }
@@ -283,6 +287,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("hunter2") && e.contains("[redacted]"), "{e}");
+        let java = settings(&[("t", r"\Qorders.v1\E, a\p{Lower}+")]);
+        let j = KeyReader::new(&java, Origin::file("f"));
+        assert_eq!(
+            j.regex_list("t", &[]).unwrap().len(),
+            2,
+            "Java-only syntax is accepted"
+        );
         let e = r.regex_list("r", &[]).unwrap_err().to_string();
         assert!(
             e.starts_with("f, key 'r': 'a[' is not a valid regular expression"),

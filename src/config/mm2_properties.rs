@@ -319,3 +319,129 @@ fn check_keys(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::load_texts;
+    use crate::config::{FlowConfig, Loaded, SecurityProtocol};
+    use std::time::Duration;
+
+    fn load(text: &str) -> Loaded {
+        load_texts(&[("mm2.properties", text)]).unwrap()
+    }
+
+    fn flow<'a>(l: &'a Loaded, name: &str) -> &'a FlowConfig {
+        l.config.flows.iter().find(|f| f.name() == name).unwrap()
+    }
+
+    #[test]
+    fn mm2_precedence() {
+        let l = load(
+            "clusters = A, B\n\
+             A.bootstrap.servers = a:9092\n\
+             B.bootstrap.servers = b:9092\n\
+             security.protocol = SSL\n\
+             B.security.protocol = PLAINTEXT\n\
+             tasks.max = 4\n\
+             A->B.enabled = true\n\
+             A->B.tasks.max = 2\n\
+             A->B.topics = orders.*, payments\n\
+             A.consumer.fetch.max.wait.ms = 250\n\
+             B.offset.storage.topic = b-offsets\n\
+             offset.storage.topic = top-offsets\n\
+             B.offset.flush.interval.ms = 5000\n\
+             emit.heartbeats.enabled = false\n",
+        );
+        assert_eq!(
+            l.config.flows.len(),
+            1,
+            "only enabled pairs without heartbeats"
+        );
+        let f = flow(&l, "A->B");
+        // Cluster keys win over top-level ones.
+        assert_eq!(f.source.security_protocol, SecurityProtocol::Ssl);
+        assert_eq!(f.target.security_protocol, SecurityProtocol::Plaintext);
+        let s = f.source_connector.as_ref().unwrap();
+        assert_eq!(s.tasks_max, 2, "flow keys win over top-level keys");
+        assert!(s.enabled);
+        assert_eq!(s.topics, vec!["orders.*", "payments"]);
+        assert_eq!(s.consumer_overrides["fetch.wait.max.ms"], "250");
+        assert_eq!(s.offset_flush_interval, Duration::from_secs(5));
+        assert_eq!(f.checkpoint_connector.as_ref().unwrap().tasks_max, 2);
+        // Top-level worker keys win over the target cluster's, as in MM2.
+        assert_eq!(f.worker.offset_storage_topic, "top-offsets");
+        assert_eq!(f.worker.group_id, "A-mm2");
+        assert!(
+            !f.heartbeat_connector
+                .as_ref()
+                .unwrap()
+                .emit_heartbeats_enabled
+        );
+    }
+
+    #[test]
+    fn every_pair_gets_heartbeats_by_default() {
+        let l = load(
+            "clusters = A, B, C\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\nC.bootstrap.servers=c:1\n\
+             A->B.enabled=true\nB->C.emit.heartbeats.enabled=false\n",
+        );
+        let names: Vec<String> = l.config.flows.iter().map(FlowConfig::name).collect();
+        assert_eq!(names, vec!["A->B", "A->C", "B->A", "C->A", "C->B"]);
+        assert!(!flow(&l, "B->A").source_connector.as_ref().unwrap().enabled);
+    }
+
+    #[test]
+    fn unknown_keys_are_warned_about() {
+        let l = load(
+            "clusters = A, B\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\nA->B.enabled=true\n\
+             emit.heartbeats.enabled=false\nrefresh.topics.interval.secs=5\nA.bootstrap.server=x:1\nC->A.enabled=true\n\
+             A->B.sync.topic.acl.enabled=false\n",
+        );
+        let w: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+        let has = |s: &str| w.iter().any(|w| w.contains(s));
+        assert!(
+            has(
+                "key 'refresh.topics.interval.secs': unknown key 'refresh.topics.interval.secs' ignored (closest known key: 'refresh.topics.interval.seconds')"
+            ),
+            "{w:#?}"
+        );
+        assert!(
+            has(
+                "key 'A.bootstrap.server': unknown property of cluster 'A' 'bootstrap.server' ignored"
+            ),
+            "{w:#?}"
+        );
+        assert!(
+            has("key 'C->A.enabled': ignored: flow 'C->A' names a cluster not listed in clusters"),
+            "{w:#?}"
+        );
+        assert!(
+            has(
+                "(set as 'A->B.sync.topic.acl.enabled'): unknown connector key 'sync.topic.acl.enabled' ignored (closest known key: 'sync.topic.acls.enabled')"
+            ),
+            "{w:#?}"
+        );
+    }
+
+    #[test]
+    fn invalid_mm2_files() {
+        let e = load_texts(&[("mm2.properties", "clusters = A, A->B\n")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("key 'clusters': 'A->B' is not a valid cluster alias"),
+            "{e}"
+        );
+        let e = load_texts(&[("mm2.properties", "clusters = A, B\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\nA->B.emit.heartbeats.enabled=maybe\n")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key 'A->B.emit.heartbeats.enabled': 'maybe' is not a boolean"),
+            "{e}"
+        );
+        let e = load_texts(&[("mm2.properties", "clusters = A, B\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\nA->B.enabled=true\nB.security.protocol=${env:STRAIT_TEST_VAR}\n")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(flow A->B), key 'target.cluster.security.protocol' (set as 'B.security.protocol'): cannot resolve ${env:STRAIT_TEST_VAR}: no config provider named 'env' is declared"), "{e}");
+    }
+}

@@ -24,6 +24,8 @@ mod seed_tests;
 pub mod settings;
 pub(crate) mod strimzi;
 pub mod suggest;
+#[cfg(test)]
+mod test_support;
 pub mod truststore;
 pub(crate) mod worker;
 pub(crate) mod yaml;

@@ -284,3 +284,100 @@ fn value(v: &Value, key: &str, at: &Origin) -> Result<String, ConfigError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::load_texts;
+    use crate::config::{Loaded, PolicyKind};
+    use std::time::Duration;
+
+    const MINIMAL: &str = "flows:\n  - source: {alias: A, bootstrap.servers: 'a:9092'}\n    target: {alias: B, bootstrap.servers: 'b:9092'}\n";
+
+    fn load(extra: &str) -> Loaded {
+        load_texts(&[("strait.yaml", &format!("{MINIMAL}{extra}"))]).unwrap()
+    }
+
+    #[test]
+    fn minimal_flow_has_mm2_defaults() {
+        let l = load("");
+        let f = &l.config.flows[0];
+        assert_eq!(f.name(), "A->B");
+        assert_eq!(f.worker.group_id, "A-mm2");
+        assert_eq!(f.worker.offset_storage_topic, "mm2-offsets.A.internal");
+        assert_eq!(
+            f.source_connector.as_ref().unwrap().name,
+            "MirrorSourceConnector"
+        );
+        assert!(f.checkpoint_connector.is_some());
+        assert!(
+            f.heartbeat_connector
+                .as_ref()
+                .unwrap()
+                .heartbeats_cluster
+                .is_none()
+        );
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
+    #[test]
+    fn sections_override_flow_keys() {
+        let l = load(
+            "    connectors: [source]\n    topics: [a.*, b]\n    emit.checkpoints.interval.seconds: 5\n    \
+             replication.policy.class: IdentityReplicationPolicy\n    sync.topic.acls.enabled: false\n    \
+             source_connector:\n      topics: ${env:STRAIT_TEST_VAR}\n      strait.max.in.flight.bytes: 1024\n",
+        );
+        let f = &l.config.flows[0];
+        assert!(f.checkpoint_connector.is_none() && f.heartbeat_connector.is_none());
+        let s = f.source_connector.as_ref().unwrap();
+        assert_eq!(s.topics, vec!["from-env"]);
+        assert!(!s.sync_topic_acls_enabled);
+        assert_eq!(s.max_in_flight_bytes, 1024);
+        assert_eq!(f.policy.kind, PolicyKind::Identity);
+        assert_eq!(s.refresh_topics_interval, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn invalid_native_files() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "flows:\n  - source: x\n    target: {alias: B, bootstrap.servers: 'b:1'}\n",
+                "(flow 1), key 'source': must be a mapping, not a string",
+            ),
+            (
+                "flows:\n  - source: {alias: A, bootstrap.servers: 'a:1'}\n    target: {bootstrap.servers: 'b:1'}\n    topics: {a: 1}\n",
+                "(flow 1), key 'topics': must be a plain value or a list, not a mapping",
+            ),
+            (
+                "flows:\n  - source: {alias: A, bootstrap.servers: 'a:1'}\n    target: {alias: B, bootstrap.servers: 'b:1'}\n    worker: {group.idd: x}\n",
+                "",
+            ),
+            (
+                "flows:\n  - source: {alias: A, bootstrap.servers: 'a:1'}\n    target: {alias: B, bootstrap.servers: 'b:1'}\n    groups:\n",
+                "(flow 1), key 'groups': has no value",
+            ),
+            (
+                "flows:\n  - source: {alias: A, bootstrap.servers: 'a:1'}\n    target: {alias: A, bootstrap.servers: 'b:1'}\n",
+                "source and target aliases are both 'A'",
+            ),
+            ("flows: [\n", "strait.yaml: syntax error"),
+        ];
+        for (text, expected) in cases {
+            match load_texts(&[("strait.yaml", text)]) {
+                Ok(l) => {
+                    assert!(expected.is_empty(), "{text} loaded");
+                    let w: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+                    assert!(
+                        w.iter().any(|w| w.contains(
+                            "unknown worker key 'group.idd' ignored (closest known key: 'group.id')"
+                        )),
+                        "{w:#?}"
+                    );
+                }
+                Err(e) => assert!(
+                    e.to_string().contains(expected),
+                    "{e}\nexpected: {expected}"
+                ),
+            }
+        }
+    }
+}

@@ -508,3 +508,170 @@ fn connect_properties(
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::{load_texts, secret};
+    use crate::config::{Loaded, SaslMechanism, SecurityProtocol, Truststore};
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+    fn connect(spec_extra: &str) -> String {
+        format!(
+            "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaConnect\nmetadata:\n  name: c\n  namespace: ns\n  \
+             annotations:\n    strimzi.io/use-connector-resources: \"true\"\nspec:\n  bootstrapServers: tgt:9093\n{spec_extra}"
+        )
+    }
+
+    fn source_connector(config: &str, extra_spec: &str) -> String {
+        format!(
+            "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaConnector\nmetadata:\n  name: src\n  namespace: ns\n  \
+             labels:\n    strimzi.io/cluster: c\nspec:\n  class: MirrorSourceConnector\n{extra_spec}  config:\n    \
+             source.cluster.alias: A\n    target.cluster.alias: B\n    source.cluster.bootstrap.servers: src:9092\n{config}"
+        )
+    }
+
+    const FROM_FILE: &str = "    target.cluster.bootstrap.servers: ${file:/tmp/strimzi-connect.properties:bootstrap.servers}\n    \
+         target.cluster.security.protocol: ${file:/tmp/strimzi-connect.properties:security.protocol}\n    \
+         target.cluster.sasl.mechanism: ${file:/tmp/strimzi-connect.properties:sasl.mechanism}\n    \
+         target.cluster.sasl.jaas.config: ${file:/tmp/strimzi-connect.properties:sasl.jaas.config}\n";
+
+    fn load(files: &[(&str, &str)]) -> Loaded {
+        load_texts(files).unwrap()
+    }
+
+    #[test]
+    fn scram_with_tls_pattern_and_strimzisecrets() {
+        let spec = "  tls:\n    trustedCertificates:\n      - secretName: ca\n        pattern: \"*.crt\"\n  \
+                    authentication:\n    type: scram-sha-512\n    username: u\n    passwordSecret:\n      secretName: pw\n      password: p\n  \
+                    config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let config = format!(
+            "{FROM_FILE}    target.cluster.ssl.truststore.type: PEM\n    \
+             target.cluster.ssl.truststore.certificates: ${{strimzisecrets:ns/c-connect-tls-trusted-certs:ca.crt}}\n"
+        );
+        let l = load(&[
+            ("connect.yaml", &connect(spec)),
+            ("connector.yaml", &source_connector(&config, "")),
+            (
+                "secrets.yaml",
+                &format!(
+                    "{}---\n{}",
+                    secret("ns", "pw", &[("p", "pa\"ss")]),
+                    secret("ns", "ca", &[("a.crt", CERT), ("b.crt", CERT)])
+                ),
+            ),
+        ]);
+        let f = &l.config.flows[0];
+        assert_eq!(f.target.security_protocol, SecurityProtocol::SaslSsl);
+        let sasl = f.target.sasl.as_ref().unwrap();
+        assert_eq!(sasl.mechanism, SaslMechanism::ScramSha512);
+        assert_eq!(
+            sasl.password.expose(),
+            "pa\"ss",
+            "quoted into the JAAS text and back"
+        );
+        match &f.target.tls.truststore {
+            Some(Truststore::PemInline(pem)) => assert_eq!(pem, &format!("{CERT}\n{CERT}")),
+            other => panic!("{other:?}"),
+        }
+        // Strimzi's defaults for the worker.
+        assert_eq!(f.worker.group_id, "connect-cluster");
+        assert_eq!(f.worker.offset_storage_topic, "connect-cluster-offsets");
+        assert_eq!(f.worker.offset_storage_replication_factor, 3);
+    }
+
+    #[test]
+    fn plaintext_connect_and_paused_connector() {
+        let config = "    target.cluster.bootstrap.servers: ${file:/tmp/strimzi-connect.properties:bootstrap.servers}\n    \
+                      target.cluster.security.protocol: ${file:/tmp/strimzi-connect.properties:security.protocol}\n";
+        let spec = "  config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let l = load(&[
+            (
+                "connect.yaml",
+                &connect(spec).replace(
+                    "    strimzi.io/use-connector-resources: \"true\"\n",
+                    "    other: x\n",
+                ),
+            ),
+            (
+                "connector.yaml",
+                &source_connector(config, "  state: paused\n"),
+            ),
+        ]);
+        let f = &l.config.flows[0];
+        assert_eq!(f.target.security_protocol, SecurityProtocol::Plaintext);
+        assert_eq!(f.target.bootstrap_servers, "tgt:9093");
+        assert!(!f.source_connector.as_ref().unwrap().enabled);
+        let w: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            w.iter()
+                .any(|w| w.contains("lacks the annotation strimzi.io/use-connector-resources")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|w| w.contains("key 'spec.state': the connector is paused or stopped")),
+            "{w:#?}"
+        );
+    }
+
+    #[test]
+    fn tls_only_connect_and_target_mismatch_warning() {
+        let spec = "  tls:\n    trustedCertificates:\n      - secretName: ca\n        certificate: a.crt\n  \
+                    config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let config = "    target.cluster.bootstrap.servers: other:9093\n    target.cluster.security.protocol: ${file:/tmp/strimzi-connect.properties:security.protocol}\n    \
+                      target.cluster.ssl.truststore.location: ${file:/tmp/strimzi-connect.properties:ssl.truststore.location}\n    \
+                      target.cluster.ssl.truststore.password: ${file:/tmp/strimzi-connect.properties:ssl.truststore.password}\n";
+        let l = load(&[
+            ("connect.yaml", &connect(spec)),
+            ("connector.yaml", &source_connector(config, "")),
+            ("ca.yaml", &secret("ns", "ca", &[("a.crt", CERT)])),
+        ]);
+        let f = &l.config.flows[0];
+        assert_eq!(f.target.security_protocol, SecurityProtocol::Ssl);
+        assert!(matches!(&f.target.tls.truststore, Some(Truststore::PemInline(p)) if p == CERT));
+        assert!(l.warnings.iter().any(|w| w.message.contains(
+            "Connect keeps its offsets on this cluster, but flow A->B's target is other:9093"
+        )));
+    }
+
+    #[test]
+    fn invalid_strimzi_resources() {
+        let spec = "  config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let e = load_texts(&[
+            (
+                "connect.yaml",
+                &connect(spec).replace("  bootstrapServers: tgt:9093\n", ""),
+            ),
+            (
+                "connector.yaml",
+                &source_connector("    target.cluster.bootstrap.servers: t:1\n", ""),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.ends_with("connect.yaml, document 1 (KafkaConnect ns/c), key 'spec.bootstrapServers': is required"), "{e}");
+        let e = load_texts(&[
+            ("connect.yaml", &connect("  config:\n    group.id: [a]\n")),
+            (
+                "connector.yaml",
+                &source_connector("    target.cluster.bootstrap.servers: t:1\n", ""),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.ends_with("key 'spec.config.group.id': must be a plain value, not a list"),
+            "{e}"
+        );
+        let tls_missing = "  tls:\n    trustedCertificates:\n      - secretName: nope\n        certificate: ca.crt\n  \
+                           config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let e = load_texts(&[
+            ("connect.yaml", &connect(tls_missing)),
+            ("connector.yaml", &source_connector(FROM_FILE, "")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cannot resolve ${file:/tmp/strimzi-connect.properties:bootstrap.servers}: Secret ns/nope (spec.tls.trustedCertificates[0] of KafkaConnect ns/c) not found"), "{e}");
+    }
+}

@@ -70,5 +70,9 @@ pub fn client_config(
     for (k, v) in &conn.client_overrides {
         cfg.set(k, v);
     }
+    // Troubleshooting aid: librdkafka's debug contexts (e.g. `cgrp,msg`) for every client.
+    if let Ok(debug) = std::env::var("STRAIT_KAFKA_DEBUG") {
+        cfg.set("debug", debug);
+    }
     Ok(cfg)
 }

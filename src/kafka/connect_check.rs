@@ -83,10 +83,8 @@ impl ErrorRecordingContext {
 
 impl ClientContext for ErrorRecordingContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if let Some(code) = error.rdkafka_error_code() {
-            if let Ok(mut last) = self.last.lock() {
-                *last = Some((code, reason.to_owned()));
-            }
+        if let (Some(code), Ok(mut last)) = (error.rdkafka_error_code(), self.last.lock()) {
+            *last = Some((code, reason.to_owned()));
         }
         tracing::debug!(%error, reason, "librdkafka reported an error");
     }

@@ -451,10 +451,8 @@ fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceErr
     if let Some(p) = payload {
         record = record.payload(p);
     }
-    if let Some(h) = msg.headers() {
-        if h.count() > 0 {
-            record = record.headers(h.detach());
-        }
+    if let Some(h) = msg.headers().filter(|h| h.count() > 0) {
+        record = record.headers(h.detach());
     }
     lock(&shared.tracker).on_send(slot, msg.offset(), u32::try_from(size).unwrap_or(u32::MAX));
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -115,10 +115,11 @@ impl ProgressStore {
                 continue;
             };
             let msg = msg.map_err(|e| self.err(e))?;
-            if let Some(end) = ends.get(&msg.partition()) {
-                if msg.offset() + 1 >= *end {
-                    ends.remove(&msg.partition());
-                }
+            if ends
+                .get(&msg.partition())
+                .is_some_and(|end| msg.offset() + 1 >= *end)
+            {
+                ends.remove(&msg.partition());
             }
             let Some((connector, sp)) = msg.key().and_then(parse_source_offset_key) else {
                 continue;

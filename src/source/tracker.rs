@@ -161,10 +161,9 @@ impl Tracker {
 
     /// Takes back a record the producer refused before queueing it.
     pub fn on_send_refused(&mut self, id: SlotId) {
-        if let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) {
-            if let Some((_, bytes)) = slot.inflight.pop_back() {
-                self.inflight_bytes -= u64::from(bytes);
-            }
+        let slot = self.slots.get_mut(id).and_then(Option::as_mut);
+        if let Some((_, bytes)) = slot.and_then(|s| s.inflight.pop_back()) {
+            self.inflight_bytes -= u64::from(bytes);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Shared helpers for integration tests: the test bed's env file, clients built from it, and
 //! unique names so tests can run in parallel without seeing each other's leftovers.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -242,8 +242,21 @@ pub fn sample_record(i: u64) -> Rec {
         key,
         value,
         headers,
-        timestamp: 1_600_000_000_000 + i as i64,
+        timestamp: sample_time_base() + i as i64,
     }
+}
+
+/// Sample timestamps start an hour ago: old enough to be distinct from append times, recent
+/// enough that the brokers' retention never deletes them during a test.
+fn sample_time_base() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+            - 3_600_000
+    })
 }
 
 /// Produces `n` sample records (starting at index `first`) round-robin over `partitions`.
@@ -384,4 +397,156 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_test_writer()
         .try_init();
+}
+
+/// A Strait YAML configuration for one flow over the test bed's SASL_SSL listeners (JKS
+/// truststore for the source, PEM for the target, as in the seed), replicating topics that
+/// match `topics`, keeping its state in `offsets_topic` and coordinating through `group`.
+pub fn strait_yaml(tb: &Testbed, topics: &str, group: &str, offsets_topic: &str) -> String {
+    let jaas = format!(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"replicator\" password=\"{}\";",
+        tb.var("REPLICATOR_PASSWORD")
+    );
+    format!(
+        r#"flows:
+  - source:
+      alias: source
+      bootstrap.servers: "{sb}"
+      security.protocol: SASL_SSL
+      sasl.mechanism: PLAIN
+      sasl.jaas.config: '{jaas}'
+      ssl.truststore.location: "{jks}"
+      ssl.truststore.password: "{jkspw}"
+    target:
+      alias: target
+      bootstrap.servers: "{tbs}"
+      security.protocol: SASL_SSL
+      sasl.mechanism: PLAIN
+      sasl.jaas.config: '{jaas}'
+      ssl.truststore.type: PEM
+      ssl.truststore.location: "{pem}"
+    connectors: [source]
+    topics: "{topics}"
+    replication.factor: 1
+    offset-syncs.topic.replication.factor: 1
+    refresh.topics.interval.seconds: 2
+    worker:
+      group.id: "{group}"
+      offset.storage.topic: "{offsets_topic}"
+      offset.storage.partitions: 5
+      offset.storage.replication.factor: 1
+      offset.flush.interval.ms: 1000
+"#,
+        sb = tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
+        tbs = tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
+        jks = tb.var("TRUSTSTORE_JKS"),
+        jkspw = tb.var("TRUSTSTORE_JKS_PASSWORD"),
+        pem = tb.var("TRUSTSTORE_PEM"),
+    )
+}
+
+/// A `strait` child process; killed when dropped.
+pub struct StraitProcess {
+    child: std::process::Child,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+}
+
+impl StraitProcess {
+    /// Starts `strait run -f <config>` with its log in `log`.
+    pub fn start(config: &Path, log: &Path) -> StraitProcess {
+        let file = std::fs::File::create(log).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_strait"))
+            .args(["run", "-f"])
+            .arg(config)
+            .env("STRAIT_LOG", "info,librdkafka=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn strait");
+        StraitProcess {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, ...).
+    pub fn signal(&self, sig: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit, returning its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "strait did not exit within {timeout:?}; log: {}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether it still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for StraitProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Checks that `target` holds every record of `source` in order, allowing re-sent runs after a
+/// restart (at-least-once); returns the number of duplicates.
+pub fn assert_complete_in_order(source: &[(i64, Rec)], target: &[(i64, Rec)], what: &str) -> usize {
+    let mut next = 0usize;
+    for (i, (_, rec)) in target.iter().enumerate() {
+        if next < source.len() && source[next].1 == *rec {
+            next += 1;
+            continue;
+        }
+        // A replay must restart at an earlier source record.
+        let Some(j) = source[..next].iter().rposition(|(_, s)| s == rec) else {
+            panic!("{what}: target record {i} is not a source record in order: {rec:?}");
+        };
+        next = j + 1;
+    }
+    assert_eq!(
+        next,
+        source.len(),
+        "{what}: only {next} of {} source records on the target",
+        source.len()
+    );
+    target.len() - source.len()
+}
+
+/// Waits until `check` returns true; false after `timeout`.
+pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while !check() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    true
 }

@@ -1,0 +1,205 @@
+//! Strait as users run it: the `strait` binary with a YAML configuration, killed with -9 in the
+//! middle of a large replication and restarted, and several processes sharing one flow.
+//! Needs `testbed/kafka.sh up`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Cluster, StraitProcess, Testbed, assert_complete_in_order, create_topic, produce_samples,
+    read_topic, strait_yaml, topic_counts, unique, wait_for, wait_until,
+};
+
+fn total(config: &rdkafka::ClientConfig, topic: &str) -> i64 {
+    topic_counts(config, topic).map_or(0, |c| c.iter().sum())
+}
+
+/// Every source partition is on the target, in order; returns the duplicates (at-least-once).
+fn verify(tb: &Testbed, topic: &str) -> usize {
+    let src = read_topic(&tb.plaintext_config(Cluster::Source), topic);
+    let tgt = read_topic(
+        &tb.plaintext_config(Cluster::Target),
+        &format!("source.{topic}"),
+    );
+    assert_eq!(src.len(), tgt.len(), "partition count of source.{topic}");
+    src.iter()
+        .zip(&tgt)
+        .enumerate()
+        .map(|(p, (s, t))| assert_complete_in_order(s, t, &format!("{topic}/{p}")))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_restart_loses_nothing() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("kill9");
+    create_topic(&src, &topic, 4).await;
+    let n: u64 = 200_000;
+    produce_samples(&src, &topic, 4, 0, n);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("strait.yaml");
+    std::fs::write(
+        &config,
+        strait_yaml(
+            &tb,
+            &topic,
+            &unique("kill9-group"),
+            &unique("kill9-offsets"),
+        ),
+    )
+    .unwrap();
+    let remote = format!("source.{topic}");
+
+    let mut first = StraitProcess::start(&config, &dir.path().join("first.log"));
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(120), "a third of the records", || {
+            total(&t, &r) >= (n / 3) as i64
+        })
+    })
+    .await
+    .unwrap();
+    first.signal("KILL");
+    first.wait(Duration::from_secs(10));
+    let at_kill = total(&tgt, &remote);
+    assert!(
+        at_kill < n as i64,
+        "killed too late to test anything ({at_kill} of {n})"
+    );
+
+    let mut second = StraitProcess::start(&config, &dir.path().join("second.log"));
+    let (t, r) = (tgt.clone(), remote.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        // Re-sent records count too, so wait for the target to stop growing as well.
+        let mut last = -1;
+        wait_for(Duration::from_secs(180), || {
+            let now = total(&t, &r);
+            let settled = now >= n as i64 && now == last;
+            last = now;
+            if !settled {
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            settled
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        done,
+        "not every record arrived after the restart ({} of {n}); log:\n{}",
+        total(&tgt, &remote),
+        second.log_text()
+    );
+    second.signal("TERM");
+    assert_eq!(
+        second.wait(Duration::from_secs(60)),
+        Some(0),
+        "clean stop: {}",
+        second.log_text()
+    );
+
+    let duplicates = tokio::task::spawn_blocking(move || verify(&Testbed::get(), &topic))
+        .await
+        .unwrap();
+    eprintln!(
+        "kill -9 at {at_kill} of {n} records: every record on the target, {duplicates} duplicates"
+    );
+    // A restart re-sends at most what was on the target when the process died, and only
+    // what followed the last progress written (every second here).
+    assert!(
+        duplicates <= at_kill as usize,
+        "{duplicates} duplicates for {at_kill} records replicated before the kill"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_a_flow_and_hand_over_on_stop() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("scale");
+    create_topic(&src, &topic, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("strait.yaml");
+    std::fs::write(
+        &config,
+        strait_yaml(
+            &tb,
+            &topic,
+            &unique("scale-group"),
+            &unique("scale-offsets"),
+        ),
+    )
+    .unwrap();
+    let remote = format!("source.{topic}");
+
+    let mut procs: Vec<StraitProcess> = (0..3)
+        .map(|i| StraitProcess::start(&config, &dir.path().join(format!("p{i}.log"))))
+        .collect();
+    produce_samples(&src, &topic, 6, 0, 30_000);
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(120), "the first batch", || {
+            total(&t, &r) >= 30_000
+        })
+    })
+    .await
+    .unwrap();
+    // Each process got a share of the six partitions.
+    let owned = |p: &StraitProcess| p.log_text().matches("replicating partition").count();
+    tokio::task::spawn_blocking({
+        let logs: Vec<_> = procs.iter().map(|p| p.log.clone()).collect();
+        move || {
+            wait_until(
+                Duration::from_secs(60),
+                "all three processes to own partitions",
+                || {
+                    logs.iter().all(|l| {
+                        std::fs::read_to_string(l)
+                            .unwrap_or_default()
+                            .contains("replicating partition")
+                    })
+                },
+            )
+        }
+    })
+    .await
+    .unwrap();
+
+    // Stop one: its partitions move to the others, with nothing lost.
+    let mut stopped = procs.remove(0);
+    stopped.signal("TERM");
+    assert_eq!(
+        stopped.wait(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        stopped.log_text()
+    );
+    assert!(owned(&stopped) > 0);
+    produce_samples(&src, &topic, 6, 30_000, 30_000);
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(120), "the second batch", || {
+            total(&t, &r) >= 60_000
+        })
+    })
+    .await
+    .unwrap();
+    for p in &mut procs {
+        assert!(p.running(), "{}", p.log_text());
+        p.signal("TERM");
+    }
+    for p in &mut procs {
+        assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+    }
+    let duplicates = tokio::task::spawn_blocking(move || verify(&Testbed::get(), &topic))
+        .await
+        .unwrap();
+    // Clean hand-overs write progress before letting go: nothing is sent twice.
+    assert_eq!(duplicates, 0, "duplicates after clean hand-overs");
+}
