@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rdkafka::Message;
@@ -15,66 +14,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use common::{Cluster, Testbed, create_topic, repo_root, unique};
-
-/// Stops the MM2 instance when the test ends, whatever happened.
-struct Mm2Guard(String);
-
-impl Drop for Mm2Guard {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo_root().join("testbed/kafka.sh"))
-            .args(["mm2", "stop", &self.0])
-            .status();
-    }
-}
-
-fn mm2_properties(tb: &Testbed, topic: &str) -> String {
-    let jaas = |user: &str, pw: &str| {
-        format!(
-            "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{pw}\";"
-        )
-    };
-    let pw = tb.var("REPLICATOR_PASSWORD");
-    format!(
-        "clusters = source, target
-source.bootstrap.servers = {sb}
-source.security.protocol = SASL_SSL
-source.sasl.mechanism = PLAIN
-source.sasl.jaas.config = {sj}
-source.ssl.truststore.location = {jks}
-source.ssl.truststore.password = {jkspw}
-target.bootstrap.servers = {tbs}
-target.security.protocol = SASL_SSL
-target.sasl.mechanism = PLAIN
-target.sasl.jaas.config = {tj}
-target.ssl.truststore.type = PEM
-target.ssl.truststore.location = {pem}
-source->target.enabled = true
-source->target.topics = {topic}
-target->source.enabled = false
-emit.heartbeats.enabled = false
-emit.checkpoints.enabled = false
-sync.topic.acls.enabled = false
-refresh.topics.interval.seconds = 5
-replication.factor = 1
-offset-syncs.topic.replication.factor = 1
-checkpoints.topic.replication.factor = 1
-heartbeats.topic.replication.factor = 1
-offset.storage.replication.factor = 1
-status.storage.replication.factor = 1
-config.storage.replication.factor = 1
-offset.flush.interval.ms = 1000
-",
-        sb = tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
-        sj = jaas("replicator", pw),
-        jks = tb.var("TRUSTSTORE_JKS"),
-        jkspw = tb.var("TRUSTSTORE_JKS_PASSWORD"),
-        tbs = tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
-        tj = jaas("replicator", pw),
-        pem = tb.var("TRUSTSTORE_PEM"),
-    )
-}
+use common::{Cluster, Mm2Process, Testbed, create_topic, mm2_properties, unique};
 
 #[tokio::test]
 async fn real_mirrormaker2_replicates_a_topic() {
@@ -101,19 +41,7 @@ async fn real_mirrormaker2_replicates_a_topic() {
             .unwrap();
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let props = dir.path().join("mm2.properties");
-    std::fs::write(&props, mm2_properties(&tb, &topic)).unwrap();
-    let name = unique("mm2-proof");
-    let status = Command::new("bash")
-        .arg(repo_root().join("testbed/kafka.sh"))
-        .args(["mm2", "start"])
-        .arg(&props)
-        .arg(&name)
-        .status()
-        .unwrap();
-    assert!(status.success(), "testbed/kafka.sh mm2 start failed");
-    let _guard = Mm2Guard(name);
+    let _mm2 = Mm2Process::start(&mm2_properties(&tb, "source", &topic, ""));
 
     // Read the remote topic until every record arrived (MM2 needs a while to start).
     let remote = format!("source.{topic}");

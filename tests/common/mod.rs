@@ -403,6 +403,17 @@ pub fn init_tracing() {
 /// truststore for the source, PEM for the target, as in the seed), replicating topics that
 /// match `topics`, keeping its state in `offsets_topic` and coordinating through `group`.
 pub fn strait_yaml(tb: &Testbed, topics: &str, group: &str, offsets_topic: &str) -> String {
+    strait_yaml_with(tb, "source", topics, group, offsets_topic)
+}
+
+/// [`strait_yaml`] with the source cluster's alias given.
+pub fn strait_yaml_with(
+    tb: &Testbed,
+    source_alias: &str,
+    topics: &str,
+    group: &str,
+    offsets_topic: &str,
+) -> String {
     let jaas = format!(
         "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"replicator\" password=\"{}\";",
         tb.var("REPLICATOR_PASSWORD")
@@ -410,7 +421,7 @@ pub fn strait_yaml(tb: &Testbed, topics: &str, group: &str, offsets_topic: &str)
     format!(
         r#"flows:
   - source:
-      alias: source
+      alias: {source_alias}
       bootstrap.servers: "{sb}"
       security.protocol: SASL_SSL
       sasl.mechanism: PLAIN
@@ -549,4 +560,93 @@ pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(250));
     }
     true
+}
+
+/// The real MirrorMaker 2, run by `testbed/kafka.sh mm2 start`; stopped (by pid) when dropped.
+pub struct Mm2Process {
+    name: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Mm2Process {
+    /// Starts MM2 (dedicated mode) with the given `mm2.properties` content.
+    pub fn start(properties: &str) -> Mm2Process {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("mm2.properties");
+        std::fs::write(&file, properties).expect("write mm2.properties");
+        let name = unique("mm2");
+        let status = std::process::Command::new("bash")
+            .arg(repo_root().join("testbed/kafka.sh"))
+            .args(["mm2", "start"])
+            .arg(&file)
+            .arg(&name)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run testbed/kafka.sh");
+        assert!(status.success(), "testbed/kafka.sh mm2 start failed");
+        Mm2Process { name, _dir: dir }
+    }
+
+    /// Stops MM2 cleanly (SIGTERM, waiting for it to exit).
+    pub fn stop(&self) {
+        let _ = std::process::Command::new("bash")
+            .arg(repo_root().join("testbed/kafka.sh"))
+            .args(["mm2", "stop", &self.name])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Mm2Process {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An `mm2.properties` for one flow `source_alias -> target` over the test bed's SASL_SSL
+/// listeners (JKS truststore for the source, PEM for the target), replicating `topics`, with
+/// everything single-replica and offsets flushed every second. `extra` lines are appended.
+pub fn mm2_properties(tb: &Testbed, source_alias: &str, topics: &str, extra: &str) -> String {
+    let jaas = format!(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"replicator\" password=\"{}\";",
+        tb.var("REPLICATOR_PASSWORD")
+    );
+    format!(
+        "clusters = {s}, target
+{s}.bootstrap.servers = {sb}
+{s}.security.protocol = SASL_SSL
+{s}.sasl.mechanism = PLAIN
+{s}.sasl.jaas.config = {jaas}
+{s}.ssl.truststore.location = {jks}
+{s}.ssl.truststore.password = {jkspw}
+target.bootstrap.servers = {tbs}
+target.security.protocol = SASL_SSL
+target.sasl.mechanism = PLAIN
+target.sasl.jaas.config = {jaas}
+target.ssl.truststore.type = PEM
+target.ssl.truststore.location = {pem}
+{s}->target.enabled = true
+{s}->target.topics = {topics}
+target->{s}.enabled = false
+emit.heartbeats.enabled = false
+emit.checkpoints.enabled = false
+sync.topic.acls.enabled = false
+refresh.topics.interval.seconds = 5
+replication.factor = 1
+offset-syncs.topic.replication.factor = 1
+checkpoints.topic.replication.factor = 1
+heartbeats.topic.replication.factor = 1
+offset.storage.replication.factor = 1
+status.storage.replication.factor = 1
+config.storage.replication.factor = 1
+offset.flush.interval.ms = 1000
+{extra}
+",
+        s = source_alias,
+        sb = tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
+        jks = tb.var("TRUSTSTORE_JKS"),
+        jkspw = tb.var("TRUSTSTORE_JKS_PASSWORD"),
+        tbs = tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
+        pem = tb.var("TRUSTSTORE_PEM"),
+    )
 }
