@@ -203,3 +203,90 @@ async fn three_processes_share_a_flow_and_hand_over_on_stop() {
     // Clean hand-overs write progress before letting go: nothing is sent twice.
     assert_eq!(duplicates, 0, "duplicates after clean hand-overs");
 }
+
+/// The target is rebuilt empty (remote topic and offsets topic gone) while the source group
+/// still says everything was replicated: Strait replicates everything again and says why,
+/// instead of trusting the group and skipping the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_rebuilt_empty_is_replicated_again_not_skipped() {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("rebuilt");
+    create_topic(&src, &topic, 2).await;
+    produce_samples(&src, &topic, 2, 0, 1_000);
+    let offsets_topic = unique("rebuilt-offsets");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("strait.yaml");
+    std::fs::write(
+        &config,
+        strait_yaml(&tb, &topic, &unique("rebuilt-group"), &offsets_topic),
+    )
+    .unwrap();
+    let remote = format!("source.{topic}");
+
+    let mut first = StraitProcess::start(&config, &dir.path().join("first.log"));
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(60), "the first copy", || {
+            total(&t, &r) >= 1_000
+        })
+    })
+    .await
+    .unwrap();
+    first.signal("TERM");
+    assert_eq!(
+        first.wait(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        first.log_text()
+    );
+
+    // "Rebuild" the target: its copy and the flow's offsets topic are gone.
+    let admin: AdminClient<DefaultClientContext> = tgt.create().unwrap();
+    for r in admin
+        .delete_topics(&[&remote, &offsets_topic], &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        r.unwrap();
+    }
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(30), "the deletion", || {
+            topic_counts(&t, &r).is_none()
+        })
+    })
+    .await
+    .unwrap();
+
+    let mut second = StraitProcess::start(&config, &dir.path().join("second.log"));
+    let (t, r) = (tgt.clone(), remote.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        wait_for(Duration::from_secs(60), || total(&t, &r) >= 1_000)
+    })
+    .await
+    .unwrap();
+    assert!(done, "not replicated again: {}", second.log_text());
+    second.signal("TERM");
+    assert_eq!(
+        second.wait(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        second.log_text()
+    );
+    assert!(
+        second
+            .log_text()
+            .contains("the target was rebuilt or its offsets topic replaced"),
+        "the restart must say why it replicates again: {}",
+        second.log_text()
+    );
+    let dups = tokio::task::spawn_blocking(move || verify(&Testbed::get(), &topic))
+        .await
+        .unwrap();
+    assert_eq!(dups, 0);
+}

@@ -9,6 +9,7 @@ use rdkafka::{ClientConfig, Offset};
 use tokio::sync::watch;
 
 use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig};
+use crate::flow::election::spawn_election;
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
 use crate::source::pipeline::{self, OffsetSyncTarget, PipelineSettings};
@@ -92,8 +93,9 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
         .await
         .map_err(&err)?;
 
+    // Every process subscribes to the same topics; creating remote topics up front is left to
+    // the elected process (and to whoever is assigned a partition, right before writing to it).
     let initial = admin.replicated_topics(&selector).await.map_err(&err)?;
-    admin.ensure_remote_topics(&initial).await.map_err(&err)?;
     let (topics_tx, topics_rx) = watch::channel(initial);
 
     let settings = PipelineSettings {
@@ -136,9 +138,23 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
             })?;
     }
 
+    let election_stop = Arc::new(AtomicBool::new(false));
+    let mut leader = spawn_election(
+        &target_cfg,
+        &format!("{}-strait-duties", flow.worker.group_id),
+        &flow.worker.offset_storage_topic,
+        election_stop.clone(),
+    )
+    .map_err(|source| {
+        err(SourceError::Client {
+            what: "election consumer",
+            source,
+        })
+    })?;
     let refresh = sc
         .refresh_topics_enabled
         .then_some(sc.refresh_topics_interval);
+    let mut next_refresh = refresh.map(|d| tokio::time::Instant::now() + d);
     let result = loop {
         tokio::select! {
             r = &mut done_rx => {
@@ -148,8 +164,15 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
                 stop_flag.store(true, Ordering::Release);
                 break (&mut done_rx).await.unwrap_or(Ok(())).map_err(&err);
             }
-            _ = sleep_or_forever(refresh) => {
-                match refresh_topics(&admin, &selector).await {
+            Ok(()) = leader.changed() => {
+                // A new leader catches up on the duties at once.
+                if *leader.borrow_and_update() {
+                    next_refresh = Some(tokio::time::Instant::now());
+                }
+            }
+            _ = sleep_until_or_forever(next_refresh) => {
+                let leads = *leader.borrow();
+                match refresh_topics(&admin, &selector, leads).await {
                     Ok(topics) => {
                         topics_tx.send_if_modified(|cur| {
                             let changed = *cur != topics;
@@ -159,9 +182,11 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
                     }
                     Err(e) => tracing::warn!(flow = %name, error = %e, "refreshing topics failed; will retry"),
                 }
+                next_refresh = refresh.map(|d| tokio::time::Instant::now() + d);
             }
         }
     };
+    election_stop.store(true, Ordering::Release);
     if result.is_ok() {
         tracing::info!(flow = %name, "stopped cleanly");
     }
@@ -173,19 +198,24 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn sleep_or_forever(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
+async fn sleep_until_or_forever(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
 
+/// Lists the replicated topics (every process needs them to subscribe); the leader also keeps
+/// the remote topics in step.
 async fn refresh_topics(
     admin: &TopicAdmin,
     selector: &TopicSelector,
+    leads: bool,
 ) -> Result<Vec<ReplicatedTopic>, SourceError> {
     let topics = admin.replicated_topics(selector).await?;
-    admin.ensure_remote_topics(&topics).await?;
+    if leads {
+        admin.ensure_remote_topics(&topics).await?;
+    }
     Ok(topics)
 }
 
@@ -213,7 +243,16 @@ fn consumer_config(
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "false")
-        .set("queued.max.messages.kbytes", queue_kb.to_string());
+        .set("queued.max.messages.kbytes", queue_kb.to_string())
+        // Partitions added on the source reach the group at the next metadata refresh: keep
+        // it in step with topic refresh so they are followed within the same interval.
+        .set(
+            "topic.metadata.refresh.interval.ms",
+            sc.refresh_topics_interval
+                .as_millis()
+                .clamp(1_000, 300_000)
+                .to_string(),
+        );
     for (k, v) in &sc.consumer_overrides {
         if k != "auto.offset.reset" {
             c.set(k, v);

@@ -158,7 +158,11 @@ impl Shared {
         Ok(())
     }
 
-    fn on_assign(&self, tpl: &mut TopicPartitionList) -> Result<(), SourceError> {
+    fn on_assign(
+        &self,
+        consumer: &BaseConsumer<RebalanceContext>,
+        tpl: &mut TopicPartitionList,
+    ) -> Result<(), SourceError> {
         let mut topics: HashMap<String, i32> = HashMap::new();
         for e in tpl.elements() {
             let n = topics.entry(e.topic().to_owned()).or_default();
@@ -176,6 +180,20 @@ impl Shared {
         self.runtime
             .block_on(self.admin.ensure_remote_topics(&wanted))?;
         let progress = self.progress.read_all(Duration::from_secs(60))?;
+        // The group's committed offsets only mirror progress; where they exist without progress
+        // the target (or its offsets topic) was rebuilt or replaced, and the user must know.
+        let committed: HashMap<(String, i32), i64> = consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(30))
+            .map(|c| {
+                c.elements()
+                    .iter()
+                    .filter_map(|e| match e.offset() {
+                        Offset::Offset(o) => Some(((e.topic().to_owned(), e.partition()), o)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut t = lock(&self.tracker);
         let elements: Vec<(String, i32)> = tpl
             .elements()
@@ -190,6 +208,15 @@ impl Shared {
                 Some(o) => Offset::Offset(o + 1),
                 None => self.settings.start_without_progress,
             };
+            if let (None, Some(c)) = (done, committed.get(&(topic.clone(), partition))) {
+                tracing::warn!(
+                    %topic, partition, group_committed = c, offsets_topic = %self.progress.topic(),
+                    "no replication progress on the target, but this flow's group had replicated \
+                     up to the committed offset: the target was rebuilt or its offsets topic \
+                     replaced; replicating again from {start:?} (auto.offset.reset) so that \
+                     nothing is skipped"
+                );
+            }
             tracing::info!(%topic, partition, ?start, "replicating partition");
             tpl.set_partition_offset(&topic, partition, start)
                 .map_err(SourceError::Consume)?;
@@ -250,7 +277,7 @@ impl ConsumerContext for RebalanceContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                if let Err(e) = self.shared.on_assign(tpl) {
+                if let Err(e) = self.shared.on_assign(consumer, tpl) {
                     self.shared.fail(e);
                     return;
                 }

@@ -75,6 +75,11 @@ impl ProgressStore {
         })
     }
 
+    /// The offsets topic's name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
     fn err(&self, detail: impl std::fmt::Display) -> SourceError {
         SourceError::Progress {
             topic: self.topic.clone(),

@@ -1,0 +1,38 @@
+//! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
+//! describing consumer groups, reading and altering group offsets, incremental topic config
+//! changes, and ACLs.
+//!
+//! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
+//! `timeout` it takes: librdkafka gets it as the request timeout and answers with
+//! [`ErrorCode::TIMED_OUT`] when it elapses. Each call creates its own librdkafka queue, so
+//! calls may run concurrently on the same client, and every object handed to or received from
+//! librdkafka is freed by a guard on every path.
+//!
+//! Functions take any [`KafkaHandle`]: an `rdkafka` [`AdminClient`](rdkafka::admin::AdminClient)
+//! or a [`Client`](rdkafka::client::Client) (for example `consumer.client()`).
+
+// This is the one module of the crate allowed to use `unsafe` (the workspace denies it): the
+// calls above exist only in librdkafka's C API, which `rdkafka` re-exports as raw bindings.
+// Each unsafe block states why it is sound; the public API is entirely safe.
+#![allow(unsafe_code)]
+
+mod acls;
+mod configs;
+mod error;
+mod groups;
+mod offsets;
+mod raw;
+
+pub use acls::{
+    AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
+    create_acls, describe_acls,
+};
+pub use configs::{ConfigOp, incremental_alter_configs};
+pub use error::{AdminError, ErrorCode, Subject};
+pub use groups::{
+    GroupDescription, GroupListing, GroupState, describe_consumer_groups, list_consumer_groups,
+};
+pub use offsets::{
+    CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
+};
+pub use raw::KafkaHandle;
