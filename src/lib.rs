@@ -12,6 +12,7 @@
 //! | [`checkpoint`] | offset translation and checkpoints (MirrorCheckpointConnector) |
 //! | [`heartbeat`] | heartbeats (MirrorHeartbeatConnector) |
 //! | [`flow`] | wiring the parts of one replication flow together |
+//! | [`status`] | what the process is doing: the registry the parts update, snapshots of it |
 //! | [`http`] | health, metrics and status endpoints |
 
 pub mod checkpoint;
@@ -22,4 +23,6 @@ pub mod http;
 pub mod kafka;
 pub mod policy;
 pub mod source;
+pub mod status;
+pub mod verify;
 pub mod wire;

@@ -15,8 +15,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Run { config } => cli::run::run(&config),
+        Command::Run { config, http_addr } => cli::run::run(&config, http_addr),
         Command::Validate { config } => cli::validate::validate(&config),
+        Command::Verify(args) => cli::verify::verify(&args),
+        Command::Offsets(args) => cli::offsets::offsets(&args),
     }
 }
 

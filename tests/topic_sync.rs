@@ -124,3 +124,167 @@ async fn topics_that_came_from_the_target_are_not_sent_back() {
         "a cycle was replicated"
     );
 }
+
+/// Topic config changes on the source reach the remote topic at the next config sync; an
+/// override removed on the source is removed on the target (`use.defaults.from=target`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_configs_follow_the_source() {
+    use rdkafka::admin::{AlterConfig, ConfigSource, ResourceSpecifier};
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("configs");
+    create_topic(&src, &topic, 1).await;
+    let admin: AdminClient<DefaultClientContext> = src.create().unwrap();
+    let set = |cfg: Vec<(&'static str, &'static str)>| {
+        let admin = &admin;
+        let topic = topic.clone();
+        async move {
+            let mut alter = AlterConfig::new(ResourceSpecifier::Topic(&topic));
+            for (k, v) in &cfg {
+                alter = alter.set(k, v);
+            }
+            for r in admin
+                .alter_configs([&alter], &AdminOptions::new())
+                .await
+                .unwrap()
+            {
+                r.unwrap();
+            }
+        }
+    };
+    set(vec![("retention.ms", "3600000"), ("segment.ms", "7200000")]).await;
+
+    let mut flow = flow_config(&tb, &[&topic]);
+    if let Some(sc) = flow.source_connector.as_mut() {
+        sc.sync_topic_configs_interval = Duration::from_secs(1);
+    }
+    let (stop, running) = start(flow);
+    let remote = format!("source.{topic}");
+    let overrides = |tgt: rdkafka::ClientConfig, remote: String| async move {
+        let admin: AdminClient<DefaultClientContext> = tgt.create().unwrap();
+        let res = admin
+            .describe_configs([&ResourceSpecifier::Topic(&remote)], &AdminOptions::new())
+            .await
+            .unwrap();
+        let mut out: Vec<(String, String)> = res
+            .into_iter()
+            .flat_map(|r| r.map(|c| c.entries).unwrap_or_default())
+            .filter(|e| e.source == ConfigSource::DynamicTopic)
+            .map(|e| (e.name, e.value.unwrap_or_default()))
+            .collect();
+        out.sort();
+        out
+    };
+    let wait_for_overrides = |expected: Vec<(&str, &str)>| {
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (tgt, remote) = (tgt.clone(), remote.clone());
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let got = overrides(tgt.clone(), remote.clone()).await;
+                if got == expected {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "remote configs {got:?}, expected {expected:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    wait_for_overrides(vec![("retention.ms", "3600000"), ("segment.ms", "7200000")]).await;
+    // Legacy AlterConfigs replaces the topic's whole config: segment.ms goes back to default.
+    set(vec![("retention.ms", "1800000")]).await;
+    wait_for_overrides(vec![("retention.ms", "1800000")]).await;
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+/// ACLs on replicated topics are copied with MM2's rules: READ kept, ALLOW WRITE dropped,
+/// ALLOW ALL narrowed to READ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_acls_are_copied_with_mm2_rules() {
+    common::init_tracing();
+    use strait::kafka::ffi::{
+        AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
+        create_acls, describe_acls,
+    };
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("acls");
+    create_topic(&src, &topic, 1).await;
+    let acl = |principal: &str, op: AclOperation| AclBinding {
+        resource_type: ResourceType::Topic,
+        resource_name: topic.clone(),
+        pattern_type: PatternType::Literal,
+        principal: principal.to_owned(),
+        host: "*".to_owned(),
+        operation: op,
+        permission: AclPermission::Allow,
+    };
+    let src_admin: AdminClient<DefaultClientContext> = src.create().unwrap();
+    for r in create_acls(
+        &src_admin,
+        &[
+            acl("User:reader", AclOperation::Read),
+            acl("User:writer", AclOperation::Write),
+            acl("User:owner", AclOperation::All),
+            // With ACLs on the topic, the replicator needs its own to see and read it.
+            acl("User:replicator", AclOperation::Read),
+            acl("User:replicator", AclOperation::Describe),
+            acl("User:replicator", AclOperation::DescribeConfigs),
+        ],
+        Duration::from_secs(30),
+    )
+    .unwrap()
+    {
+        r.unwrap();
+    }
+    let mut flow = flow_config(&tb, &[&topic]);
+    if let Some(sc) = flow.source_connector.as_mut() {
+        sc.sync_topic_acls_interval = Duration::from_secs(1);
+    }
+    let (stop, running) = start(flow);
+    let remote = format!("source.{topic}");
+    let tgt_admin: AdminClient<DefaultClientContext> = tgt.create().unwrap();
+    let filter = AclBindingFilter {
+        resource_type: ResourceType::Topic,
+        resource_name: Some(remote.clone()),
+        pattern_type: PatternType::Literal,
+        ..AclBindingFilter::any()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut got = loop {
+        let mut got: Vec<(String, AclOperation)> =
+            describe_acls(&tgt_admin, &filter, Duration::from_secs(10))
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.principal, a.operation))
+                .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        if got.len() >= 5 || std::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    got.sort_by_key(|(p, op)| format!("{p}{op:?}"));
+    assert_eq!(
+        got,
+        vec![
+            ("User:owner".to_owned(), AclOperation::Read),
+            ("User:reader".to_owned(), AclOperation::Read),
+            ("User:replicator".to_owned(), AclOperation::Describe),
+            ("User:replicator".to_owned(), AclOperation::DescribeConfigs),
+            ("User:replicator".to_owned(), AclOperation::Read),
+        ],
+        "ALLOW WRITE must not be copied, ALLOW ALL becomes READ"
+    );
+}

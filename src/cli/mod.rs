@@ -1,8 +1,12 @@
 //! The command line: one file per subcommand.
 
+pub mod http;
+pub mod offsets;
 pub mod run;
 pub mod validate;
+pub mod verify;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +48,11 @@ pub enum Command {
         /// KafkaConnect/KafkaConnector, ConfigMaps, Secrets). Repeatable.
         #[arg(short = 'f', long = "config", required = true)]
         config: Vec<PathBuf>,
+        /// Where to serve /healthz, /readyz, /metrics, /status, Connect's /connectors and the
+        /// dashboard [default: 0.0.0.0:8080; port 0 picks a free port]. An address given here
+        /// must be free; when the default is taken Strait logs an error and runs without it.
+        #[arg(long = "http-addr", env = "STRAIT_HTTP_ADDR", value_name = "HOST:PORT")]
+        http_addr: Option<SocketAddr>,
     },
     /// Check configuration files without starting anything; print the resolved flows with
     /// secrets redacted. Exit code 2 when the configuration is invalid.
@@ -52,6 +61,12 @@ pub enum Command {
         #[arg(short = 'f', long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Compare every replicated source partition with its remote copy (counts, and in order
+    /// key, value, headers, timestamp); exit 0 only when everything checked is equal.
+    Verify(verify::VerifyArgs),
+    /// Consumer-group failover: the target offsets a group should use (`translate`), and
+    /// writing them to the target group (`apply`).
+    Offsets(offsets::OffsetsArgs),
 }
 
 /// Exit code for an invalid configuration.

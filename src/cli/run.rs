@@ -1,17 +1,19 @@
 //! `strait run`: run every configured flow until SIGTERM/SIGINT, then stop cleanly.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use strait::config::load;
-use strait::flow::run_flow;
+use strait::flow::run_flow_with_status;
+use strait::status::Registry;
 use tokio::sync::watch;
 
 use super::{EXIT_FAILURE, EXIT_INVALID_CONFIG};
 
 /// Loads `files` and runs the flows; exit 0 after a clean stop, 1 on failure, 2 on invalid
 /// configuration.
-pub fn run(files: &[PathBuf]) -> ExitCode {
+pub fn run(files: &[PathBuf], http_addr: Option<SocketAddr>) -> ExitCode {
     let loaded = match load(files) {
         Ok(l) => l,
         Err(e) => {
@@ -39,9 +41,15 @@ pub fn run(files: &[PathBuf]) -> ExitCode {
     };
     runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let registry = Registry::new();
+        let http = match super::http::start(http_addr, registry.clone()).await {
+            Ok(h) => h,
+            Err(code) => return code,
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for flow in loaded.config.flows {
-            tasks.spawn(run_flow(flow, stop_rx.clone()));
+            let status = registry.add_flow(&flow);
+            tasks.spawn(run_flow_with_status(flow, stop_rx.clone(), status));
         }
         let mut failed = false;
         tokio::select! {
@@ -57,6 +65,9 @@ pub fn run(files: &[PathBuf]) -> ExitCode {
         let _ = stop_tx.send(true);
         while let Some(r) = tasks.join_next().await {
             failed |= !report(r);
+        }
+        if let Some(h) = http {
+            h.stop().await;
         }
         if failed {
             ExitCode::from(EXIT_FAILURE)

@@ -4,4 +4,4 @@
 pub mod election;
 pub mod runner;
 
-pub use runner::{FlowError, run_flow};
+pub use runner::{FlowError, run_flow, run_flow_with_status};

@@ -15,6 +15,7 @@ use crate::source::SourceError;
 use crate::source::pipeline::{self, OffsetSyncTarget, PipelineSettings};
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
+use crate::status::{Component, ComponentState, FlowStatus};
 
 /// Why a flow stopped.
 #[derive(Debug, thiserror::Error)]
@@ -38,10 +39,36 @@ fn source_err(flow: &FlowConfig) -> impl Fn(SourceError) -> FlowError + '_ {
 
 /// Runs `flow` until `stop` turns true, then stops cleanly (everything sent acknowledged and
 /// its progress written).
-pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Result<(), FlowError> {
+pub async fn run_flow(flow: FlowConfig, stop: watch::Receiver<bool>) -> Result<(), FlowError> {
+    let status = Arc::new(FlowStatus::new(&flow));
+    run_flow_with_status(flow, stop, status).await
+}
+
+/// [`run_flow`], reporting into `status` (see [`crate::status`]) and sampling lag meanwhile.
+pub async fn run_flow_with_status(
+    flow: FlowConfig,
+    stop: watch::Receiver<bool>,
+    status: Arc<FlowStatus>,
+) -> Result<(), FlowError> {
+    let _sampler = crate::status::sampler::start(status.clone(), &flow);
+    if flow.source_connector.as_ref().is_some_and(|s| s.enabled) {
+        status.set_state(Component::Source, ComponentState::Starting);
+    }
+    let result = run_flow_inner(flow, stop, status.clone()).await;
+    status.finished(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+    result
+}
+
+async fn run_flow_inner(
+    flow: FlowConfig,
+    mut stop: watch::Receiver<bool>,
+    status: Arc<FlowStatus>,
+) -> Result<(), FlowError> {
     let Some(sc) = flow.source_connector.clone().filter(|s| s.enabled) else {
         tracing::info!(flow = %flow.name(), "no source replication in this flow");
+        let companions = crate::checkpoint::companions::spawn(&flow, None);
         stopped(&mut stop).await;
+        companions.stop().await;
         return Ok(());
     };
     let name = flow.name();
@@ -110,6 +137,7 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
     {
         let (selector, admin, stop_flag) = (selector.clone(), admin.clone(), stop_flag.clone());
+        let status = status.clone();
         let runtime = tokio::runtime::Handle::current();
         let offset_lag_max = sc.offset_lag_max;
         std::thread::Builder::new()
@@ -127,6 +155,7 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
                     offset_lag_max,
                     topics_rx,
                     stop_flag,
+                    status,
                 );
                 let _ = done_tx.send(r);
             })
@@ -137,6 +166,7 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
                 })
             })?;
     }
+    status.set_state(Component::Source, ComponentState::Running);
 
     let election_stop = Arc::new(AtomicBool::new(false));
     let mut leader = spawn_election(
@@ -151,10 +181,9 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
             source,
         })
     })?;
-    let refresh = sc
-        .refresh_topics_enabled
-        .then_some(sc.refresh_topics_interval);
-    let mut next_refresh = refresh.map(|d| tokio::time::Instant::now() + d);
+    // Checkpoints and heartbeats run beside replication, led by the same election.
+    let companions = crate::checkpoint::companions::spawn(&flow, Some(leader.clone()));
+    let mut duties = Duties::new(&sc);
     let result = loop {
         tokio::select! {
             r = &mut done_rx => {
@@ -167,25 +196,19 @@ pub async fn run_flow(flow: FlowConfig, mut stop: watch::Receiver<bool>) -> Resu
             Ok(()) = leader.changed() => {
                 // A new leader catches up on the duties at once.
                 if *leader.borrow_and_update() {
-                    next_refresh = Some(tokio::time::Instant::now());
+                    duties.all_due_now();
                 }
             }
-            _ = sleep_until_or_forever(next_refresh) => {
+            _ = sleep_until_or_forever(duties.next()) => {
                 let leads = *leader.borrow();
-                match refresh_topics(&admin, &selector, leads).await {
-                    Ok(topics) => {
-                        topics_tx.send_if_modified(|cur| {
-                            let changed = *cur != topics;
-                            if changed { *cur = topics; }
-                            changed
-                        });
-                    }
-                    Err(e) => tracing::warn!(flow = %name, error = %e, "refreshing topics failed; will retry"),
+                let due = duties.take_due(tokio::time::Instant::now());
+                if let Err(e) = run_duties(&admin, &selector, &topics_tx, leads, due).await {
+                    tracing::warn!(flow = %name, error = %e, "a periodic duty failed; will retry");
                 }
-                next_refresh = refresh.map(|d| tokio::time::Instant::now() + d);
             }
         }
     };
+    companions.stop().await;
     election_stop.store(true, Ordering::Release);
     if result.is_ok() {
         tracing::info!(flow = %name, "stopped cleanly");
@@ -205,18 +228,97 @@ async fn sleep_until_or_forever(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// Lists the replicated topics (every process needs them to subscribe); the leader also keeps
-/// the remote topics in step.
-async fn refresh_topics(
+/// Which periodic duties are due in one round.
+#[derive(Debug, Clone, Copy, Default)]
+struct Due {
+    refresh: bool,
+    configs: bool,
+    acls: bool,
+}
+
+/// The schedule of a flow's periodic duties: topic refresh (every process, as each needs the
+/// topic list to subscribe), config and ACL sync (the elected process only).
+struct Duties {
+    every: [Option<Duration>; 3],
+    next: [Option<tokio::time::Instant>; 3],
+}
+
+impl Duties {
+    fn new(sc: &SourceConnectorConfig) -> Self {
+        let every = [
+            sc.refresh_topics_enabled
+                .then_some(sc.refresh_topics_interval),
+            sc.sync_topic_configs_enabled
+                .then_some(sc.sync_topic_configs_interval),
+            sc.sync_topic_acls_enabled
+                .then_some(sc.sync_topic_acls_interval),
+        ];
+        let now = tokio::time::Instant::now();
+        Self {
+            every,
+            next: every.map(|e| e.map(|d| now + d)),
+        }
+    }
+
+    fn all_due_now(&mut self) {
+        let now = tokio::time::Instant::now();
+        for (next, every) in self.next.iter_mut().zip(self.every) {
+            if every.is_some() {
+                *next = Some(now);
+            }
+        }
+    }
+
+    fn next(&self) -> Option<tokio::time::Instant> {
+        self.next.iter().flatten().min().copied()
+    }
+
+    fn take_due(&mut self, now: tokio::time::Instant) -> Due {
+        let mut due = [false; 3];
+        for ((next, every), due) in self.next.iter_mut().zip(self.every).zip(&mut due) {
+            if next.is_some_and(|n| n <= now) {
+                *due = true;
+                *next = every.map(|d| now + d);
+            }
+        }
+        Due {
+            refresh: due[0],
+            configs: due[1],
+            acls: due[2],
+        }
+    }
+}
+
+/// Runs the due duties: every process lists the replicated topics (it subscribes to them); the
+/// leader also keeps the remote topics, their configs and their ACLs in step.
+async fn run_duties(
     admin: &TopicAdmin,
     selector: &TopicSelector,
+    topics_tx: &watch::Sender<Vec<ReplicatedTopic>>,
     leads: bool,
-) -> Result<Vec<ReplicatedTopic>, SourceError> {
+    due: Due,
+) -> Result<(), SourceError> {
+    if !(due.refresh || leads) {
+        return Ok(());
+    }
     let topics = admin.replicated_topics(selector).await?;
     if leads {
         admin.ensure_remote_topics(&topics).await?;
+        if due.configs {
+            admin.sync_topic_configs(&topics).await?;
+        }
+        if due.acls {
+            admin.sync_topic_acls(&topics).await?;
+        }
     }
-    Ok(topics)
+    topics_tx.send_if_modified(|cur| {
+        let changed = *cur != topics;
+        if changed {
+            *cur = topics;
+        }
+        changed
+    });
+    Ok(())
 }
 
 fn start_offset(sc: &SourceConnectorConfig) -> Offset {

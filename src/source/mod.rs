@@ -6,10 +6,12 @@
 //! - [`progress`]: replication progress in Kafka Connect's offsets-topic format;
 //! - [`offset_sync_writer`]: when to emit offset syncs (MM2's rules).
 
+pub mod acl_sync;
 pub mod error;
 pub mod offset_sync_writer;
 pub mod pipeline;
 pub mod progress;
+pub mod topic_configs;
 pub mod topics;
 pub mod tracker;
 

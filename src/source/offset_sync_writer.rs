@@ -22,10 +22,29 @@ pub struct OffsetSyncRecord {
     pub downstream_offset: i64,
 }
 
+/// An offset sync with Strait's extension: where the contiguous run ending at the sync began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetSyncWithRun {
+    /// The sync as MM2 publishes it.
+    pub sync: OffsetSyncRecord,
+    /// `(upstream, downstream)` of the first record of the run ending at this sync: every record
+    /// from there to the sync was acknowledged in order with both offsets advancing by exactly
+    /// one, so any offset in between translates exactly. Published as a record header
+    /// ([`crate::checkpoint::RUN_START_HEADER`]), which MM2 ignores.
+    pub run_start: (i64, i64),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Position {
     upstream: i64,
     downstream: i64,
+}
+
+/// A sync waiting to be published, with the start of the contiguous run it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sync {
+    at: Position,
+    run_start: Position,
 }
 
 /// MM2's `PartitionState` plus this partition's queued syncs.
@@ -34,10 +53,12 @@ struct PartitionState {
     prev_upstream: i64,
     prev_downstream: i64,
     last_sync_downstream: i64,
+    /// First record of the current contiguous run (both offsets advancing by one per record).
+    run_start: Position,
     /// Sync to send as soon as in-flight capacity allows (MM2's `pendingOffsetSyncs` entry).
-    pending: Option<Position>,
+    pending: Option<Sync>,
     /// Newest non-urgent sync, published only at the next offset flush (`delayedOffsetSyncs`).
-    delayed: Option<Position>,
+    delayed: Option<Sync>,
     /// Whether this partition has an entry in the emitter's pending queue.
     in_pending_queue: bool,
     /// Whether this partition has an entry in the emitter's delayed queue (may be stale).
@@ -51,6 +72,10 @@ impl PartitionState {
             prev_upstream: -1,
             prev_downstream: -1,
             last_sync_downstream: -1,
+            run_start: Position {
+                upstream: -1,
+                downstream: -1,
+            },
             pending: None,
             delayed: None,
             in_pending_queue: false,
@@ -73,6 +98,15 @@ impl PartitionState {
         let gap = up - i128::from(self.prev_upstream) != 1;
         // Downstream going backwards means the target partition was truncated or recreated.
         let truncated = downstream < self.prev_downstream;
+        // Strait: any break in the one-to-one stepping (including downstream gaps, which MM2
+        // ignores) starts a new run, so a run's claim holds for every offset inside it.
+        let step_down = down - i128::from(self.prev_downstream) != 1;
+        if first || gap || step_down {
+            self.run_start = Position {
+                upstream,
+                downstream,
+            };
+        }
         let urgent = first || stale || gap || truncated;
         if urgent {
             self.last_sync_downstream = downstream;
@@ -142,11 +176,15 @@ impl OffsetSyncEmitter {
             .partitions
             .entry(partition)
             .or_insert_with(PartitionState::new);
-        let position = Position {
-            upstream,
-            downstream,
+        let urgent = state.observe(upstream, downstream, self.offset_lag_max);
+        let position = Sync {
+            at: Position {
+                upstream,
+                downstream,
+            },
+            run_start: state.run_start,
         };
-        if state.observe(upstream, downstream, self.offset_lag_max) {
+        if urgent {
             // The urgent sync supersedes both the unsent pending one and the delayed one.
             state.delayed = None;
             state.pending = Some(position);
@@ -191,6 +229,14 @@ impl OffsetSyncEmitter {
     /// Removes and returns up to `max` pending syncs, oldest partition first. The caller passes
     /// its free in-flight capacity (MM2 allows 10 unacknowledged syncs); the rest stay pending.
     pub fn take_pending(&mut self, max: usize) -> Vec<OffsetSyncRecord> {
+        self.take_pending_with_runs(max)
+            .into_iter()
+            .map(|s| s.sync)
+            .collect()
+    }
+
+    /// [`take_pending`](Self::take_pending) with each sync's run start (Strait's extension).
+    pub fn take_pending_with_runs(&mut self, max: usize) -> Vec<OffsetSyncWithRun> {
         let mut out = Vec::with_capacity(max.min(self.pending_queue.len()));
         while out.len() < max {
             let Some((topic, partition)) = self.pending_queue.pop_front() else {
@@ -205,11 +251,14 @@ impl OffsetSyncEmitter {
             };
             state.in_pending_queue = false;
             if let Some(position) = state.pending.take() {
-                out.push(OffsetSyncRecord {
-                    topic: topic.to_string(),
-                    partition,
-                    upstream_offset: position.upstream,
-                    downstream_offset: position.downstream,
+                out.push(OffsetSyncWithRun {
+                    sync: OffsetSyncRecord {
+                        topic: topic.to_string(),
+                        partition,
+                        upstream_offset: position.at.upstream,
+                        downstream_offset: position.at.downstream,
+                    },
+                    run_start: (position.run_start.upstream, position.run_start.downstream),
                 });
             }
         }
@@ -434,5 +483,34 @@ mod tests {
         emitter.on_ack(T, i32::MIN, i64::MAX, i64::MAX);
         emitter.promote_delayed();
         assert_eq!(emitter.take_pending(usize::MAX).len(), 1);
+    }
+
+    #[test]
+    fn syncs_carry_the_start_of_their_contiguous_run() {
+        let mut emitter = OffsetSyncEmitter::new(100);
+        let mut sent = Vec::new();
+        for offset in 5..=210 {
+            emitter.on_ack(T, 0, offset, offset - 5);
+            sent.extend(emitter.take_pending_with_runs(10));
+        }
+        // Urgent syncs at downstream 0, 101, 202, all in the run that began at (5, 0).
+        let runs: Vec<(i64, (i64, i64))> = sent
+            .iter()
+            .map(|s| (s.sync.downstream_offset, s.run_start))
+            .collect();
+        assert_eq!(runs, vec![(0, (5, 0)), (101, (5, 0)), (202, (5, 0))]);
+
+        // An upstream gap starts a new run; so does a downstream gap (which MM2 ignores).
+        emitter.on_ack(T, 0, 215, 206);
+        let s = emitter.take_pending_with_runs(10);
+        assert_eq!(s[0].run_start, (215, 206));
+        emitter.on_ack(T, 0, 216, 209); // downstream skipped 207, 208: not urgent for MM2
+        assert!(emitter.take_pending_with_runs(10).is_empty());
+        emitter.on_ack(T, 0, 217, 210);
+        emitter.promote_delayed();
+        let s = emitter.take_pending_with_runs(10);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].sync, rec(T, 0, 217, 210));
+        assert_eq!(s[0].run_start, (216, 209));
     }
 }

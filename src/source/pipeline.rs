@@ -27,6 +27,7 @@ use crate::source::SourceError;
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
 use crate::source::tracker::{SlotId, Tracker};
+use crate::status::{Component, FlowStatus};
 use crate::wire::OffsetSync;
 
 /// MM2 keeps at most this many offset syncs unacknowledged.
@@ -65,6 +66,7 @@ impl std::fmt::Debug for OffsetSyncTarget {
 /// Delivery reports of replicated records feed the tracker.
 struct ReplicationProducerContext {
     tracker: Arc<Mutex<Tracker>>,
+    status: Arc<FlowStatus>,
 }
 
 fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
@@ -75,6 +77,8 @@ fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
 impl ClientContext for ReplicationProducerContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(%error, reason, "target producer");
+        self.status
+            .error(Component::Source, &format_args!("target producer: {error}"));
     }
 }
 
@@ -84,7 +88,10 @@ impl ProducerContext for ReplicationProducerContext {
     fn delivery(&self, result: &DeliveryResult<'_>, slot: SlotId) {
         let mut t = lock(&self.tracker);
         match result {
-            Ok(m) => t.on_ack(slot, m.offset()),
+            Ok(m) => {
+                t.on_ack(slot, m.offset());
+                self.status.acked(slot, &t, m.timestamp().to_millis());
+            }
             Err((e, _)) => t.on_failure(slot, e.to_string()),
         }
     }
@@ -100,11 +107,13 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     settings: PipelineSettings,
     fatal: Mutex<Option<SourceError>>,
+    status: Arc<FlowStatus>,
 }
 
 impl Shared {
     fn fail(&self, e: SourceError) {
         tracing::error!(error = %e, "source replication failed");
+        self.status.failed(Component::Source, &e);
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(e);
         }
@@ -203,7 +212,8 @@ impl Shared {
         for (topic, partition) in elements {
             let done = progress.get(&(topic.clone(), partition)).copied();
             let remote = self.selector.remote_name(&topic);
-            t.open(topic.as_str().into(), remote.into(), partition, done);
+            let slot = t.open(topic.as_str().into(), remote.into(), partition, done);
+            self.status.partition_assigned(slot, t.slot(slot));
             let start = match done {
                 Some(o) => Offset::Offset(o + 1),
                 None => self.settings.start_without_progress,
@@ -245,6 +255,7 @@ impl Shared {
         }
         let mut t = lock(&self.tracker);
         for id in ids {
+            self.status.partition_released(id);
             if let Some(s) = t.close(id) {
                 tracing::info!(topic = %s.topic, partition = s.partition, "partition handed over");
             }
@@ -261,6 +272,9 @@ struct RebalanceContext {
 impl ClientContext for RebalanceContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(%error, reason, "source consumer");
+        self.shared
+            .status
+            .error(Component::Source, &format_args!("source consumer: {error}"));
     }
 }
 
@@ -277,6 +291,7 @@ impl ConsumerContext for RebalanceContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.shared.status.rebalanced();
                 if let Err(e) = self.shared.on_assign(consumer, tpl) {
                     self.shared.fail(e);
                     return;
@@ -329,11 +344,13 @@ pub fn run(
     offset_lag_max: i64,
     mut topics: watch::Receiver<Vec<ReplicatedTopic>>,
     stop: Arc<AtomicBool>,
+    status: Arc<FlowStatus>,
 ) -> Result<(), SourceError> {
     let tracker = Arc::new(Mutex::new(Tracker::new(offset_lag_max)));
     let producer: BaseProducer<ReplicationProducerContext> = producer_config
         .create_with_context(ReplicationProducerContext {
             tracker: tracker.clone(),
+            status: status.clone(),
         })
         .map_err(|source| SourceError::Client {
             what: "target producer",
@@ -348,6 +365,7 @@ pub fn run(
         runtime,
         settings: settings.clone(),
         fatal: Mutex::new(None),
+        status,
     });
     let consumer: BaseConsumer<RebalanceContext> = consumer_config
         .create_with_context(RebalanceContext {
@@ -364,6 +382,7 @@ pub fn run(
     let mut last_flush = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
+        shared.status.tick(&consumer, &tracker);
         if stop.load(Ordering::Acquire) {
             break Ok(());
         }
@@ -482,6 +501,11 @@ fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceErr
         record = record.headers(h.detach());
     }
     lock(&shared.tracker).on_send(slot, msg.offset(), u32::try_from(size).unwrap_or(u32::MAX));
+    shared.status.polled(
+        slot,
+        payload.map_or(0, <[u8]>::len),
+        msg.timestamp().to_millis(),
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         match shared.producer.send(record) {
@@ -522,8 +546,11 @@ fn send_offset_syncs(tracker: &Mutex<Tracker>, os: &OffsetSyncTarget, sent: &mut
     }
     let pending = lock(tracker)
         .offset_syncs
-        .take_pending((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
-    for s in pending {
+        .take_pending_with_runs((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
+    for with_run in pending {
+        // Strait's exact-translation claim rides in a header, which MM2's readers ignore.
+        let run = crate::checkpoint::RunStart::from(with_run.run_start).encode();
+        let s = with_run.sync;
         let sync = OffsetSync {
             topic: s.topic,
             partition: s.partition,
@@ -537,7 +564,8 @@ fn send_offset_syncs(tracker: &Mutex<Tracker>, os: &OffsetSyncTarget, sent: &mut
         let record = BaseRecord::<[u8], [u8]>::to(&os.topic)
             .key(&key)
             .payload(&value)
-            .partition(0);
+            .partition(0)
+            .headers(crate::checkpoint::run_start_headers(&run));
         match os.producer.send(record) {
             Ok(()) => *sent += 1,
             Err((e, _)) => tracing::warn!(error = %e, "offset sync not sent"),

@@ -1,21 +1,27 @@
 //! Which source topics are replicated, and keeping their remote topics in step: created with
 //! the source's partition count and replicated configs, grown when the source grows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
+    AdminClient, AdminOptions, ConfigEntry, NewPartitions, NewTopic, ResourceSpecifier,
     TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use crate::config::{FlowConfig, SourceConnectorConfig};
+use crate::config::{FlowConfig, SourceConnectorConfig, UseDefaultsFrom};
+use crate::kafka::ffi::{
+    AclBindingFilter, ConfigOp, ErrorCode, PatternType, ResourceType, create_acls, describe_acls,
+    incremental_alter_configs,
+};
 use crate::policy::{ConfigPropertyFilter, ReplicationPolicy, TopicFilter, should_replicate_topic};
 use crate::source::SourceError;
+use crate::source::acl_sync::remote_acls;
+use crate::source::topic_configs::{ConfigChange, carried_entries, creation_configs, sync_changes};
 
 type Admin = AdminClient<DefaultClientContext>;
 
@@ -80,6 +86,7 @@ pub struct TopicAdmin {
     source: Arc<Admin>,
     target: Arc<Admin>,
     config_filter: ConfigPropertyFilter,
+    use_defaults_from: UseDefaultsFrom,
     replication_factor: i16,
     timeout: Duration,
 }
@@ -121,6 +128,7 @@ impl TopicAdmin {
             source: Arc::new(create(source, "source admin client")?),
             target: Arc::new(create(target, "target admin client")?),
             config_filter: ConfigPropertyFilter::new(&sc.config_properties_exclude)?,
+            use_defaults_from: sc.use_defaults_from,
             replication_factor: sc.replication_factor,
             timeout: Duration::from_secs(60),
         })
@@ -169,35 +177,138 @@ impl TopicAdmin {
             .collect())
     }
 
-    /// The source topic's configs to carry over: set explicitly (not defaults), not read-only,
-    /// not sensitive, not static broker settings, and not excluded by
-    /// `config.properties.exclude`.
-    async fn replicated_configs(&self, topic: &str) -> Result<Vec<(String, String)>, SourceError> {
-        let results = self
-            .source
-            .describe_configs([&ResourceSpecifier::Topic(topic)], &self.options())
+    /// Describes the configs of `topics` on one cluster, in one request.
+    async fn describe(
+        &self,
+        on_target: bool,
+        topics: &[&str],
+    ) -> Result<HashMap<String, Vec<ConfigEntry>>, SourceError> {
+        let (admin, cluster) = if on_target {
+            (&self.target, "target")
+        } else {
+            (&self.source, "source")
+        };
+        let specs: Vec<ResourceSpecifier<'_>> =
+            topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+        let results = admin
+            .describe_configs(specs.iter(), &self.options())
             .await
-            .map_err(|e| topic_err("describe", topic, "source", e))?;
-        let mut out = Vec::new();
-        for r in results {
-            let resource = r.map_err(|e| topic_err("describe", topic, "source", e))?;
-            for entry in resource.entries {
-                let copy = matches!(
-                    entry.source,
-                    ConfigSource::DynamicTopic
-                        | ConfigSource::DynamicBroker
-                        | ConfigSource::DynamicDefaultBroker
-                ) && !entry.is_read_only
-                    && !entry.is_sensitive
-                    && self
-                        .config_filter
-                        .should_replicate_config_property(&entry.name);
-                if let (true, Some(value)) = (copy, entry.value) {
-                    out.push((entry.name, value));
-                }
-            }
+            .map_err(|e| topic_err("describe", &topics.join(","), cluster, e))?;
+        let mut out = HashMap::new();
+        for (topic, r) in topics.iter().zip(results) {
+            let resource = r.map_err(|e| topic_err("describe", topic, cluster, e))?;
+            out.insert((*topic).to_owned(), resource.entries);
         }
         Ok(out)
+    }
+
+    /// The source topic's configs a new remote topic is created with.
+    async fn replicated_configs(&self, topic: &str) -> Result<Vec<(String, String)>, SourceError> {
+        let entries = self
+            .describe(false, &[topic])
+            .await?
+            .remove(topic)
+            .unwrap_or_default();
+        let carried = carried_entries(entries, &self.config_filter);
+        Ok(creation_configs(&carried, self.use_defaults_from))
+    }
+
+    /// Brings the configs of existing remote topics in step with their sources (MM2's periodic
+    /// config sync), changing only what differs. Returns the number of topics changed.
+    pub async fn sync_topic_configs(
+        &self,
+        topics: &[ReplicatedTopic],
+    ) -> Result<usize, SourceError> {
+        let existing = Self::topics(&self.target, "target").await?;
+        let present: Vec<&ReplicatedTopic> = topics
+            .iter()
+            .filter(|t| existing.contains_key(&*t.remote))
+            .collect();
+        if present.is_empty() {
+            return Ok(0);
+        }
+        let sources: Vec<&str> = present.iter().map(|t| &*t.source).collect();
+        let remotes: Vec<&str> = present.iter().map(|t| &*t.remote).collect();
+        let mut source_cfg = self.describe(false, &sources).await?;
+        let target_cfg = self.describe(true, &remotes).await?;
+        let mut changed = 0;
+        for t in present {
+            let carried = carried_entries(
+                source_cfg.remove(&*t.source).unwrap_or_default(),
+                &self.config_filter,
+            );
+            let current = target_cfg
+                .get(&*t.remote)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let changes = sync_changes(&carried, current, self.use_defaults_from);
+            if changes.is_empty() {
+                continue;
+            }
+            tracing::info!(topic = %t.remote, changes = ?changes, "syncing topic configs");
+            let (admin, remote) = (self.target.clone(), t.remote.clone());
+            tokio::task::spawn_blocking(move || {
+                let ops: Vec<ConfigOp<'_>> = changes
+                    .iter()
+                    .map(|c| match c {
+                        ConfigChange::Set(k, v) => ConfigOp::Set(k, v),
+                        ConfigChange::Delete(k) => ConfigOp::Delete(k),
+                    })
+                    .collect();
+                incremental_alter_configs(&*admin, &remote, &ops, Duration::from_secs(30))
+            })
+            .await
+            .map_err(|e| topic_err("alter configs of", &t.remote, "target", e))?
+            .map_err(|e| topic_err("alter configs of", &t.remote, "target", e))?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Copies the ACLs of replicated topics to their remote topics (MM2's rules, see
+    /// [`remote_acls`]). A source cluster without an authorizer has nothing to copy. Returns
+    /// the number of ACLs sent to the target (creating an existing ACL changes nothing).
+    pub async fn sync_topic_acls(&self, topics: &[ReplicatedTopic]) -> Result<usize, SourceError> {
+        let source = self.source.clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            let filter = AclBindingFilter {
+                resource_type: ResourceType::Topic,
+                pattern_type: PatternType::Literal,
+                ..AclBindingFilter::any()
+            };
+            describe_acls(&*source, &filter, Duration::from_secs(30))
+        })
+        .await
+        .map_err(|e| topic_err("describe ACLs of", "*", "source", e))?;
+        let acls = match listed {
+            Ok(acls) => acls,
+            Err(e) if e.code == ErrorCode::SECURITY_DISABLED => return Ok(0),
+            Err(e) => return Err(topic_err("describe ACLs of", "*", "source", e)),
+        };
+        let remote_of: HashMap<&str, &str> =
+            topics.iter().map(|t| (&*t.source, &*t.remote)).collect();
+        let wanted = remote_acls(&acls, &remote_of);
+        tracing::debug!(
+            source_acls = acls.len(),
+            to_create = wanted.len(),
+            "ACL sync"
+        );
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let (target, n) = (self.target.clone(), wanted.len());
+        let results = tokio::task::spawn_blocking(move || {
+            create_acls(&*target, &wanted, Duration::from_secs(30))
+        })
+        .await
+        .map_err(|e| topic_err("create ACLs for", "*", "target", e))?
+        .map_err(|e| topic_err("create ACLs for", "*", "target", e))?;
+        for r in results {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "an ACL could not be created on the target");
+            }
+        }
+        Ok(n)
     }
 
     /// Creates missing remote topics (with the source's partitions and configs) and grows remote

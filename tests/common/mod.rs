@@ -650,3 +650,196 @@ offset.flush.interval.ms = 1000
         pem = tb.var("TRUSTSTORE_PEM"),
     )
 }
+
+/// An admin client from a client configuration.
+pub fn admin_client(config: &ClientConfig) -> AdminClient<DefaultClientContext> {
+    config.create().expect("admin client")
+}
+
+/// Runs a future to completion on a runtime of its own (for async helpers in sync tests).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Joins `group` with a real consumer subscribed to `topic`, waits for its assignment, commits
+/// `offsets` (`(partition, offset, metadata)`) as that member, and leaves the group.
+pub fn commit_as_member(
+    config: &ClientConfig,
+    group: &str,
+    topic: &str,
+    offsets: &[(i32, i64, &str)],
+) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let mut cfg = config.clone();
+    cfg.set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer = cfg.create().expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while consumer.assignment().expect("assignment").count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no assignment for {group}"
+        );
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for &(partition, offset, metadata) in offsets {
+        tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .expect("tpl");
+        if !metadata.is_empty() {
+            tpl.find_partition(topic, partition)
+                .expect("partition")
+                .set_metadata(metadata);
+        }
+    }
+    consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+    // Dropping the consumer closes it: it leaves the group.
+}
+
+/// A consumer that is a member of a group: subscribed, and polled on a thread of its own until
+/// dropped (then it closes and leaves the group).
+pub struct GroupMember {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    assigned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl GroupMember {
+    /// Joins `group`, subscribed to `topic`.
+    pub fn join(config: &ClientConfig, group: &str, topic: &str) -> GroupMember {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let mut cfg = config.clone();
+        cfg.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest");
+        let consumer: BaseConsumer = cfg.create().expect("consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let stop = Arc::new(AtomicBool::new(false));
+        let assigned = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, assigned) = (stop.clone(), assigned.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = consumer.poll(Duration::from_millis(100));
+                    if consumer
+                        .assignment()
+                        .map(|a| a.count() > 0)
+                        .unwrap_or(false)
+                    {
+                        assigned.store(true, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        GroupMember {
+            stop,
+            assigned,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits until the member has partitions assigned.
+    pub fn wait_assigned(&self, timeout: Duration) {
+        wait_until(timeout, "group member assignment", || {
+            self.assigned.load(Ordering::Relaxed)
+        });
+    }
+}
+
+impl Drop for GroupMember {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+// ---- HTTP endpoints (issue 7) ----
+
+impl StraitProcess {
+    /// Starts `strait [global_args] run -f <config> [run_args]` with `env` added and its log
+    /// in `log`.
+    pub fn start_with(
+        config: &Path,
+        log: &Path,
+        global_args: &[&str],
+        run_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> StraitProcess {
+        let file = std::fs::File::create(log).expect("log file");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strait"));
+        cmd.args(global_args)
+            .args(["run", "-f"])
+            .arg(config)
+            .args(run_args)
+            .env("STRAIT_LOG", "info,librdkafka=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        StraitProcess {
+            child: cmd.spawn().expect("spawn strait"),
+            log: log.to_owned(),
+        }
+    }
+
+    /// Waits for the "HTTP listener up" log line and returns the address it names (text or
+    /// JSON logs).
+    pub fn http_addr(&self, timeout: Duration) -> String {
+        let mut found = None;
+        wait_until(timeout, "the HTTP listener's log line", || {
+            found = self
+                .log_text()
+                .lines()
+                .find(|l| l.contains("HTTP listener up"))
+                .and_then(|l| {
+                    let (_, rest) = l
+                        .split_once("addr=")
+                        .or_else(|| l.split_once("\"addr\":\""))?;
+                    Some(
+                        rest.chars()
+                            .take_while(|c| !c.is_whitespace() && *c != '"')
+                            .collect::<String>(),
+                    )
+                });
+            found.is_some()
+        });
+        found.expect("address")
+    }
+}
+
+/// `GET http://<addr><path>` (HTTP/1.0, so the body is not chunked): status code and body.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to strait's HTTP listener");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, body.to_owned())
+}
+
+/// The value of one Prometheus sample, matched by name and exact label set as written.
+pub fn metric_value(metrics: &str, name_and_labels: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        let rest = l.strip_prefix(name_and_labels)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}

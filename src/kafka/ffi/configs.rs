@@ -50,7 +50,9 @@ pub fn incremental_alter_configs(
     .ok_or_else(|| ALTER.invalid(subject.clone(), "config resource not created".into()))?;
     for op in ops {
         let (name, value, op_type) = match *op {
-            ConfigOp::Set(name, value) => (name, Some(value), RdOp::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET),
+            ConfigOp::Set(name, value) => {
+                (name, Some(value), RdOp::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET)
+            }
             ConfigOp::Delete(name) => (name, None, RdOp::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE),
         };
         let name_c = ALTER.cstring(&subject, name)?;
@@ -80,7 +82,9 @@ pub fn incremental_alter_configs(
         let mut resources = [resource.as_ptr()];
         // SAFETY: `run` passes a live client, options and queue; the one resource is live
         // (owned by `resource`) and copied by librdkafka.
-        unsafe { rd::rd_kafka_IncrementalAlterConfigs(rk, resources.as_mut_ptr(), 1, options, queue) }
+        unsafe {
+            rd::rd_kafka_IncrementalAlterConfigs(rk, resources.as_mut_ptr(), 1, options, queue)
+        }
     })?;
     // SAFETY: `run` checked the event's type; the resources belong to the event, which
     // outlives this block.

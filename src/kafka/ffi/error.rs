@@ -161,7 +161,12 @@ pub struct AdminError {
 
 impl AdminError {
     /// An error with `message`, or the code's description when `message` is empty.
-    pub(super) fn new(op: &'static str, subject: Subject, code: ErrorCode, message: String) -> Self {
+    pub(super) fn new(
+        op: &'static str,
+        subject: Subject,
+        code: ErrorCode,
+        message: String,
+    ) -> Self {
         let message = if message.is_empty() {
             code.description()
         } else {
@@ -177,7 +182,10 @@ impl AdminError {
 
     /// The call's timeout elapsed (locally or on the broker).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.code, ErrorCode::TIMED_OUT | ErrorCode::REQUEST_TIMED_OUT)
+        matches!(
+            self.code,
+            ErrorCode::TIMED_OUT | ErrorCode::REQUEST_TIMED_OUT
+        )
     }
 
     /// The broker refused because the group has active members: it only accepts offsets from

@@ -130,9 +130,11 @@ pub fn list_consumer_groups(
     }
 }
 
-/// Describes the given groups, in the order the broker answers. A group that could not be
-/// described has its `error` set; a group that does not exist has state [`GroupState::Dead`]
-/// or the error `GROUP_ID_NOT_FOUND`, depending on the broker.
+/// Describes the given groups, one description each, in the order given (a group given twice
+/// fails the call). A group that could not be described has its `error` set, a timeout
+/// included, since librdkafka asks each group's coordinator separately; a group that does not
+/// exist has state [`GroupState::Dead`] or the error `GROUP_ID_NOT_FOUND`, depending on the
+/// broker.
 pub fn describe_consumer_groups(
     client: &impl KafkaHandle,
     groups: &[&str],
@@ -155,13 +157,7 @@ pub fn describe_consumer_groups(
         // NUL-terminated strings (`names`, alive until the end of the function), which
         // librdkafka copies.
         unsafe {
-            rd::rd_kafka_DescribeConsumerGroups(
-                rk,
-                ptrs.as_mut_ptr(),
-                ptrs.len(),
-                options,
-                queue,
-            )
+            rd::rd_kafka_DescribeConsumerGroups(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue)
         }
     })?;
     // SAFETY: `run` checked the event is a DescribeConsumerGroups result; the descriptions and

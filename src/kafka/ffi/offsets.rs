@@ -73,7 +73,9 @@ pub fn list_consumer_group_offsets(
         let mut requests = [request.as_ptr()];
         // SAFETY: `run` passes a live client, options and queue; the one request is live
         // (owned by `request`) and copied by librdkafka.
-        unsafe { rd::rd_kafka_ListConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, options, queue) }
+        unsafe {
+            rd::rd_kafka_ListConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, options, queue)
+        }
     })?;
     let partitions = group_partitions(LIST, &event, group, |event| {
         // SAFETY: `run` checked the event's type; the result is the event itself.
@@ -150,7 +152,8 @@ pub fn alter_consumer_group_offsets(
         // SAFETY: the list is live; `topic_c` is NUL-terminated and copied by librdkafka; the
         // returned element belongs to the list and is only written before the next add.
         unsafe {
-            let e = rd::rd_kafka_topic_partition_list_add(list.as_ptr(), topic_c.as_ptr(), partition);
+            let e =
+                rd::rd_kafka_topic_partition_list_add(list.as_ptr(), topic_c.as_ptr(), partition);
             if e.is_null() {
                 return Err(ALTER.invalid(part_subject, "partition not added".into()));
             }
@@ -181,7 +184,9 @@ pub fn alter_consumer_group_offsets(
         let mut requests = [request.as_ptr()];
         // SAFETY: `run` passes a live client, options and queue; the one request is live
         // (owned by `request`) and copied by librdkafka.
-        unsafe { rd::rd_kafka_AlterConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, options, queue) }
+        unsafe {
+            rd::rd_kafka_AlterConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, options, queue)
+        }
     })?;
     let partitions = group_partitions(ALTER, &event, group, |event| {
         // SAFETY: `run` checked the event's type; the result is the event itself.
@@ -237,7 +242,10 @@ fn group_partitions(
     // SAFETY: `groups` is null or `n` group results owned by the event, which outlives this
     // block; their errors and partition lists belong to them.
     unsafe {
-        let Some(&g) = raw::slice(groups.cast_const(), n).first().filter(|g| !g.is_null()) else {
+        let Some(&g) = raw::slice(groups.cast_const(), n)
+            .first()
+            .filter(|g| !g.is_null())
+        else {
             return Err(call.bad_answer(subject, "group result"));
         };
         if let Some((code, message)) = raw::error_of(rd::rd_kafka_group_result_error(g)) {

@@ -137,7 +137,11 @@ pub(super) fn run(
     call: Call,
     subject: &Subject,
     timeout: Duration,
-    start: impl FnOnce(*mut rd::rd_kafka_t, *const rd::rd_kafka_AdminOptions_t, *mut rd::rd_kafka_queue_t),
+    start: impl FnOnce(
+        *mut rd::rd_kafka_t,
+        *const rd::rd_kafka_AdminOptions_t,
+        *mut rd::rd_kafka_queue_t,
+    ),
 ) -> Result<Owned<rd::rd_kafka_event_t>, AdminError> {
     let rk = client.native_handle();
     // Clamped to librdkafka's range; at least 1 ms because 0 has special meanings there.
@@ -151,7 +155,13 @@ pub(super) fn run(
             rd::rd_kafka_AdminOptions_destroy,
         )
     }
-    .ok_or_else(|| call.err(subject.clone(), ErrorCode::INVALID_ARG, "no admin options".into()))?;
+    .ok_or_else(|| {
+        call.err(
+            subject.clone(),
+            ErrorCode::INVALID_ARG,
+            "no admin options".into(),
+        )
+    })?;
     let mut errstr = [0 as c_char; 512];
     // SAFETY: the options are live; `errstr` is a writable buffer of the given size that
     // librdkafka NUL-terminates.
@@ -209,7 +219,11 @@ pub(super) fn run(
         )
     };
     if code != 0 {
-        return Err(call.err(subject.clone(), ErrorCode(code), message.unwrap_or_default()));
+        return Err(call.err(
+            subject.clone(),
+            ErrorCode(code),
+            message.unwrap_or_default(),
+        ));
     }
     Ok(event)
 }
@@ -299,7 +313,9 @@ pub(super) struct Partition {
 ///
 /// # Safety
 /// `list` must be null or a live `rd_kafka_topic_partition_list_t`.
-pub(super) unsafe fn partitions(list: *const rd::rd_kafka_topic_partition_list_t) -> Vec<Partition> {
+pub(super) unsafe fn partitions(
+    list: *const rd::rd_kafka_topic_partition_list_t,
+) -> Vec<Partition> {
     if list.is_null() {
         return Vec::new();
     }

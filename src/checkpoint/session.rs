@@ -1,0 +1,653 @@
+//! One leadership term of a flow's checkpointer: load earlier checkpoints, follow the offset
+//! syncs, and run the three periodic jobs (refresh groups, emit checkpoints, sync target
+//! groups) until leadership is lost or the flow stops.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::wire::Checkpoint;
+
+use super::checkpoint_store::CheckpointStore;
+use super::checkpoints_topic::read_checkpoints;
+use super::error::CheckpointError;
+use super::group_offsets::{GroupOffset, GroupOffsets, GroupOpError, GroupState};
+use super::group_sync::{SyncPlan, plan_group_sync};
+use super::status::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
+};
+use super::sync_follower::{SyncFollower, lock};
+use super::task::{Setup, sleep_until};
+use super::translator::TranslationKind;
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The flow is stopping.
+    Stopped,
+    /// Another process leads the flow now.
+    LostLead,
+}
+
+/// While the offset syncs are still loading, emission is retried this often.
+const LOADING_RETRY: Duration = Duration::from_millis(500);
+/// A failed group listing is retried this often.
+const REFRESH_RETRY: Duration = Duration::from_secs(5);
+
+/// Offsets Strait wrote to target groups: (group, downstream topic, partition) → offset.
+type Written = HashMap<(String, String, i32), i64>;
+
+/// One leadership term.
+pub(crate) struct Session<'a> {
+    setup: &'a Setup,
+    status: &'a CheckpointStatusHandle,
+    follower: SyncFollower,
+    store: CheckpointStore,
+    producer: FutureProducer,
+    /// Groups the group filter selects (last listing).
+    groups: Vec<String>,
+    /// Selected groups with offsets on checkpointed topics (last emission).
+    relevant: BTreeSet<String>,
+    written: Written,
+    /// Last logged sync outcome per group, to log changes rather than every run.
+    logged: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("flow", &self.setup.flow)
+            .field("groups", &self.groups.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn task_err(e: tokio::task::JoinError) -> CheckpointError {
+    CheckpointError::Task(e.to_string())
+}
+
+impl<'a> Session<'a> {
+    /// Loads the checkpoints written so far and starts following the offset syncs.
+    pub(crate) async fn start(
+        setup: &'a Setup,
+        status: &'a CheckpointStatusHandle,
+    ) -> Result<Session<'a>, CheckpointError> {
+        let (cfg, topic) = (
+            setup.target_consumer.clone(),
+            setup.checkpoints_topic.clone(),
+        );
+        let loaded = tokio::task::spawn_blocking(move || {
+            read_checkpoints(&cfg, &topic, None, Duration::from_secs(120))
+        })
+        .await
+        .map_err(task_err)?;
+        let (store, loaded_ok) = match loaded {
+            Ok(store) => (store, true),
+            Err(e) => {
+                // MM2's fallback: without earlier checkpoints, only the newest offset sync per
+                // partition seen while loading is trusted (mustReadToEnd).
+                tracing::warn!(flow = %setup.flow, error = %e,
+                    "earlier checkpoints not loaded; translation starts from the newest offset syncs");
+                (CheckpointStore::new(), false)
+            }
+        };
+        tracing::info!(flow = %setup.flow, checkpoints = store.len(), loaded = loaded_ok,
+            "checkpointer started");
+        status.update(|s| s.checkpoints_loaded = Some(loaded_ok));
+        let follower = SyncFollower::spawn(
+            setup.syncs_config.clone(),
+            setup.syncs_topic.clone(),
+            !loaded_ok,
+        )
+        .map_err(|e| CheckpointError::Task(format!("cannot start the offset-syncs reader: {e}")))?;
+        let producer: FutureProducer =
+            setup
+                .target_producer
+                .create()
+                .map_err(|source| CheckpointError::Client {
+                    what: "checkpoints producer",
+                    source,
+                })?;
+        Ok(Session {
+            setup,
+            status,
+            follower,
+            store,
+            producer,
+            groups: Vec::new(),
+            relevant: BTreeSet::new(),
+            written: HashMap::new(),
+            logged: HashMap::new(),
+        })
+    }
+
+    /// Runs the periodic jobs until the flow stops or leadership is lost.
+    pub(crate) async fn run(
+        mut self,
+        leader: &mut watch::Receiver<bool>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        let cc = &self.setup.cc;
+        let start = Instant::now();
+        let mut next_refresh = Some(start);
+        let mut next_emit = start;
+        // As in MM2, target groups are first synced one interval after start.
+        let mut next_sync = cc
+            .sync_group_offsets_enabled
+            .then(|| start + cc.sync_group_offsets_interval);
+        loop {
+            let next = [next_refresh, Some(next_emit), next_sync]
+                .into_iter()
+                .flatten()
+                .min();
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return Ended::Stopped,
+                r = leader.changed() => {
+                    if r.is_err() || !*leader.borrow_and_update() {
+                        return Ended::LostLead;
+                    }
+                }
+                _ = sleep_until(next) => {}
+            }
+            let now = Instant::now();
+            if next_refresh.is_some_and(|t| now >= t) {
+                let ok = self.refresh().await;
+                next_refresh = match (ok, cc.refresh_groups_enabled) {
+                    (false, _) => Some(now + REFRESH_RETRY),
+                    (true, true) => Some(now + cc.refresh_groups_interval),
+                    (true, false) => None,
+                };
+            }
+            if now >= next_emit {
+                self.emit().await;
+                next_emit = now
+                    + if self.follower.is_loaded() {
+                        cc.emit_checkpoints_interval
+                    } else {
+                        LOADING_RETRY
+                    };
+            }
+            if next_sync.is_some_and(|t| now >= t) {
+                self.sync().await;
+                next_sync = Some(now + cc.sync_group_offsets_interval);
+            }
+        }
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        self.status.update(|s| s.last_error = error);
+    }
+
+    /// Lists the source's groups and keeps those the filter selects. Returns false on failure.
+    async fn refresh(&mut self) -> bool {
+        let source = self.setup.source_groups.clone();
+        let listed = tokio::task::spawn_blocking(move || source.list_groups()).await;
+        let groups = match listed {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => {
+                tracing::warn!(flow = %self.setup.flow, error = %e, "listing source groups failed; retrying");
+                self.set_error(Some(e.to_string()));
+                return false;
+            }
+            Err(e) => {
+                self.set_error(Some(task_err(e).to_string()));
+                return false;
+            }
+        };
+        let mut selected: Vec<String> = groups
+            .into_iter()
+            .filter(|g| self.setup.planner.selects_group(g))
+            .collect();
+        selected.sort();
+        if selected != self.groups {
+            tracing::info!(flow = %self.setup.flow, groups = selected.len(),
+                "consumer groups selected for checkpointing");
+            tracing::debug!(flow = %self.setup.flow, groups = ?selected, "selected groups");
+        }
+        self.groups = selected;
+        self.status
+            .update(|s| s.last_group_refresh_ms = Some(now_ms()));
+        true
+    }
+
+    /// Translates every selected group's committed offsets and writes the checkpoints MM2's
+    /// rules allow.
+    async fn emit(&mut self) {
+        let groups = self.groups.clone();
+        let source = self.setup.source_groups.clone();
+        let fetched = tokio::task::spawn_blocking(move || {
+            groups
+                .into_iter()
+                .map(|g| {
+                    let r = source.committed(&g);
+                    (g, r)
+                })
+                .collect::<Vec<(String, Result<Vec<GroupOffset>, GroupOpError>)>>()
+        })
+        .await;
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                self.set_error(Some(task_err(e).to_string()));
+                return;
+            }
+        };
+        let mut emits: Vec<Checkpoint> = Vec::new();
+        let mut partitions: BTreeMap<String, Vec<PartitionStatus>> = BTreeMap::new();
+        let mut errors: BTreeMap<String, String> = BTreeMap::new();
+        {
+            let translator = lock(self.follower.translator());
+            for (group, r) in &fetched {
+                match r {
+                    Ok(offsets) => {
+                        let plan =
+                            self.setup
+                                .planner
+                                .plan_group(group, offsets, &translator, &self.store);
+                        if plan.relevant {
+                            partitions.insert(group.clone(), plan.partitions);
+                            emits.extend(plan.emit);
+                        }
+                    }
+                    Err(e) => {
+                        errors.insert(group.clone(), e.to_string());
+                    }
+                }
+            }
+        }
+        let kinds: HashMap<(String, String, i32), Option<TranslationKind>> = partitions
+            .iter()
+            .flat_map(|(g, ps)| {
+                ps.iter()
+                    .map(move |p| ((g.clone(), p.downstream_topic.clone(), p.partition), p.kind))
+            })
+            .collect();
+        let (written, failed) = self.produce(emits).await;
+        for c in &written {
+            let kind = kinds
+                .get(&(c.group.clone(), c.topic.clone(), c.partition))
+                .copied()
+                .flatten();
+            tracing::debug!(flow = %self.setup.flow, group = %c.group, topic = %c.topic,
+                partition = c.partition, upstream = c.upstream_offset,
+                downstream = c.downstream_offset, ?kind, "checkpoint");
+        }
+        if !written.is_empty() {
+            let exact = written
+                .iter()
+                .filter(|c| {
+                    kinds.get(&(c.group.clone(), c.topic.clone(), c.partition))
+                        == Some(&Some(TranslationKind::Exact))
+                })
+                .count();
+            tracing::info!(flow = %self.setup.flow, checkpoints = written.len(), exact,
+                "checkpoints written");
+        }
+        // The status shows the newest checkpoint per partition, after this round's writes.
+        for (group, ps) in partitions.iter_mut() {
+            for p in ps.iter_mut() {
+                p.checkpoint = self
+                    .store
+                    .get(group, &p.downstream_topic, p.partition)
+                    .map(|c| c.downstream_offset);
+            }
+        }
+        self.relevant = partitions.keys().cloned().collect();
+        // Groups that could not be read keep their place (and their last known partitions).
+        self.relevant.extend(
+            errors
+                .keys()
+                .filter(|g| self.store.group(g).next().is_some())
+                .cloned(),
+        );
+        let sync_enabled = self.setup.cc.sync_group_offsets_enabled;
+        let loaded = self.follower.is_loaded();
+        let relevant = self.relevant.clone();
+        let count = written.len() as u64;
+        self.status.update(|s| {
+            s.offset_syncs_loaded = loaded;
+            s.last_emit_ms = Some(now_ms());
+            s.checkpoints_emitted += count;
+            s.last_error = failed;
+            s.groups.retain(|g, _| relevant.contains(g));
+            for g in &relevant {
+                let entry = s.groups.entry(g.clone()).or_insert_with(|| GroupStatus {
+                    sync: if sync_enabled {
+                        GroupSyncState::Pending
+                    } else {
+                        GroupSyncState::Disabled
+                    },
+                    ..GroupStatus::default()
+                });
+                if let Some(ps) = partitions.remove(g) {
+                    entry.partitions = ps;
+                }
+                entry.error = errors.remove(g);
+            }
+        });
+    }
+
+    /// Writes checkpoints to partition 0 of the checkpoints topic; the ones acknowledged go
+    /// into the store. Returns them, and the last error if any failed.
+    async fn produce(&mut self, emits: Vec<Checkpoint>) -> (Vec<Checkpoint>, Option<String>) {
+        let topic = &self.setup.checkpoints_topic;
+        let timestamp = now_ms();
+        let mut pending = Vec::with_capacity(emits.len());
+        let mut error = None;
+        for c in emits {
+            let (key, value) = match (c.encode_key(), c.encode_value()) {
+                (Ok(k), Ok(v)) => (k, v),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(group = %c.group, topic = %c.topic, error = %e,
+                        "checkpoint cannot be encoded; skipped");
+                    continue;
+                }
+            };
+            let record = FutureRecord::<[u8], [u8]>::to(topic)
+                .partition(0)
+                .key(&key[..])
+                .payload(&value[..])
+                .timestamp(timestamp);
+            match self.producer.send_result(record) {
+                Ok(delivery) => pending.push((c, delivery)),
+                Err((e, _)) => error = Some(e.to_string()),
+            }
+        }
+        let mut written = Vec::with_capacity(pending.len());
+        for (c, delivery) in pending {
+            match delivery.await {
+                Ok(Ok(_)) => {
+                    self.store.update(c.clone());
+                    written.push(c);
+                }
+                Ok(Err((e, _))) => error = Some(e.to_string()),
+                Err(_) => error = Some("delivery cancelled".to_owned()),
+            }
+        }
+        if let Some(e) = &error {
+            tracing::warn!(flow = %self.setup.flow, topic = %topic, error = %e,
+                "writing checkpoints failed; they are retried next round");
+        }
+        (
+            written,
+            error.map(|e| format!("writing checkpoints to {topic}: {e}")),
+        )
+    }
+
+    /// Writes the newest checkpoints to target groups that have no members, never moving a
+    /// partition back (except to follow a source reset over Strait's own write).
+    async fn sync(&mut self) {
+        let inputs: Vec<SyncInput> = self
+            .relevant
+            .iter()
+            .map(|g| SyncInput {
+                group: g.clone(),
+                checkpoints: self.store.group(g).cloned().collect(),
+                ours: self
+                    .written
+                    .iter()
+                    .filter(|((wg, _, _), _)| wg == g)
+                    .map(|((_, t, p), o)| ((t.clone(), *p), *o))
+                    .collect(),
+            })
+            .collect();
+        let target = self.setup.target_groups.clone();
+        let outcome = tokio::task::spawn_blocking(move || sync_groups(&*target, inputs)).await;
+        let results = match outcome {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tracing::warn!(flow = %self.setup.flow, error = %e, "syncing target groups failed; retrying");
+                self.set_error(Some(e.to_string()));
+                return;
+            }
+            Err(e) => {
+                self.set_error(Some(task_err(e).to_string()));
+                return;
+            }
+        };
+        for (group, state) in &results {
+            if let GroupSyncState::Synced { written, .. } = state {
+                for w in written {
+                    self.written
+                        .insert((group.clone(), w.topic.clone(), w.partition), w.offset);
+                }
+            }
+            self.log_sync(group, state);
+        }
+        self.status.update(|s| {
+            s.last_group_sync_ms = Some(now_ms());
+            for (group, state) in results {
+                if let Some(g) = s.groups.get_mut(&group) {
+                    g.sync = state;
+                }
+            }
+        });
+    }
+
+    /// Logs a group's sync outcome when it differs from the last one logged.
+    fn log_sync(&mut self, group: &str, state: &GroupSyncState) {
+        let flow = &self.setup.flow;
+        let summary = match state {
+            GroupSyncState::Synced { written, ahead, .. } => {
+                let offsets: Vec<String> = written
+                    .iter()
+                    .map(|w| format!("{}-{}={}", w.topic, w.partition, w.offset))
+                    .collect();
+                tracing::info!(%flow, group, offsets = %offsets.join(","), ahead = ahead.len(),
+                    "target group synced");
+                // Every write is news; keep logging them.
+                self.logged.remove(group);
+                return;
+            }
+            GroupSyncState::UpToDate { ahead, .. } => format!("up to date ({} ahead)", ahead.len()),
+            GroupSyncState::Skipped { reason, .. } => match reason {
+                SkipReason::ActiveOnTarget { target_state } => {
+                    format!("skipped: active on the target ({target_state})")
+                }
+                SkipReason::AheadOnTarget { partitions } => {
+                    let p: Vec<String> = partitions
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "{}-{} at {} > {}",
+                                a.topic, a.partition, a.target, a.checkpoint
+                            )
+                        })
+                        .collect();
+                    format!("skipped: ahead on the target ({})", p.join(", "))
+                }
+                SkipReason::NothingTranslated => "skipped: nothing translated yet".to_owned(),
+            },
+            GroupSyncState::Failed { error, .. } => format!("failed: {error}"),
+            GroupSyncState::Disabled | GroupSyncState::Pending => return,
+        };
+        if self.logged.get(group) != Some(&summary) {
+            if matches!(state, GroupSyncState::Failed { .. }) {
+                tracing::warn!(%flow, group, "target group sync {summary}");
+            } else {
+                tracing::info!(%flow, group, "target group sync {summary}");
+            }
+            self.logged.insert(group.to_owned(), summary);
+        }
+    }
+}
+
+/// What syncing one group needs.
+struct SyncInput {
+    group: String,
+    checkpoints: Vec<Checkpoint>,
+    ours: HashMap<(String, i32), i64>,
+}
+
+/// Describes the target groups, plans and writes each; blocking. Fails only when the groups
+/// cannot be described at all.
+fn sync_groups(
+    target: &dyn GroupOffsets,
+    inputs: Vec<SyncInput>,
+) -> Result<Vec<(String, GroupSyncState)>, GroupOpError> {
+    let names: Vec<String> = inputs
+        .iter()
+        .filter(|i| !i.checkpoints.is_empty())
+        .map(|i| i.group.clone())
+        .collect();
+    let states: HashMap<String, GroupState> = if names.is_empty() {
+        HashMap::new()
+    } else {
+        target.describe(&names)?.into_iter().collect()
+    };
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let at_ms = now_ms();
+        let state = states
+            .get(&input.group)
+            .cloned()
+            .unwrap_or(GroupState::Dead);
+        let current = if state == GroupState::Empty {
+            match target.committed(&input.group) {
+                Ok(offsets) => offsets
+                    .into_iter()
+                    .map(|o| ((o.topic, o.partition), o.offset))
+                    .collect(),
+                Err(e) => {
+                    out.push((
+                        input.group,
+                        GroupSyncState::Failed {
+                            at_ms,
+                            error: e.to_string(),
+                        },
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            BTreeMap::new()
+        };
+        let plan = plan_group_sync(&state, &current, &input.checkpoints, &input.ours);
+        let result = match plan {
+            SyncPlan::Skip(reason) => GroupSyncState::Skipped { at_ms, reason },
+            SyncPlan::UpToDate { ahead } => GroupSyncState::UpToDate { at_ms, ahead },
+            SyncPlan::Write {
+                offsets,
+                written,
+                ahead,
+            } => match target.alter(&input.group, &offsets) {
+                Ok(()) => GroupSyncState::Synced {
+                    at_ms,
+                    written,
+                    ahead,
+                },
+                // Members joined between describing and writing: the broker said no.
+                Err(GroupOpError::GroupActive { .. }) => GroupSyncState::Skipped {
+                    at_ms,
+                    reason: SkipReason::ActiveOnTarget {
+                        target_state: GroupState::Unknown(
+                            "active (refused by the broker)".to_owned(),
+                        ),
+                    },
+                },
+                Err(e) => GroupSyncState::Failed {
+                    at_ms,
+                    error: e.to_string(),
+                },
+            },
+        };
+        out.push((input.group, result));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::group_offsets::fake::FakeGroups;
+    use crate::checkpoint::status::SyncedOffset;
+
+    fn describe_written(written: &[SyncedOffset]) -> Vec<(String, i32, i64)> {
+        written
+            .iter()
+            .map(|w| (w.topic.clone(), w.partition, w.offset))
+            .collect()
+    }
+
+    fn cp(group: &str, partition: i32, down: i64) -> Checkpoint {
+        Checkpoint {
+            group: group.to_owned(),
+            topic: "A.t".to_owned(),
+            partition,
+            upstream_offset: down,
+            downstream_offset: down,
+            metadata: String::new(),
+        }
+    }
+
+    fn input(group: &str, cps: Vec<Checkpoint>) -> SyncInput {
+        SyncInput {
+            group: group.to_owned(),
+            checkpoints: cps,
+            ours: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn sync_groups_covers_every_state() {
+        let target = FakeGroups::default();
+        target.set("active", GroupState::Stable, &[("A.t", 0, 1)]);
+        target.set("ahead", GroupState::Empty, &[("A.t", 0, 50)]);
+        target.set("behind", GroupState::Empty, &[("A.t", 0, 5)]);
+        let out = sync_groups(
+            &target,
+            vec![
+                input("absent", vec![cp("absent", 0, 10)]),
+                input("active", vec![cp("active", 0, 10)]),
+                input("ahead", vec![cp("ahead", 0, 10)]),
+                input("behind", vec![cp("behind", 0, 10)]),
+                input("untranslated", vec![]),
+            ],
+        )
+        .unwrap();
+        let kinds: Vec<(&str, &str)> = out
+            .iter()
+            .map(|(g, s)| {
+                let k = match s {
+                    GroupSyncState::Synced { .. } => "synced",
+                    GroupSyncState::Skipped {
+                        reason: SkipReason::ActiveOnTarget { .. },
+                        ..
+                    } => "active",
+                    GroupSyncState::Skipped {
+                        reason: SkipReason::AheadOnTarget { .. },
+                        ..
+                    } => "ahead",
+                    GroupSyncState::Skipped {
+                        reason: SkipReason::NothingTranslated,
+                        ..
+                    } => "nothing",
+                    _ => "other",
+                };
+                (g.as_str(), k)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("absent", "synced"),
+                ("active", "active"),
+                ("ahead", "ahead"),
+                ("behind", "synced"),
+                ("untranslated", "nothing"),
+            ]
+        );
+        assert_eq!(target.offset("absent", "A.t", 0), Some(10));
+        assert_eq!(target.offset("active", "A.t", 0), Some(1));
+        assert_eq!(target.offset("ahead", "A.t", 0), Some(50));
+        assert_eq!(target.offset("behind", "A.t", 0), Some(10));
+        let synced = out.iter().find(|(g, _)| g == "behind").unwrap();
+        let GroupSyncState::Synced { written, .. } = &synced.1 else {
+            panic!()
+        };
+        assert_eq!(describe_written(written), vec![("A.t".to_owned(), 0, 10)]);
+    }
+}
