@@ -216,3 +216,69 @@ async fn replicates_three_topics_exactly() {
         }
     }
 }
+
+/// Aborted transactions and transaction markers stay on the source: only committed records are
+/// replicated (read_committed), and offsets past the gaps still translate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_transactions_are_not_replicated() {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("txn");
+    create_topic_with(&src, &topic, 1, &[]).await;
+    let mut pcfg = src.clone();
+    pcfg.set("transactional.id", unique("txn-producer"));
+    // Threaded: delivery reports are served in the background, as aborts require.
+    let producer: ThreadedProducer<DefaultProducerContext> = pcfg.create().unwrap();
+    let timeout = Duration::from_secs(30);
+    producer.init_transactions(timeout).unwrap();
+    let send_batch = |label: &str, n: usize, commit: bool| {
+        producer.begin_transaction().unwrap();
+        for i in 0..n {
+            let value = format!("{label}-{i}");
+            producer
+                .send(
+                    BaseRecord::<[u8], [u8]>::to(&topic)
+                        .partition(0)
+                        .payload(value.as_bytes()),
+                )
+                .unwrap();
+        }
+        if commit {
+            producer.commit_transaction(timeout).unwrap();
+        } else {
+            producer.abort_transaction(timeout).unwrap();
+        }
+    };
+    send_batch("first", 10, true);
+    send_batch("aborted", 5, false);
+    send_batch("second", 10, true);
+
+    let flow = flow_config(&tb, &[&topic]);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(run_flow(flow, stop_rx));
+    let remote = format!("source.{topic}");
+    let (t, r) = (tgt.clone(), remote.clone());
+    tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(60), "the committed records", || {
+            topic_counts(&t, &r).is_some_and(|c| c == vec![20])
+        })
+    })
+    .await
+    .unwrap();
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    let got: Vec<String> = tokio::task::spawn_blocking(move || read_topic(&tgt, &remote))
+        .await
+        .unwrap()
+        .remove(0)
+        .into_iter()
+        .map(|(_, r)| String::from_utf8(r.value.unwrap()).unwrap())
+        .collect();
+    let expected: Vec<String> = (0..10)
+        .map(|i| format!("first-{i}"))
+        .chain((0..10).map(|i| format!("second-{i}")))
+        .collect();
+    assert_eq!(got, expected);
+}
