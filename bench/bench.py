@@ -80,6 +80,7 @@ class Watch(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
         self.pid, self.cpu, self.peak_rss_kb, self.hwm_kb = pid, {}, 0, {}
+        self.series = []  # (time, CPU seconds so far)
         self.stopped = threading.Event()
 
     def sample(self):
@@ -91,6 +92,12 @@ class Watch(threading.Thread):
             rss += status_kb(p, "VmRSS")
             self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), status_kb(p, "VmHWM"))
         self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        self.series.append((time.time(), sum(self.cpu.values())))
+
+    def cpu_at(self, t):
+        """CPU seconds used by time t (the last sample at or before it)."""
+        before = [c for ts, c in self.series if ts <= t]
+        return before[-1] if before else 0.0
 
     def run(self):
         while not self.stopped.wait(0.2):
@@ -119,6 +126,8 @@ class Bench:
         self.tgt = env["TARGET_BOOTSTRAP_PLAINTEXT"]
         self.work = RESULTS / args.run_id
         self.work.mkdir(parents=True, exist_ok=True)
+        # Every topic this run creates or makes a replicator create, deleted at the end.
+        self.made = {"source": set(), "target": set()}
 
     def tool(self, *argv, timeout=None):
         out = subprocess.run([self.args.bench_bin, *map(str, argv)], capture_output=True,
@@ -128,6 +137,7 @@ class Bench:
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     def create(self, bootstrap, topics, partitions, *configs):
+        self.made["source" if bootstrap == self.src else "target"].update(topics)
         cfg = [x for c in configs for x in ("--config", c)]
         self.tool("create", "--bootstrap", bootstrap, "--topics", ",".join(topics),
                   "--partitions", partitions, *cfg)
@@ -163,6 +173,7 @@ class Bench:
       offset.storage.partitions: 5
       offset.storage.replication.factor: 1
 """)
+        self.made["target"].add(f"strait-bench-offsets-{tag}")
         path = self.work / f"{alias}.yaml"
         path.write_text(text)
         path.chmod(0o600)
@@ -239,6 +250,7 @@ config.storage.replication.factor = 1
     def catch_up(self, kind, alias, topics):
         a = self.args
         remote = [f"{alias}.{t}" for t in topics]
+        self.made["target"].update(remote)
         log(f"catch-up: {kind} ({alias}) replicating {a.records} records")
         t0 = time.time()
         r = self.start(kind, alias, f"bench-{a.run_id}-cu-.*")
@@ -257,6 +269,8 @@ config.storage.replication.factor = 1
         res["mb_s"] = a.records * a.value_size / 1e6 / res["transfer_s"]
         res["wall_mb_s"] = a.records * a.value_size / 1e6 / res["wall_s"]
         res["cpu_s_per_gib"] = cpu / gib
+        # Without start-up (JVM, connections, topic creation): first to last record only.
+        res["transfer_cpu_s_per_gib"] = (cpu - watch.cpu_at(first)) / gib
         log(f"catch-up: {kind}: {res['mb_s']:.1f} MB/s over {res['transfer_s']:.1f} s "
             f"(wall {res['wall_s']:.1f} s), {cpu:.1f} CPU s, peak RSS {rss:.0f} MiB")
         return res
@@ -327,6 +341,11 @@ acks=all
         log(f"limit: {res['mb_s']:.1f} MB/s")
         return res
 
+    def clean_up(self):
+        for side, bootstrap in (("source", self.src), ("target", self.tgt)):
+            if self.made[side]:
+                self.tool("delete", "--bootstrap", bootstrap, "--topics", ",".join(sorted(self.made[side])))
+
     def verify(self, config, topics_regex, ignore_timestamps=False):
         argv = [self.args.strait_bin, "verify", "-f", str(config), "--json", "--topic", topics_regex,
                 "--parallelism", "4"]
@@ -391,6 +410,7 @@ def write_report(args, env, res):
         ("catch-up throughput, first to last record (MB/s)", "mb_s", "{:.1f}", s, m),
         ("CPU seconds (user+sys, process tree)", "cpu_s", "{:.1f}", s, m),
         ("CPU s per GiB replicated", "cpu_s_per_gib", "{:.2f}", s, m),
+        ("CPU s per GiB, first to last record only", "transfer_cpu_s_per_gib", "{:.2f}", s, m),
         ("peak RSS (MiB)", "peak_rss_mib", "{:.0f}", s, m),
         (f"steady p50 latency at {args.rate} rec/s (ms)", "p50_ms", "{:.0f}", ss, sm),
         ("steady p99 latency (ms)", "p99_ms", "{:.0f}", ss, sm),
@@ -491,19 +511,20 @@ def main():
     p.add_argument("--quick", action="store_true", help="small sizes: about 1-2 minutes")
     p.add_argument("--topics", type=int, help="source topics (default 4; quick 2)")
     p.add_argument("--partitions", type=int, help="partitions per topic (default 4; quick 2)")
-    p.add_argument("--records", type=int, help="records in all (default 600000; quick 60000)")
+    p.add_argument("--records", type=int, help="records in all (default 2000000; quick 150000)")
     p.add_argument("--value-size", type=int, default=1024)
     p.add_argument("--rate", type=int, help="steady-state records/s (default 5000; quick 2000)")
-    p.add_argument("--seconds", type=float, help="steady-state duration (default 45; quick 10)")
+    p.add_argument("--seconds", type=float, help="steady-state duration (default 120; quick 10)")
     p.add_argument("--rounds", type=int, default=1, help="catch-up and steady runs per replicator")
     p.add_argument("--mm2-tasks", type=int, help="MM2 tasks.max (default: all partitions)")
     p.add_argument("--timeout", type=int, default=1200, help="seconds any one wait may take")
+    p.add_argument("--keep", action="store_true", help="keep the run's topics (default: delete)")
     p.add_argument("--note", default="", help="a remark for the report (e.g. a busy machine)")
     p.add_argument("--strait-bin", required=True)
     p.add_argument("--bench-bin", required=True)
     p.add_argument("--run-id", default=time.strftime("%Y%m%d-%H%M%S"))
     a = p.parse_args()
-    d = (2, 2, 60_000, 2000, 10) if a.quick else (4, 4, 600_000, 5000, 45)
+    d = (2, 2, 150_000, 2000, 10) if a.quick else (4, 4, 2_000_000, 5000, 120)
     for name, default in zip(["topics", "partitions", "records", "rate", "seconds"], d):
         if getattr(a, name) is None:
             setattr(a, name, default)
@@ -545,6 +566,9 @@ def main():
         log(f"verify: {'equal' if v['equal'] else 'NOT EQUAL'} {v}")
         res["verify"][kind].append(v)
     res["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if not a.keep:
+        log("deleting the run's topics")
+        b.clean_up()
     (b.work / "results.json").write_text(json.dumps(res, indent=2, default=str))
     out = chart(a, res)
     table = write_report(a, env, res)

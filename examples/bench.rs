@@ -43,6 +43,13 @@ enum Cmd {
         #[arg(long = "config")]
         configs: Vec<String>,
     },
+    /// Delete topics (missing ones are fine).
+    Delete {
+        #[arg(long)]
+        bootstrap: String,
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+    },
     /// Fill topics with `records` records in total, spread evenly over every partition:
     /// key `k-<n>`, a value of `value-size` random letters, headers `bench-seq` and
     /// `bench-origin`, lz4-compressed.
@@ -68,6 +75,10 @@ enum Cmd {
         total: u64,
         #[arg(long, default_value_t = 900)]
         timeout: u64,
+        /// Give up when the count has not grown for this many seconds (a replicator that died
+        /// or stopped making progress).
+        #[arg(long, default_value_t = 180)]
+        stall: u64,
     },
     /// Produce `rate` records/s for `seconds`, keys `<prefix>-<n>`, same shape as `fill`.
     Steady {
@@ -110,6 +121,7 @@ fn main() -> Result<()> {
             partitions,
             configs,
         } => create(&bootstrap, &topics, partitions, &configs)?,
+        Cmd::Delete { bootstrap, topics } => delete(&bootstrap, &topics)?,
         Cmd::Fill {
             bootstrap,
             topics,
@@ -122,7 +134,14 @@ fn main() -> Result<()> {
             topics,
             total,
             timeout,
-        } => wait(&bootstrap, &topics, total, Duration::from_secs(timeout))?,
+            stall,
+        } => wait(
+            &bootstrap,
+            &topics,
+            total,
+            Duration::from_secs(timeout),
+            Duration::from_secs(stall),
+        )?,
         Cmd::Steady {
             bootstrap,
             topics,
@@ -189,6 +208,22 @@ fn create(
         }
     }
     Ok(json!({ "created": topics }))
+}
+
+fn delete(bootstrap: &str, topics: &[String]) -> Result<serde_json::Value> {
+    let admin: AdminClient<DefaultClientContext> = base(bootstrap).create()?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for r in rt.block_on(admin.delete_topics(&names, &opts))? {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((t, e)) => bail!("deleting {t}: {e}"),
+        }
+    }
+    Ok(json!({ "deleted": topics }))
 }
 
 /// Letters from a xorshift generator: like ProducerPerformance's payloads (random A-Z), so
@@ -305,14 +340,21 @@ fn wait(
     topics: &[String],
     total: u64,
     timeout: Duration,
+    stall: Duration,
 ) -> Result<serde_json::Value> {
     let consumer: BaseConsumer = base(bootstrap).create()?;
     let started = Instant::now();
     let mut first_ms = None;
+    let (mut last, mut grew) = (0, Instant::now());
     loop {
         let n = count(&consumer, topics);
         if n > 0 && first_ms.is_none() {
             first_ms = Some(now_ms());
+        }
+        if n > last {
+            (last, grew) = (n, Instant::now());
+        } else if grew.elapsed() > stall {
+            bail!("stuck at {n} of {total} records for {stall:?}");
         }
         if n >= total {
             return Ok(json!({ "first_ms": first_ms, "done_ms": now_ms(), "count": n }));

@@ -574,7 +574,12 @@ fn exact_offsets(
             let s = &source[p as usize];
             let t = &target[p as usize];
             match s.iter().find(|(o, _)| *o == upstream) {
-                Some((_, rec)) => t.iter().find(|(_, r)| r.timestamp == rec.timestamp).unwrap().0,
+                Some((_, rec)) => {
+                    t.iter()
+                        .find(|(_, r)| r.timestamp == rec.timestamp)
+                        .unwrap()
+                        .0
+                }
                 // The group is at the end: the next record will get the next offset.
                 None => t.last().map_or(0, |(o, _)| o + 1),
             }
@@ -633,7 +638,8 @@ async fn strait_and_mm2_translate_the_same_data() {
         // them: for the caught-up group, after its next offset flush).
         let (strait_cps, mm2_cps) = tokio::task::spawn_blocking(move || {
             let current = |topic: &str| {
-                let store = read_checkpoints(&cfg, topic, Some(&g), Duration::from_secs(30)).unwrap();
+                let store =
+                    read_checkpoints(&cfg, topic, Some(&g), Duration::from_secs(30)).unwrap();
                 c.iter()
                     .map(|&(p, up)| {
                         store
@@ -644,11 +650,21 @@ async fn strait_and_mm2_translate_the_same_data() {
                     .collect::<Option<Vec<i64>>>()
             };
             let mut found = (None, None);
-            wait_until(Duration::from_secs(180), "checkpoints from Strait and MM2", || {
-                found = (current(CHECKPOINTS_TOPIC), current(&mm2_topic));
-                found.0.is_some() && found.1.is_some()
-            });
-            (found.0.unwrap(), found.1.unwrap())
+            wait_until(
+                Duration::from_secs(180),
+                "checkpoints from Strait and MM2",
+                || {
+                    found = (current(CHECKPOINTS_TOPIC), current(&mm2_topic));
+                    found.0.is_some() && found.1.is_some()
+                },
+            );
+            // Checkpoints only move forward; give both several emit and flush intervals to
+            // settle, so the figures are each one's steady state, not a race.
+            std::thread::sleep(Duration::from_secs(6));
+            (
+                current(CHECKPOINTS_TOPIC).unwrap(),
+                current(&mm2_topic).unwrap(),
+            )
         })
         .await
         .unwrap();
@@ -672,4 +688,98 @@ async fn strait_and_mm2_translate_the_same_data() {
     mm2.stop();
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_policy_syncs_groups_under_the_same_topic_name() {
+    common::init_tracing();
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let prefix = unique("id");
+    let topic = format!("{prefix}-same");
+    create_topic(&src, &topic, 2).await;
+    produce_samples(&src, &topic, 2, 0, 400);
+    let mut flow = flow(&tb, &prefix, true);
+    flow.policy.kind = strait::config::PolicyKind::Identity;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(run_flow(flow, stop_rx));
+    // Identity: the remote topic has the source's name.
+    wait_replicated(&tb, &topic, 400).await;
+    let group = format!("{prefix}-app");
+    commit_as_member(&src, &group, &topic, &[(0, 150, ""), (1, 200, "")]);
+    let (tb2, g, t) = (tb.clone(), group.clone(), topic.clone());
+    wait_for("identity group synced", move || {
+        target_offsets(&tb2, &g, &t).len() == 2
+    })
+    .await;
+    let synced = target_offsets(&tb, &group, &topic);
+    assert_eq!(synced[&0].0, 150);
+    assert_eq!(synced[&1].0, 200);
+    let status = group_status(&group).unwrap();
+    assert!(
+        status
+            .partitions
+            .iter()
+            .all(|p| p.downstream_topic == topic && p.kind == Some(TranslationKind::Exact))
+    );
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_of_one_flow_checkpoint_once() {
+    common::init_tracing();
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let prefix = unique("once");
+    let topic = format!("{prefix}-t");
+    let remote = format!("source.{topic}");
+    create_topic(&src, &topic, 2).await;
+    produce_samples(&src, &topic, 2, 0, 200);
+    // The same flow twice (same worker group): they share the work and elect one leader.
+    let flow = flow(&tb, &prefix, true);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let a = tokio::spawn(run_flow(flow.clone(), stop_rx.clone()));
+    let b = tokio::spawn(run_flow(flow, stop_rx));
+    wait_replicated(&tb, &remote, 200).await;
+    let group = format!("{prefix}-app");
+    commit_as_member(&src, &group, &topic, &[(0, 40, ""), (1, 60, "")]);
+    let (tb2, g, r) = (tb.clone(), group.clone(), remote.clone());
+    wait_for("group synced", move || {
+        target_offsets(&tb2, &g, &r).len() == 2
+    })
+    .await;
+    // Several emit rounds later, each checkpoint was still written once: one checkpointer ran.
+    let cfg = tb.plaintext_config(Cluster::Target);
+    let g = group.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        let mut reader =
+            strait::checkpoint::log_reader::PartitionZeroReader::open(&cfg, CHECKPOINTS_TOPIC)
+                .unwrap();
+        let mut mine = Vec::new();
+        reader
+            .read_to_end(Duration::from_secs(30), |m| {
+                let c = strait::wire::Checkpoint::decode(m.key().unwrap(), m.payload().unwrap())
+                    .unwrap();
+                if c.group == g {
+                    mine.push((c.partition, c.upstream_offset));
+                }
+            })
+            .unwrap();
+        mine
+    })
+    .await
+    .unwrap();
+    let mut sorted = records.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![(0, 40), (1, 60)], "{records:?}");
+    let active = snapshots()
+        .iter()
+        .filter(|s| s.groups.contains_key(&group) && s.active)
+        .count();
+    assert_eq!(active, 1);
+    stop_tx.send(true).unwrap();
+    a.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
 }

@@ -119,7 +119,7 @@ async fn heartbeats_on_source_are_replicated_to_target() {
     for w in ts.windows(2) {
         let gap = w[1] - w[0];
         assert!(
-            (700..=3000).contains(&gap),
+            (700..=5000).contains(&gap),
             "heartbeat gap {gap} ms in {ts:?}"
         );
     }

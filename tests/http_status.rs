@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Cluster, StraitProcess, Testbed, block_on, create_topic, http_get, metric_value,
+    Cluster, StraitProcess, Testbed, block_on, create_topic, flow_config, http_get, metric_value,
     produce_samples, strait_yaml, topic_counts, unique, wait_for, wait_until,
 };
 use serde_json::Value;
@@ -298,4 +298,81 @@ fn no_secret_in_any_output() {
             assert!(!text.contains(s.as_str()), "a secret appears in {what}");
         }
     }
+}
+
+/// A partition whose log ends with an aborted transaction: the consumer never returns those
+/// records nor the markers, yet once they are passed the lag must read 0 and the partition
+/// must not look stalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_markers_and_aborted_records_do_not_count_as_lag() {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    use strait::flow::run_flow_with_status;
+    use strait::status::Registry;
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let topic = unique("http-txn");
+    create_topic(&src, &topic, 1).await;
+    let mut pcfg = src.clone();
+    pcfg.set("transactional.id", unique("http-txn-producer"));
+    let producer: ThreadedProducer<DefaultProducerContext> = pcfg.create().unwrap();
+    let timeout = Duration::from_secs(30);
+    producer.init_transactions(timeout).unwrap();
+    for (n, commit) in [(10, true), (5, false)] {
+        producer.begin_transaction().unwrap();
+        for i in 0..n {
+            let v = format!("v{i}");
+            producer
+                .send(
+                    BaseRecord::<[u8], [u8]>::to(&topic)
+                        .partition(0)
+                        .payload(v.as_bytes()),
+                )
+                .unwrap();
+        }
+        // Flushed first, so that the aborted records really are in the log.
+        producer.flush(timeout).unwrap();
+        if commit {
+            producer.commit_transaction(timeout).unwrap();
+        } else {
+            producer.abort_transaction(timeout).unwrap();
+        }
+    }
+
+    common::init_tracing();
+    let flow = flow_config(&tb, &[&topic]);
+    let registry = Registry::new();
+    let status = registry.add_flow(&flow);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(run_flow_with_status(flow, stop_rx, status));
+    let r = registry.clone();
+    let t = topic.clone();
+    let part = tokio::task::spawn_blocking(move || {
+        let mut last = None;
+        let mut flow_state = String::new();
+        let ok = wait_for(Duration::from_secs(60), || {
+            let snap = r.snapshot();
+            flow_state = format!(
+                "{:?} {:?}",
+                snap.flows[0].state, snap.flows[0].ready.reasons
+            );
+            last = snap.flows[0]
+                .partitions
+                .iter()
+                .find(|p| p.topic == t)
+                .cloned();
+            last.as_ref().is_some_and(|p| {
+                // 10 records, a commit marker, 5 aborted records, an abort marker.
+                p.end_offset == Some(17) && p.lag_records == Some(0)
+            })
+        });
+        assert!(ok, "lag never reached 0: {last:#?} ({flow_state})");
+        last.unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(part.next_offset, Some(17));
+    assert_eq!(part.records, 10);
+    assert!(!part.stalled);
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
 }

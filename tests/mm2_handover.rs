@@ -25,7 +25,7 @@ fn total(config: &rdkafka::ClientConfig, topic: &str) -> i64 {
 }
 
 /// Waits until the remote topic holds `n` records and stops growing.
-async fn settle(tb: &Testbed, remote: &str, n: u64, who: &str) {
+async fn settle(tb: &Testbed, remote: &str, n: u64, who: &str, log: Option<&StraitProcess>) {
     let (t, r) = (tb.plaintext_config(Cluster::Target), remote.to_owned());
     let done = tokio::task::spawn_blocking(move || {
         let mut last = -1;
@@ -42,7 +42,11 @@ async fn settle(tb: &Testbed, remote: &str, n: u64, who: &str) {
     .await
     .unwrap();
     let now = total(&tb.plaintext_config(Cluster::Target), remote);
-    assert!(done, "{who}: {remote} holds {now} records, expected {n}");
+    let log = log.map(StraitProcess::log_text).unwrap_or_default();
+    assert!(
+        done,
+        "{who}: {remote} holds {now} records, expected {n}\n{log}"
+    );
 }
 
 /// Every source record is on the target once, in order; returns the duplicates.
@@ -91,14 +95,14 @@ async fn mm2_to_strait_hand_over_does_not_replicate_again() {
     produce_samples(&src, &topic, PARTITIONS, 0, BATCH);
 
     let mm2 = Mm2Process::start(&mm2_properties(&tb, &alias, &topic, ""));
-    settle(&tb, &remote, BATCH, "MM2").await;
+    settle(&tb, &remote, BATCH, "MM2", None).await;
     mm2.stop();
 
     produce_samples(&src, &topic, PARTITIONS, BATCH, BATCH);
     let dir = tempfile::tempdir().unwrap();
     let config = strait_config(&tb, dir.path(), &alias, &topic);
     let mut strait = StraitProcess::start(&config, &dir.path().join("strait.log"));
-    settle(&tb, &remote, 2 * BATCH, "Strait after MM2").await;
+    settle(&tb, &remote, 2 * BATCH, "Strait after MM2", Some(&strait)).await;
     strait.signal("TERM");
     assert_eq!(
         strait.wait(Duration::from_secs(60)),
@@ -135,7 +139,7 @@ async fn strait_to_mm2_hand_over_does_not_replicate_again() {
     let dir = tempfile::tempdir().unwrap();
     let config = strait_config(&tb, dir.path(), &alias, &topic);
     let mut strait = StraitProcess::start(&config, &dir.path().join("strait.log"));
-    settle(&tb, &remote, BATCH, "Strait").await;
+    settle(&tb, &remote, BATCH, "Strait", Some(&strait)).await;
     strait.signal("TERM");
     assert_eq!(
         strait.wait(Duration::from_secs(60)),
@@ -146,7 +150,7 @@ async fn strait_to_mm2_hand_over_does_not_replicate_again() {
 
     produce_samples(&src, &topic, PARTITIONS, BATCH, BATCH);
     let mm2 = Mm2Process::start(&mm2_properties(&tb, &alias, &topic, ""));
-    settle(&tb, &remote, 2 * BATCH, "MM2 after Strait").await;
+    settle(&tb, &remote, 2 * BATCH, "MM2 after Strait", None).await;
     mm2.stop();
 
     let dups = tokio::task::spawn_blocking(move || duplicates(&Testbed::get(), &topic, &remote))

@@ -3,6 +3,7 @@
 //! retried: they never stop the flow's replication.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -10,6 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::config::FlowConfig;
 use crate::heartbeat::run_heartbeats;
+use crate::status::FlowStatus;
 
 use super::status::CheckpointStatusHandle;
 use super::task::run_checkpointer;
@@ -42,7 +44,12 @@ impl Companions {
 
 /// Starts `flow`'s checkpointer and heartbeat emitter (when it has those connectors). They
 /// work while `leader` is true; without an election (`None`) this process always leads.
-pub fn spawn(flow: &FlowConfig, leader: Option<watch::Receiver<bool>>) -> Companions {
+/// Checkpoint acknowledgement latencies are reported to `flow_status` when given.
+pub fn spawn(
+    flow: &FlowConfig,
+    leader: Option<watch::Receiver<bool>>,
+    flow_status: Option<Arc<FlowStatus>>,
+) -> Companions {
     let (stop, stop_rx) = watch::channel(false);
     let (always_leader, leader) = match leader {
         Some(l) => (None, l),
@@ -68,7 +75,15 @@ pub fn spawn(flow: &FlowConfig, leader: Option<watch::Receiver<bool>>) -> Compan
             "checkpointer",
             flow.name(),
             stop.clone(),
-            move || run_checkpointer(flow.clone(), leader.clone(), stop.clone(), status.clone()),
+            move || {
+                run_checkpointer(
+                    flow.clone(),
+                    leader.clone(),
+                    stop.clone(),
+                    status.clone(),
+                    flow_status.clone(),
+                )
+            },
         ));
     }
     if flow.heartbeat_connector.is_some() {

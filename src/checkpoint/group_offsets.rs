@@ -127,11 +127,14 @@ pub(crate) mod fake {
 
     use super::*;
 
+    /// topic/partition → (offset, metadata).
+    type Offsets = BTreeMap<(String, i32), (i64, String)>;
+
     /// Groups with their state and offsets; `alter` obeys the broker's "empty only" rule.
     #[derive(Debug, Default)]
     pub struct FakeGroups {
-        /// group → (state, topic/partition → (offset, metadata)).
-        pub groups: Mutex<BTreeMap<String, (GroupState, BTreeMap<(String, i32), (i64, String)>)>>,
+        /// group → (state, offsets).
+        pub groups: Mutex<BTreeMap<String, (GroupState, Offsets)>>,
         /// Number of successful `alter` calls.
         pub alters: Mutex<u32>,
     }

@@ -14,7 +14,7 @@
 //! | [`kafka_groups`] | that trait on a real cluster (librdkafka admin calls) |
 //! | [`group_sync`] | what to write to a target group, or why not |
 //! | [`status`] | the per-group status other parts read (HTTP, CLI) |
-//! | [`task`] / `session` | the running checkpointer of a flow |
+//! | [`task`] / `session` / `sync_round` | the running checkpointer of a flow |
 //! | [`companions`] | checkpointer and heartbeat emitter started beside a flow's replication |
 //! | [`failover`] | `strait offsets translate/apply`: what a group should use on the target |
 //! | [`log_reader`], [`internal_topic`] | reading and creating MM2's single-partition topics |
@@ -41,6 +41,7 @@ pub mod planner;
 mod session;
 pub mod status;
 pub mod sync_follower;
+mod sync_round;
 pub mod sync_runs;
 pub mod task;
 pub mod translator;

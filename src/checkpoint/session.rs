@@ -3,23 +3,25 @@
 //! groups) until leadership is lost or the flow stops.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::status::FlowStatus;
 use crate::wire::Checkpoint;
 
 use super::checkpoint_store::CheckpointStore;
 use super::checkpoints_topic::read_checkpoints;
 use super::error::CheckpointError;
-use super::group_offsets::{GroupOffset, GroupOffsets, GroupOpError, GroupState};
-use super::group_sync::{SyncPlan, plan_group_sync};
+use super::group_offsets::{GroupOffset, GroupOpError};
 use super::status::{
     CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
 };
 use super::sync_follower::{SyncFollower, lock};
+use super::sync_round::{SyncInput, sync_groups};
 use super::task::{Setup, sleep_until};
 use super::translator::TranslationKind;
 
@@ -54,6 +56,8 @@ pub(crate) struct Session<'a> {
     written: Written,
     /// Last logged sync outcome per group, to log changes rather than every run.
     logged: HashMap<String, String>,
+    /// Where checkpoint acknowledgement latencies go (the metrics).
+    flow_status: Option<Arc<FlowStatus>>,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -74,6 +78,7 @@ impl<'a> Session<'a> {
     pub(crate) async fn start(
         setup: &'a Setup,
         status: &'a CheckpointStatusHandle,
+        flow_status: Option<Arc<FlowStatus>>,
     ) -> Result<Session<'a>, CheckpointError> {
         let (cfg, topic) = (
             setup.target_consumer.clone(),
@@ -121,6 +126,7 @@ impl<'a> Session<'a> {
             relevant: BTreeSet::new(),
             written: HashMap::new(),
             logged: HashMap::new(),
+            flow_status,
         })
     }
 
@@ -360,6 +366,10 @@ impl<'a> Session<'a> {
         for (c, delivery) in pending {
             match delivery.await {
                 Ok(Ok(_)) => {
+                    if let Some(fs) = &self.flow_status {
+                        let latency = now_ms().saturating_sub(timestamp).max(0) as u64;
+                        fs.checkpoint_acked(&c.group, &c.topic, c.partition, latency);
+                    }
                     self.store.update(c.clone());
                     written.push(c);
                 }
@@ -472,182 +482,5 @@ impl<'a> Session<'a> {
             }
             self.logged.insert(group.to_owned(), summary);
         }
-    }
-}
-
-/// What syncing one group needs.
-struct SyncInput {
-    group: String,
-    checkpoints: Vec<Checkpoint>,
-    ours: HashMap<(String, i32), i64>,
-}
-
-/// Describes the target groups, plans and writes each; blocking. Fails only when the groups
-/// cannot be described at all.
-fn sync_groups(
-    target: &dyn GroupOffsets,
-    inputs: Vec<SyncInput>,
-) -> Result<Vec<(String, GroupSyncState)>, GroupOpError> {
-    let names: Vec<String> = inputs
-        .iter()
-        .filter(|i| !i.checkpoints.is_empty())
-        .map(|i| i.group.clone())
-        .collect();
-    let states: HashMap<String, GroupState> = if names.is_empty() {
-        HashMap::new()
-    } else {
-        target.describe(&names)?.into_iter().collect()
-    };
-    let mut out = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let at_ms = now_ms();
-        let state = states
-            .get(&input.group)
-            .cloned()
-            .unwrap_or(GroupState::Dead);
-        let current = if state == GroupState::Empty {
-            match target.committed(&input.group) {
-                Ok(offsets) => offsets
-                    .into_iter()
-                    .map(|o| ((o.topic, o.partition), o.offset))
-                    .collect(),
-                Err(e) => {
-                    out.push((
-                        input.group,
-                        GroupSyncState::Failed {
-                            at_ms,
-                            error: e.to_string(),
-                        },
-                    ));
-                    continue;
-                }
-            }
-        } else {
-            BTreeMap::new()
-        };
-        let plan = plan_group_sync(&state, &current, &input.checkpoints, &input.ours);
-        let result = match plan {
-            SyncPlan::Skip(reason) => GroupSyncState::Skipped { at_ms, reason },
-            SyncPlan::UpToDate { ahead } => GroupSyncState::UpToDate { at_ms, ahead },
-            SyncPlan::Write {
-                offsets,
-                written,
-                ahead,
-            } => match target.alter(&input.group, &offsets) {
-                Ok(()) => GroupSyncState::Synced {
-                    at_ms,
-                    written,
-                    ahead,
-                },
-                // Members joined between describing and writing: the broker said no.
-                Err(GroupOpError::GroupActive { .. }) => GroupSyncState::Skipped {
-                    at_ms,
-                    reason: SkipReason::ActiveOnTarget {
-                        target_state: GroupState::Unknown(
-                            "active (refused by the broker)".to_owned(),
-                        ),
-                    },
-                },
-                Err(e) => GroupSyncState::Failed {
-                    at_ms,
-                    error: e.to_string(),
-                },
-            },
-        };
-        out.push((input.group, result));
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checkpoint::group_offsets::fake::FakeGroups;
-    use crate::checkpoint::status::SyncedOffset;
-
-    fn describe_written(written: &[SyncedOffset]) -> Vec<(String, i32, i64)> {
-        written
-            .iter()
-            .map(|w| (w.topic.clone(), w.partition, w.offset))
-            .collect()
-    }
-
-    fn cp(group: &str, partition: i32, down: i64) -> Checkpoint {
-        Checkpoint {
-            group: group.to_owned(),
-            topic: "A.t".to_owned(),
-            partition,
-            upstream_offset: down,
-            downstream_offset: down,
-            metadata: String::new(),
-        }
-    }
-
-    fn input(group: &str, cps: Vec<Checkpoint>) -> SyncInput {
-        SyncInput {
-            group: group.to_owned(),
-            checkpoints: cps,
-            ours: HashMap::new(),
-        }
-    }
-
-    #[test]
-    fn sync_groups_covers_every_state() {
-        let target = FakeGroups::default();
-        target.set("active", GroupState::Stable, &[("A.t", 0, 1)]);
-        target.set("ahead", GroupState::Empty, &[("A.t", 0, 50)]);
-        target.set("behind", GroupState::Empty, &[("A.t", 0, 5)]);
-        let out = sync_groups(
-            &target,
-            vec![
-                input("absent", vec![cp("absent", 0, 10)]),
-                input("active", vec![cp("active", 0, 10)]),
-                input("ahead", vec![cp("ahead", 0, 10)]),
-                input("behind", vec![cp("behind", 0, 10)]),
-                input("untranslated", vec![]),
-            ],
-        )
-        .unwrap();
-        let kinds: Vec<(&str, &str)> = out
-            .iter()
-            .map(|(g, s)| {
-                let k = match s {
-                    GroupSyncState::Synced { .. } => "synced",
-                    GroupSyncState::Skipped {
-                        reason: SkipReason::ActiveOnTarget { .. },
-                        ..
-                    } => "active",
-                    GroupSyncState::Skipped {
-                        reason: SkipReason::AheadOnTarget { .. },
-                        ..
-                    } => "ahead",
-                    GroupSyncState::Skipped {
-                        reason: SkipReason::NothingTranslated,
-                        ..
-                    } => "nothing",
-                    _ => "other",
-                };
-                (g.as_str(), k)
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                ("absent", "synced"),
-                ("active", "active"),
-                ("ahead", "ahead"),
-                ("behind", "synced"),
-                ("untranslated", "nothing"),
-            ]
-        );
-        assert_eq!(target.offset("absent", "A.t", 0), Some(10));
-        assert_eq!(target.offset("active", "A.t", 0), Some(1));
-        assert_eq!(target.offset("ahead", "A.t", 0), Some(50));
-        assert_eq!(target.offset("behind", "A.t", 0), Some(10));
-        let synced = out.iter().find(|(g, _)| g == "behind").unwrap();
-        let GroupSyncState::Synced { written, .. } = &synced.1 else {
-            panic!()
-        };
-        assert_eq!(describe_written(written), vec![("A.t".to_owned(), 0, 10)]);
     }
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::config::{CheckpointConnectorConfig, ClusterConnection, FlowConfig};
 use crate::kafka::{ClientRole, client_config};
+use crate::status::FlowStatus;
 
 use super::error::CheckpointError;
 use super::group_offsets::GroupOffsets;
@@ -108,6 +109,7 @@ impl Setup {
 /// Runs `flow`'s checkpointer until `stop` turns true. It works only while `leader` is true
 /// (one process per flow, elected like the source side's singleton duties) and publishes what
 /// it does in `status`, which is also registered for [`status::snapshots`] while it runs.
+/// Checkpoint acknowledgement latencies go to `flow_status` (the metrics), when given.
 ///
 /// Returns at once when the flow has no enabled checkpoint connector or
 /// `emit.checkpoints.enabled` is false (MM2 then runs no checkpoint task either).
@@ -116,6 +118,7 @@ pub async fn run_checkpointer(
     mut leader: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
     status: CheckpointStatusHandle,
+    flow_status: Option<Arc<FlowStatus>>,
 ) -> Result<(), CheckpointError> {
     let Some(cc) = flow.checkpoint_connector.clone().filter(|c| c.enabled) else {
         return Ok(());
@@ -141,10 +144,13 @@ pub async fn run_checkpointer(
             r = leader.wait_for(|l| *l) => if r.is_err() { break },
         }
         status.update(|s| s.active = true);
-        let ended = Session::start(&setup, &status)
+        let ended = Session::start(&setup, &status, flow_status.clone())
             .await?
             .run(&mut leader, &mut stop)
             .await;
+        if let Some(fs) = &flow_status {
+            fs.clear_checkpoint_latencies();
+        }
         status.update(|s| s.active = false);
         if ended == Ended::Stopped || *stop.borrow() {
             break;

@@ -66,7 +66,7 @@ async fn run_flow_inner(
 ) -> Result<(), FlowError> {
     let Some(sc) = flow.source_connector.clone().filter(|s| s.enabled) else {
         tracing::info!(flow = %flow.name(), "no source replication in this flow");
-        let companions = crate::checkpoint::companions::spawn(&flow, None);
+        let companions = crate::checkpoint::companions::spawn(&flow, None, Some(status.clone()));
         stopped(&mut stop).await;
         companions.stop().await;
         return Ok(());
@@ -182,7 +182,8 @@ async fn run_flow_inner(
         })
     })?;
     // Checkpoints and heartbeats run beside replication, led by the same election.
-    let companions = crate::checkpoint::companions::spawn(&flow, Some(leader.clone()));
+    let companions =
+        crate::checkpoint::companions::spawn(&flow, Some(leader.clone()), Some(status.clone()));
     let mut duties = Duties::new(&sc);
     let result = loop {
         tokio::select! {
@@ -413,5 +414,5 @@ async fn offset_sync_target(
             what: "offset-syncs producer",
             source,
         })?;
-    Ok(Some(OffsetSyncTarget { producer, topic }))
+    Ok(Some(OffsetSyncTarget::new(producer, topic)))
 }

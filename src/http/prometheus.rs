@@ -41,6 +41,9 @@ fn number(v: f64) -> String {
     }
 }
 
+/// A family's name, help text and how to read its value from a `T`.
+type Derived<T, V> = (&'static str, &'static str, fn(&T) -> Option<V>);
+
 /// One metric family being written.
 struct Family<'a> {
     out: &'a mut String,
@@ -291,7 +294,7 @@ fn flow_families(o: &mut String, s: &ProcessSnapshot) {
             f.totals.partitions as f64,
         );
     }
-    let heartbeat: [(&'static str, &str, fn(&FlowSnapshot) -> Option<f64>); 4] = [
+    let heartbeat: [Derived<FlowSnapshot, f64>; 4] = [
         (
             "strait_heartbeat_latency_ms",
             "Heartbeat end-to-end latency, last heartbeat (ms): record timestamp to acknowledgement on the target.",
@@ -520,11 +523,7 @@ fn group_families(o: &mut String, s: &ProcessSnapshot) {
                 );
             }
         }
-        let offsets: [(
-            &'static str,
-            &str,
-            fn(&crate::checkpoint::status::PartitionStatus) -> Option<i64>,
-        ); 3] = [
+        let offsets: [Derived<crate::checkpoint::status::PartitionStatus, i64>; 3] = [
             (
                 "strait_group_committed_offset",
                 "The group's committed offset on the source.",
@@ -565,7 +564,7 @@ fn group_families(o: &mut String, s: &ProcessSnapshot) {
     if s.flows.iter().all(|f| f.checkpoints.is_empty()) {
         return;
     }
-    let stats: [(&'static str, &str, fn(&LatencySnapshot) -> Option<f64>); 4] = [
+    let stats: [Derived<LatencySnapshot, f64>; 4] = [
         (
             "strait_checkpoint_latency_ms",
             "Checkpoint acknowledgement time minus emit time, last checkpoint (MM2 checkpoint-latency-ms).",

@@ -7,7 +7,7 @@
 //! so rebalance callbacks (which run inside `poll`) see the same state without contention.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,8 @@ pub struct OffsetSyncTarget {
     pub producer: ThreadedProducer<CountingContext>,
     /// `mm2-offset-syncs.<alias>.internal`.
     pub topic: String,
+    /// Offset syncs handed to the producer so far.
+    sent: AtomicU64,
 }
 
 impl std::fmt::Debug for OffsetSyncTarget {
@@ -66,6 +68,7 @@ impl std::fmt::Debug for OffsetSyncTarget {
 /// Delivery reports of replicated records feed the tracker.
 struct ReplicationProducerContext {
     tracker: Arc<Mutex<Tracker>>,
+    offset_syncs: Option<Arc<OffsetSyncTarget>>,
     status: Arc<FlowStatus>,
 }
 
@@ -93,6 +96,9 @@ impl ProducerContext for ReplicationProducerContext {
                 self.status.acked(slot, &t, m.timestamp().to_millis());
             }
             Err((e, _)) => t.on_failure(slot, e.to_string()),
+        }
+        if let Some(os) = &self.offset_syncs {
+            os.send_pending(&mut t);
         }
     }
 }
@@ -347,9 +353,11 @@ pub fn run(
     status: Arc<FlowStatus>,
 ) -> Result<(), SourceError> {
     let tracker = Arc::new(Mutex::new(Tracker::new(offset_lag_max)));
+    let offset_syncs = offset_syncs.map(Arc::new);
     let producer: BaseProducer<ReplicationProducerContext> = producer_config
         .create_with_context(ReplicationProducerContext {
             tracker: tracker.clone(),
+            offset_syncs: offset_syncs.clone(),
             status: status.clone(),
         })
         .map_err(|source| SourceError::Client {
@@ -378,7 +386,6 @@ pub fn run(
 
     // The initial topic set counts as a change, so the first iteration subscribes.
     topics.mark_changed();
-    let mut syncs_sent: u64 = 0;
     let mut last_flush = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
@@ -434,7 +441,8 @@ pub fn run(
         }
 
         if let Some(os) = &offset_syncs {
-            send_offset_syncs(&tracker, os, &mut syncs_sent);
+            // Syncs left waiting for in-flight capacity go out as it frees up.
+            os.send_pending(&mut lock(&tracker));
         }
         if last_flush.elapsed() >= settings.flush_interval {
             if let Err(e) = shared.write_progress(&consumer, None, CommitMode::Async) {
@@ -458,7 +466,7 @@ pub fn run(
         // within MM2's in-flight limit.
         lock(&tracker).offset_syncs.promote_delayed();
         for _ in 0..100 {
-            send_offset_syncs(&tracker, os, &mut syncs_sent);
+            os.send_pending(&mut lock(&tracker));
             if os.producer.flush(Duration::from_secs(10)).is_err()
                 || lock(&tracker).offset_syncs.pending_len() == 0
             {
@@ -537,38 +545,57 @@ fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceErr
     }
 }
 
-/// Sends pending offset syncs, keeping at most MM2's limit unacknowledged.
-fn send_offset_syncs(tracker: &Mutex<Tracker>, os: &OffsetSyncTarget, sent: &mut u64) {
-    let ctx = os.producer.context();
-    let outstanding = sent.saturating_sub(ctx.acked() + ctx.failed());
-    if outstanding >= MAX_OUTSTANDING_OFFSET_SYNCS {
-        return;
+impl OffsetSyncTarget {
+    /// Offset syncs to `topic` through `producer`.
+    pub fn new(producer: ThreadedProducer<CountingContext>, topic: String) -> Self {
+        Self {
+            producer,
+            topic,
+            sent: AtomicU64::new(0),
+        }
     }
-    let pending = lock(tracker)
-        .offset_syncs
-        .take_pending_with_runs((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
-    for with_run in pending {
-        // Strait's exact-translation claim rides in a header, which MM2's readers ignore.
-        let run = crate::checkpoint::RunStart::from(with_run.run_start).encode();
-        let s = with_run.sync;
-        let sync = OffsetSync {
-            topic: s.topic,
-            partition: s.partition,
-            upstream_offset: s.upstream_offset,
-            downstream_offset: s.downstream_offset,
-        };
-        let Ok(key) = sync.encode_key() else {
-            continue;
-        };
-        let value = sync.encode_value();
-        let record = BaseRecord::<[u8], [u8]>::to(&os.topic)
-            .key(&key)
-            .payload(&value)
-            .partition(0)
-            .headers(crate::checkpoint::run_start_headers(&run));
-        match os.producer.send(record) {
-            Ok(()) => *sent += 1,
-            Err((e, _)) => tracing::warn!(error = %e, "offset sync not sent"),
+
+    /// Sends pending offset syncs, keeping at most MM2's limit unacknowledged. Called from the
+    /// delivery callback right after an urgent sync is queued, as MM2 does after each
+    /// acknowledged record, so a burst of acknowledgements does not collapse into one sync.
+    fn send_pending(&self, tracker: &mut Tracker) {
+        if tracker.offset_syncs.pending_len() == 0 {
+            return;
+        }
+        let ctx = self.producer.context();
+        let sent = self.sent.load(Ordering::Acquire);
+        let outstanding = sent.saturating_sub(ctx.acked() + ctx.failed());
+        if outstanding >= MAX_OUTSTANDING_OFFSET_SYNCS {
+            return;
+        }
+        let pending = tracker
+            .offset_syncs
+            .take_pending_with_runs((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
+        for with_run in pending {
+            // Strait's exact-translation claim rides in a header, which MM2's readers ignore.
+            let run = crate::checkpoint::RunStart::from(with_run.run_start).encode();
+            let s = with_run.sync;
+            let sync = OffsetSync {
+                topic: s.topic,
+                partition: s.partition,
+                upstream_offset: s.upstream_offset,
+                downstream_offset: s.downstream_offset,
+            };
+            let Ok(key) = sync.encode_key() else {
+                continue;
+            };
+            let value = sync.encode_value();
+            let record = BaseRecord::<[u8], [u8]>::to(&self.topic)
+                .key(&key)
+                .payload(&value)
+                .partition(0)
+                .headers(crate::checkpoint::run_start_headers(&run));
+            match self.producer.send(record) {
+                Ok(()) => {
+                    self.sent.fetch_add(1, Ordering::AcqRel);
+                }
+                Err((e, _)) => tracing::warn!(error = %e, "offset sync not sent"),
+            }
         }
     }
 }

@@ -247,7 +247,7 @@ impl FlowStatus {
                 continue;
             };
             // Only with nothing in flight is everything before the position on the target.
-            if !t.slot(slot).is_some_and(|s| s.inflight() == 0) {
+            if t.slot(slot).is_none_or(|s| s.inflight() != 0) {
                 continue;
             }
             if let Some(cell) = self.partitions.get(slot)

@@ -225,7 +225,7 @@ function flowCard(f) {
     el("div", { class: "stats" },
       stat("partitions", "partitions here", num(t.partitions)),
       stat("rate", "records/s", num(t.record_rate, 1)),
-      stat("bytes", "bytes/s", bytes(t.byte_rate)),
+      stat("bytes", "bytes/s", `${bytes(t.byte_rate)}/s`),
       stat("records", "records replicated", num(t.records)),
       stat("lag", "lag (records)", num(t.lag_records)),
       stat("lag-seconds", "max lag time", seconds(t.max_lag_seconds)),
