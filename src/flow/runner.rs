@@ -346,6 +346,10 @@ fn consumer_config(
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "false")
+        // A crashed process's partitions move to the others after this long (Kafka Connect
+        // uses the same for its workers); `source.consumer.session.timeout.ms` overrides it.
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "3000")
         .set("queued.max.messages.kbytes", queue_kb.to_string())
         // Partitions added on the source reach the group at the next metadata refresh: keep
         // it in step with topic refresh so they are followed within the same interval.

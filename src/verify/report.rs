@@ -269,3 +269,73 @@ impl VerifyReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::compare::{Duplicated, Missing};
+
+    fn job(partition: i32) -> Job {
+        Job {
+            flow: 0,
+            topic: "orders".to_owned(),
+            remote: "source.orders".to_owned(),
+            partition,
+            source: (0, 100),
+            target: Some((0, 100)),
+            from: 0,
+            from_given: false,
+            anchor: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_and_table() {
+        let mut equal = PartitionReport::new("source->target", &job(0));
+        equal.findings.matched = 100;
+        equal.finish();
+        let mut bad = PartitionReport::new("source->target", &job(1));
+        bad.findings.missing = Some(Missing {
+            count: 2,
+            first_source_offset: 40,
+            at_end: 0,
+        });
+        bad.findings.duplicated = Some(Duplicated {
+            count: 1,
+            first_target_offset: 70,
+            source_offset: 68,
+        });
+        bad.finish();
+        let mut failed = PartitionReport::new("source->target", &job(2));
+        failed.fail("timed out".to_owned());
+
+        assert_eq!(equal.status, Status::Equal);
+        assert_eq!(bad.status, Status::Different);
+        assert_eq!(bad.problems, ["missing", "duplicated"]);
+        let report = VerifyReport::new(vec![equal, bad, failed], Duration::from_secs(1));
+        assert!(!report.equal);
+        assert_eq!(
+            (
+                report.summary.equal,
+                report.summary.different,
+                report.summary.errors
+            ),
+            (1, 1, 1)
+        );
+        let table = report.table();
+        assert!(table.contains("missing+duplicated"), "{table}");
+        assert!(
+            table.contains(
+                "2 missing from source offset 40; 1 duplicated from target offset 70 (source offset 68)"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("timed out"), "{table}");
+        assert!(table.contains("NOT EQUAL"), "{table}");
+
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        assert_eq!(json["partitions"][1]["missing"]["first_source_offset"], 40);
+        assert_eq!(json["partitions"][0]["status"], "equal");
+        assert!(json["partitions"][0].get("missing").is_none());
+    }
+}
