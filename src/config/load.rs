@@ -120,6 +120,24 @@ pub fn load_with(files: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Con
         }
         local_files(flow, at, &mut warnings);
     }
+    // A loop of flows that cannot tell replicated topics from local ones (Identity) would copy
+    // the same records around forever; MM2 cannot detect it, Strait refuses it up front.
+    // Only flows that replicate records count: MM2's heartbeat-only reverse flows copy nothing.
+    let loops: Vec<(String, String, super::PolicyKind)> = flows
+        .iter()
+        .filter(|(f, _)| f.source_connector.as_ref().is_some_and(|s| s.enabled))
+        .map(|(f, _)| {
+            (
+                f.source_alias.clone(),
+                f.target_alias.clone(),
+                f.policy.kind,
+            )
+        })
+        .collect();
+    if let Err(e) = crate::policy::check_flows_for_identity_cycles(&loops) {
+        let at = flows.first().map(|(_, at)| at.clone()).unwrap_or_default();
+        return Err(ConfigError::invalid(at, e.to_string()));
+    }
     let mut unique = Vec::new();
     for w in warnings {
         if !unique.contains(&w) {
@@ -196,5 +214,36 @@ fn local_files(flow: &FlowConfig, at: &Origin, warnings: &mut Vec<ConfigWarning>
                 ),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_flows_in_a_loop_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mm2.properties");
+        std::fs::write(
+            &path,
+            "clusters = A, B\nA.bootstrap.servers = a:9092\nB.bootstrap.servers = b:9092\n\
+             A->B.enabled = true\nB->A.enabled = true\n\
+             replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n",
+        )
+        .unwrap();
+        let err = load(std::slice::from_ref(&path)).unwrap_err().to_string();
+        assert!(err.contains("A->B (identity)"), "{err}");
+        assert!(err.contains("B->A (identity)"), "{err}");
+
+        // One direction, with MM2's heartbeat-only reverse flow, is fine.
+        std::fs::write(
+            &path,
+            "clusters = A, B\nA.bootstrap.servers = a:9092\nB.bootstrap.servers = b:9092\n\
+             A->B.enabled = true\n\
+             replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n",
+        )
+        .unwrap();
+        assert!(load(&[path]).is_ok());
     }
 }
