@@ -335,7 +335,7 @@ pub struct SourceConnectorConfig {
     /// are published, as Connect's offset commit does.
     pub offset_flush_interval: Duration,
     /// Strait: bytes of records sent to the target but not yet acknowledged before fetching
-    /// pauses (default 32 MiB).
+    /// pauses (default 64 MiB).
     pub max_in_flight_bytes: u64,
     /// Strait: `compression.type` of the target producer (default lz4).
     pub compression_type: String,
@@ -388,7 +388,7 @@ impl Default for SourceConnectorConfig {
             offset_lag_max: 100,
             heartbeats_replication_enabled: true,
             offset_flush_interval: Duration::from_secs(60),
-            max_in_flight_bytes: 32 * 1024 * 1024,
+            max_in_flight_bytes: 64 * 1024 * 1024,
             compression_type: "lz4".to_owned(),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),

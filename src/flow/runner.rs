@@ -339,8 +339,7 @@ fn consumer_config(
 ) -> Result<ClientConfig, SourceError> {
     let mut c = client_config(&flow.source, &flow.name(), ClientRole::ReplicationConsumer)?;
     // librdkafka's prefetch queue is memory too: keep it within the in-flight budget.
-    // A quarter of the budget keeps the next batches ready without doubling the footprint.
-    let queue_kb = (sc.max_in_flight_bytes / 1024 / 4).clamp(1024, 1024 * 1024);
+    let queue_kb = (sc.max_in_flight_bytes / 1024 / 2).clamp(1024, 1024 * 1024);
     c.set("group.id", &flow.worker.group_id)
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.auto.commit", "false")
@@ -352,13 +351,6 @@ fn consumer_config(
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "3000")
         .set("queued.max.messages.kbytes", queue_kb.to_string())
-        // librdkafka's default (50 MiB per fetch response) alone would exceed the budget.
-        .set(
-            "fetch.max.bytes",
-            (sc.max_in_flight_bytes / 2)
-                .clamp(1 << 20, 50 << 20)
-                .to_string(),
-        )
         // Partitions added on the source reach the group at the next metadata refresh: keep
         // it in step with topic refresh so they are followed within the same interval.
         .set(
