@@ -98,9 +98,16 @@ impl ProgressStore {
         let mut ends = HashMap::new();
         let deadline = Instant::now() + timeout;
         for p in 0..self.partitions {
-            let (low, high) = consumer
-                .fetch_watermarks(&self.topic, p, timeout)
-                .map_err(|e| self.err(format!("partition {p}: {e}")))?;
+            let (low, high) = loop {
+                match consumer.fetch_watermarks(&self.topic, p, timeout) {
+                    Ok(w) => break w,
+                    // A topic created a moment ago has no leaders yet; that passes.
+                    Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Err(e) => return Err(self.err(format!("partition {p}: {e}"))),
+                }
+            };
             if high > low {
                 ends.insert(p, high);
                 tpl.add_partition_offset(&self.topic, p, Offset::Offset(low))
@@ -184,4 +191,21 @@ impl ProgressStore {
         }
         Ok(())
     }
+}
+
+/// Errors a new or moving partition leader causes, which retrying resolves.
+fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::NotLeaderForPartition
+                | C::LeaderNotAvailable
+                | C::UnknownTopicOrPartition
+                | C::UnknownPartition
+                | C::UnknownTopic
+                | C::RequestTimedOut
+                | C::OperationTimedOut
+        )
+    )
 }
