@@ -80,12 +80,15 @@ fn endpoints_follow_a_running_flow() {
     let mut r = start(&tb, &[], &[]);
     let addr = r.addr.clone();
 
-    // Alive at once; not ready before the flow replicates (the flow needs seconds to join its
-    // group, the listener is up before).
+    // Alive at once. Whether the first /readyz still says 503 depends on how fast the flow
+    // joins its group (on a quiet machine it is ready before the first request), so only a
+    // 503 that does show up is checked for naming the flow.
     assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".to_owned()));
     let (code, body) = http_get(&addr, "/readyz");
-    assert_eq!(code, 503, "ready too early: {body}");
-    assert!(body.contains("source->target"), "{body}");
+    if code != 200 {
+        assert_eq!(code, 503, "{body}");
+        assert!(body.contains("source->target"), "{body}");
+    }
 
     wait_until(Duration::from_secs(60), "/readyz 200", || {
         http_get(&addr, "/readyz").0 == 200
