@@ -14,11 +14,12 @@ use cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    let options = cli.load_options();
     match cli.command {
-        Command::Run { config, http_addr } => cli::run::run(&config, http_addr),
-        Command::Validate { config } => cli::validate::validate(&config),
-        Command::Verify(args) => cli::verify::verify(&args),
-        Command::Offsets(args) => cli::offsets::offsets(&args),
+        Command::Run { config, http_addr } => cli::run::run(&config, http_addr, &options),
+        Command::Validate { config } => cli::validate::validate(&config, &options),
+        Command::Verify(args) => cli::verify::verify(&args, &options),
+        Command::Offsets(args) => cli::offsets::offsets(&args, &options),
     }
 }
 

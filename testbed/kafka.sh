@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Strait's test bed: two real Apache Kafka clusters (`source`, `target`), secured as the seed's
-# clusters are (TLS + SASL/PLAIN, SCRAM beside it), plus the real MirrorMaker 2 on demand.
+# clusters are (TLS + SASL/PLAIN, SCRAM beside it) and with a mutual-TLS listener (client
+# certificates), plus the real MirrorMaker 2 on demand.
 #
 #   testbed/kafka.sh fetch            resolve the Kafka jars from Maven Central into the cache
 #   testbed/kafka.sh up               fetch, make certs, format and start both clusters, wait for them
 #   testbed/kafka.sh down             stop exactly the processes `up`/`mm2 start` started (by pid)
 #   testbed/kafka.sh status           say what runs
 #   testbed/kafka.sh reset            down, then wipe both clusters' data (certs and passwords kept)
-#   testbed/kafka.sh env              print the env file (bootstrap addresses, users, truststores)
+#   testbed/kafka.sh env              print the env file (addresses, users, trust- and keystores)
 #   testbed/kafka.sh mm2 start FILE [NAME]   run the real MM2 (dedicated mode) with mm2.properties FILE
 #   testbed/kafka.sh mm2 stop [NAME]         stop it by pid
 #   testbed/kafka.sh java CLASS ARGS...      run a class from the Kafka jars (perf tools, ...)
@@ -27,7 +28,8 @@ SECRETS_FILE="$RUN/secrets.env"
 JAVA=${JAVA:-java}
 HEAP=${STRAIT_TESTBED_HEAP:-512m}
 
-# Ports: <base>+0 PLAINTEXT, +1 SASL_SSL, +2 controller.
+# Ports: <base>+0 PLAINTEXT, +1 SASL_SSL, +2 controller, +3 SSL with required client
+# certificates (mTLS; the principal is the certificate's subject, User:CN=strait-client).
 SOURCE_BASE=${STRAIT_TESTBED_SOURCE_PORT:-19092}
 TARGET_BASE=${STRAIT_TESTBED_TARGET_PORT:-29092}
 CLUSTERS=(source target)
@@ -82,10 +84,10 @@ EOF
 rand() { openssl rand -hex 12; }
 
 make_secrets() {
-  [[ -f "$SECRETS_FILE" ]] && return 0
-  mkdir -p "$RUN"
-  umask 077
-  cat >"$SECRETS_FILE" <<EOF
+  if [[ ! -f "$SECRETS_FILE" ]]; then
+    mkdir -p "$RUN"
+    umask 077
+    cat >"$SECRETS_FILE" <<EOF
 ADMIN_PASSWORD=admin-$(rand)
 REPLICATOR_PASSWORD=replicator-$(rand)
 KEYSTORE_PASSWORD=keystore-$(rand)
@@ -94,7 +96,17 @@ TRUSTSTORE_P12_PASSWORD=p12-$(rand)
 CLUSTER_ID_SOURCE=$(kjava kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
 CLUSTER_ID_TARGET=$(kjava kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
 EOF
-  umask 022
+    umask 022
+  fi
+  # Client keystore passwords, added to test beds made before the mTLS listener existed.
+  add_secret CLIENT_KEYSTORE_JKS_PASSWORD "client-jks-$(rand)"
+  add_secret CLIENT_KEYSTORE_P12_PASSWORD "client-p12-$(rand)"
+  add_secret CLIENT_KEY_PASSWORD "client-key-$(rand)"
+}
+
+add_secret() { # NAME VALUE: appends NAME=VALUE to the secrets file unless NAME is there
+  grep -q "^$1=" "$SECRETS_FILE" && return 0
+  printf '%s=%s\n' "$1" "$2" >>"$SECRETS_FILE"
 }
 
 make_certs() {
@@ -127,6 +139,41 @@ make_certs() {
   touch "$CERTS/.complete"
 }
 
+# The client certificate of the mTLS listener, signed by the test bed's CA, in every keystore
+# format users bring. Its own marker, so test beds made before it get it at their next `up`.
+make_client_certs() {
+  [[ -f "$CERTS/.client-complete" ]] && return 0
+  # shellcheck disable=SC1090
+  source "$SECRETS_FILE"
+  log "generating the mTLS client certificate and client keystores in $CERTS"
+  (
+    cd "$CERTS"
+    rm -f client.* client-*
+    # OpenSSL 3 writes the key as unencrypted PKCS#8 (BEGIN PRIVATE KEY), what Kafka's PEM
+    # keystores read.
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=strait-client" \
+      -keyout client.key -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out client.crt 2>/dev/null
+    cat client.crt ca.crt >client-chain.crt
+    # PKCS#12: key, certificate and the CA as its chain, one password (as keytool writes it).
+    openssl pkcs12 -export -in client.crt -inkey client.key -certfile ca.crt -name client \
+      -passout "pass:$CLIENT_KEYSTORE_P12_PASSWORD" -out client.p12
+    # JKS, with a key password other than the store password (ssl.key.password).
+    keytool -importkeystore -noprompt -srckeystore client.p12 -srcstoretype PKCS12 \
+      -srcstorepass "$CLIENT_KEYSTORE_P12_PASSWORD" -srcalias client -destalias client \
+      -destkeystore client.jks -deststoretype JKS -deststorepass "$CLIENT_KEYSTORE_JKS_PASSWORD" \
+      -destkeypass "$CLIENT_KEY_PASSWORD" >/dev/null 2>&1
+    # PEM keystore file: Kafka requires its key encrypted (PKCS#8, ssl.key.password).
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in client.key -passout "pass:$CLIENT_KEY_PASSWORD" \
+      -out client-key.enc.pem
+    cat client-key.enc.pem client-chain.crt >client.pem
+    rm -f client.csr client.ext client-key.enc.pem ca.srl
+  )
+  touch "$CERTS/.client-complete"
+}
+
 # ---------------------------------------------------------------------------------------------
 # brokers
 
@@ -142,9 +189,9 @@ write_broker_config() { # CLUSTER
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$((base + 2))
-listeners=PLAINTEXT://127.0.0.1:$base,SASL_SSL://127.0.0.1:$((base + 1)),CONTROLLER://127.0.0.1:$((base + 2))
-advertised.listeners=PLAINTEXT://127.0.0.1:$base,SASL_SSL://127.0.0.1:$((base + 1))
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$base,SASL_SSL://127.0.0.1:$((base + 1)),CONTROLLER://127.0.0.1:$((base + 2)),MTLS://127.0.0.1:$((base + 3))
+advertised.listeners=PLAINTEXT://127.0.0.1:$base,SASL_SSL://127.0.0.1:$((base + 1)),MTLS://127.0.0.1:$((base + 3))
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT,MTLS:SSL
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
@@ -162,11 +209,17 @@ auto.create.topics.enable=false
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
 
-# TLS on the SASL_SSL listener
+# TLS on the SASL_SSL and MTLS listeners
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$CERTS/broker.p12
 ssl.keystore.password=$KEYSTORE_PASSWORD
 ssl.key.password=$KEYSTORE_PASSWORD
+
+# MTLS: clients must present a certificate signed by the test bed's CA; the principal is its
+# subject (User:CN=strait-client), allowed by allow.everyone.if.no.acl.found below.
+listener.name.mtls.ssl.client.auth=required
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$CERTS/ca.crt
 
 # SASL: PLAIN as in the seed, SCRAM beside it
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
@@ -216,7 +269,7 @@ start_broker() { # CLUSTER
   fi
   write_broker_config "$c"
   format_storage "$c"
-  log "starting the '$c' cluster (ports $(base_port "$c")-$(($(base_port "$c") + 2)))"
+  log "starting the '$c' cluster (ports $(base_port "$c")-$(($(base_port "$c") + 3)))"
   # setsid: the broker gets its own session, so it outlives this script and the caller's signals.
   setsid "$JAVA" -Xms256m -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$dir/log4j2.properties" \
@@ -248,7 +301,22 @@ TRUSTSTORE_JKS=$CERTS/truststore.jks
 TRUSTSTORE_JKS_PASSWORD=$TRUSTSTORE_JKS_PASSWORD
 TRUSTSTORE_P12=$CERTS/truststore.p12
 TRUSTSTORE_P12_PASSWORD=$TRUSTSTORE_P12_PASSWORD
+CLIENT_PRINCIPAL=User:CN=strait-client
+CLIENT_CERT_PEM=$CERTS/client-chain.crt
+CLIENT_KEY_PEM=$CERTS/client.key
+KEYSTORE_JKS=$CERTS/client.jks
+KEYSTORE_JKS_PASSWORD=$CLIENT_KEYSTORE_JKS_PASSWORD
+KEYSTORE_P12=$CERTS/client.p12
+KEYSTORE_P12_PASSWORD=$CLIENT_KEYSTORE_P12_PASSWORD
+KEYSTORE_PEM=$CERTS/client.pem
+CLIENT_KEY_PASSWORD=$CLIENT_KEY_PASSWORD
 EOF
+  if has_mtls source && has_mtls target; then
+    printf 'SOURCE_BOOTSTRAP_MTLS=127.0.0.1:%s\nTARGET_BOOTSTRAP_MTLS=127.0.0.1:%s\n' \
+      "$((SOURCE_BASE + 3))" "$((TARGET_BASE + 3))" >>"$tmp"
+  else
+    log "the clusters run without the mTLS listener (started before it existed): down, then up, to add it"
+  fi
   umask 022
   mv "$tmp" "$ENV_FILE"
 }
@@ -261,12 +329,21 @@ wait_ready() {
   for c in "${CLUSTERS[@]}"; do
     base=$(base_port "$c")
     args+=("$c:PLAINTEXT:127.0.0.1:$base" "$c:SASL_SSL:127.0.0.1:$((base + 1))")
+    if has_mtls "$c"; then args+=("$c:SSL:127.0.0.1:$((base + 3))"); fi
   done
   STRAIT_PROBE_PASSWORD="$ADMIN_PASSWORD" STRAIT_PROBE_TRUSTSTORE="$CERTS/ca.crt" \
+    STRAIT_PROBE_KEYSTORE="$CERTS/client.p12" \
+    STRAIT_PROBE_KEYSTORE_PASSWORD="$CLIENT_KEYSTORE_P12_PASSWORD" \
     STRAIT_PROBE_PIDS="$(cat "$RUN/source/pid") $(cat "$RUN/target/pid")" \
     "$JAVA" -Dlog4j2.configurationFile="$HERE/tools/log4j2-quiet.properties" -cp "$LIBS/*" \
     "$HERE/tools/Probe.java" "${STRAIT_TESTBED_UP_TIMEOUT:-90}" "${args[@]}" \
     || { for c in "${CLUSTERS[@]}"; do tail -n 20 "$RUN/$c/logs/server.log" >&2 2>/dev/null || true; done; die "the clusters did not come up"; }
+}
+
+# Whether the cluster runs with the mTLS listener: a broker kept running from before it existed
+# has none until it is restarted (down, up).
+has_mtls() { # CLUSTER
+  grep -q '^listeners=.*MTLS://' "$RUN/$1/server.properties" 2>/dev/null
 }
 
 cmd_up() {
@@ -274,6 +351,7 @@ cmd_up() {
   cmd_fetch
   make_secrets
   make_certs
+  make_client_certs
   for c in "${CLUSTERS[@]}"; do start_broker "$c"; done
   wait_ready
   write_env_file
@@ -313,7 +391,7 @@ cmd_status() {
     local base
     base=$(base_port "$c")
     if pid_alive "$RUN/$c/pid"; then
-      echo "$c: running (pid $(cat "$RUN/$c/pid")), PLAINTEXT 127.0.0.1:$base, SASL_SSL 127.0.0.1:$((base + 1))"
+      echo "$c: running (pid $(cat "$RUN/$c/pid")), PLAINTEXT 127.0.0.1:$base, SASL_SSL 127.0.0.1:$((base + 1)), mTLS 127.0.0.1:$((base + 3))"
       any=1
     else
       echo "$c: stopped"

@@ -2,11 +2,14 @@
 //! tiny renderer for the two Kustomization fields the base uses, cross-checked against
 //! `kubectl kustomize` when kubectl is installed), parsed into typed `k8s-openapi` objects and
 //! checked: names, least-privilege RBAC matching exactly what the configuration references,
-//! mounts as the seed's, probes, security; then the pod's own command line is rehearsed with
-//! `strait validate`. Also the image's build script, in its check-only mode.
+//! the service account token mounted for the in-process config providers, mounts as the
+//! seed's, probes, security; then the pod's own command line and environment are rehearsed
+//! with `strait validate` against a Kubernetes API server (`tests/kube_mock`) that enforces the
+//! Role: the Role's `get`s suffice, and each one is needed. Also the image's build script, in
+//! its check-only mode.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod kube_mock;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use serde_json::Value;
 
-use common::repo_root;
+use kube_mock::repo_root;
 
 const NS: &str = "repl";
 
@@ -249,44 +252,22 @@ fn the_base_deploys_the_seed_flow_with_least_privilege() {
         pod.security_context.as_ref().unwrap().run_as_non_root,
         Some(true)
     );
-    let init = container(pod.init_containers.as_ref().unwrap(), "fetch-config");
+    // The objects are read in process: no init container fetching them.
+    assert!(pod.init_containers.is_none());
+    assert_eq!(pod.containers.len(), 1);
     let strait = container(&pod.containers, "strait");
-    for c in [init, strait] {
-        let sc = c.security_context.as_ref().unwrap();
-        assert_eq!(sc.read_only_root_filesystem, Some(true), "{}", c.name);
-        assert_eq!(sc.allow_privilege_escalation, Some(false), "{}", c.name);
-        assert_eq!(
-            sc.capabilities.as_ref().unwrap().drop.as_deref(),
-            Some(&["ALL".to_owned()][..])
-        );
-        let res = c.resources.as_ref().unwrap();
-        assert!(
-            res.requests.as_ref().unwrap().contains_key("memory"),
-            "{}",
-            c.name
-        );
-        assert!(
-            res.limits.as_ref().unwrap().contains_key("memory"),
-            "{}",
-            c.name
-        );
-    }
+    let sc = strait.security_context.as_ref().unwrap();
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(
+        sc.capabilities.as_ref().unwrap().drop.as_deref(),
+        Some(&["ALL".to_owned()][..])
+    );
+    let res = strait.resources.as_ref().unwrap();
+    assert!(res.requests.as_ref().unwrap().contains_key("memory"));
+    assert!(res.limits.as_ref().unwrap().contains_key("memory"));
 
-    // The init container fetches exactly the referenced objects, and Strait reads exactly
-    // what was fetched, plus the flow's manifests.
-    let script = init.args.as_ref().unwrap().join("\n");
-    let fetched: BTreeSet<(String, String)> = script
-        .split_whitespace()
-        .map(|w| w.trim_end_matches(';'))
-        .filter_map(|w| w.split_once('/'))
-        .filter(|(k, _)| *k == "configmaps" || *k == "secrets")
-        .map(|(k, n)| (k.to_owned(), n.to_owned()))
-        .collect();
-    let wanted_pairs: BTreeSet<(String, String)> = wanted
-        .iter()
-        .flat_map(|(k, names)| names.iter().map(|n| ((*k).to_owned(), n.clone())))
-        .collect();
-    assert_eq!(fetched, wanted_pairs);
+    // Strait reads the flow's manifests; the objects they reference come from the API.
     let args = strait.args.clone().unwrap();
     assert_eq!(args[0], "run");
     assert!(args.contains(&"--http-addr=0.0.0.0:8080".to_owned()));
@@ -296,21 +277,27 @@ fn the_base_deploys_the_seed_flow_with_least_privilege() {
         .filter(|(a, _)| *a == "-f")
         .map(|(_, f)| f)
         .collect();
-    let mut expected_files = vec![
-        "/etc/strait/flow/kafka-connect.yaml".to_owned(),
-        "/etc/strait/flow/connectors.yaml".to_owned(),
-    ];
-    expected_files.extend(
-        wanted_pairs
-            .iter()
-            .map(|(k, n)| format!("/run/strait/objects/{k}-{n}.json")),
+    assert_eq!(
+        files,
+        [
+            "/etc/strait/flow/kafka-connect.yaml",
+            "/etc/strait/flow/connectors.yaml"
+        ]
     );
-    let mut got: Vec<String> = files.iter().map(|s| (*s).clone()).collect();
-    got.sort();
-    expected_files.sort();
-    assert_eq!(got, expected_files);
+    let env: BTreeMap<String, String> = strait
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.value.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        env.get("STRAIT_KUBERNETES_API").map(String::as_str),
+        Some("auto")
+    );
 
-    // Mounts: the token only in the init container; the truststore where the seed mounts it.
+    // Mounts: the service account's token, CA and namespace where the in-cluster client reads
+    // them; the truststore where the seed mounts it.
     let mounts = |c: &Container| -> BTreeMap<String, (String, bool)> {
         c.volume_mounts
             .as_ref()
@@ -324,22 +311,15 @@ fn the_base_deploys_the_seed_flow_with_least_privilege() {
             })
             .collect()
     };
-    let init_mounts = mounts(init);
+    let strait_mounts = mounts(strait);
     assert_eq!(
-        init_mounts["api-access"],
+        strait_mounts["api-access"],
         (
             "/var/run/secrets/kubernetes.io/serviceaccount".to_owned(),
             true
         )
     );
-    assert_eq!(init_mounts["objects"].0, "/run/strait/objects");
-    let strait_mounts = mounts(strait);
-    assert!(!strait_mounts.contains_key("api-access"));
     assert_eq!(strait_mounts["flow"], ("/etc/strait/flow".to_owned(), true));
-    assert_eq!(
-        strait_mounts["objects"],
-        ("/run/strait/objects".to_owned(), true)
-    );
     assert_eq!(strait_mounts["tmp"].0, "/tmp");
     let connect = yaml_docs(&data["kafka-connect.yaml"]).remove(0);
     let seed_volume = &connect["spec"]["template"]["pod"]["volumes"][0];
@@ -370,11 +350,33 @@ fn the_base_deploys_the_seed_flow_with_least_privilege() {
         location.as_str()
     );
     assert_eq!(item.key, "truststore.jks");
-    let objects_volume = volumes.iter().find(|v| v.name == "objects").unwrap();
+    // The projected token: short-lived, with the cluster's CA and the pod's namespace.
+    let access = volumes.iter().find(|v| v.name == "api-access").unwrap();
+    let sources = access.projected.as_ref().unwrap().sources.clone().unwrap();
+    let token = sources
+        .iter()
+        .find_map(|s| s.service_account_token.as_ref())
+        .unwrap();
+    assert_eq!(token.path, "token");
+    assert!(token.expiration_seconds.unwrap() <= 3600);
+    let ca = sources.iter().find_map(|s| s.config_map.as_ref()).unwrap();
+    assert_eq!(ca.name, "kube-root-ca.crt");
+    assert_eq!(ca.items.as_ref().unwrap()[0].path, "ca.crt");
+    let ns = sources
+        .iter()
+        .find_map(|s| s.downward_api.as_ref())
+        .unwrap();
+    let ns = &ns.items.as_ref().unwrap()[0];
     assert_eq!(
-        objects_volume.empty_dir.as_ref().unwrap().medium.as_deref(),
-        Some("Memory"),
-        "fetched Secrets stay in memory"
+        (
+            ns.path.as_str(),
+            ns.field_ref.as_ref().unwrap().field_path.as_str()
+        ),
+        ("namespace", "metadata.namespace")
+    );
+    assert!(
+        !volumes.iter().any(|v| v.name == "objects"),
+        "no volume of fetched objects"
     );
 
     // Probes and ports.
@@ -461,72 +463,98 @@ fn the_renderer_agrees_with_kubectl_kustomize() {
     }
 }
 
-/// The pod's command line, rehearsed offline: the flow ConfigMap's files and the seed's
-/// ConfigMaps and Secrets shaped as the API returns them, at the paths the Deployment uses.
+/// The secret values of the seed's fixtures; none may be printed.
+const SEED_SECRETS: &[&str] = &[
+    "Tgt-S3cret-pass-9417",
+    "Src-S3cret-pass-5521",
+    "Ts-S3cret-pass-3380",
+];
+
+/// `/api/v1/namespaces/NS/RESOURCE/NAME` for every object the Role lets Strait `get`.
+fn role_paths(role: &Role) -> Vec<String> {
+    let mut paths = Vec::new();
+    for rule in role.rules.as_ref().unwrap() {
+        for resource in rule.resources.as_ref().unwrap() {
+            for name in rule.resource_names.as_ref().unwrap() {
+                paths.push(format!("/api/v1/namespaces/{NS}/{resource}/{name}"));
+            }
+        }
+    }
+    paths
+}
+
+/// Runs the pod's `strait` command line and environment, its flow files at `flow_dir`, as if
+/// in a pod (`KUBERNETES_SERVICE_HOST` set) whose API is reached through `kubeconfig`, with
+/// `validate` in place of `run`.
+fn rehearse(container: &Container, flow_dir: &Path, kubeconfig: &Path) -> std::process::Output {
+    let args = container.args.clone().unwrap();
+    assert_eq!(args[0], "run");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strait"));
+    cmd.env_remove("STRAIT_KUBERNETES_API").arg("validate");
+    for e in container.env.clone().unwrap() {
+        cmd.env(e.name, e.value.unwrap_or_default());
+    }
+    // In a pod kube's inference takes the mounted service account; here a kubeconfig with the
+    // same effect (the mock's CA, a bearer token, the pod's namespace).
+    cmd.env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBECONFIG", kubeconfig);
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        if a == "-f" {
+            let f = it.next().unwrap();
+            cmd.arg("-f")
+                .arg(f.replace("/etc/strait/flow", flow_dir.to_str().unwrap()));
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// The pod's command line, rehearsed: the flow ConfigMap's files at the path the Deployment
+/// mounts them, the seed's ConfigMaps and Secrets served by a Kubernetes API server that lets
+/// the service account `get` exactly what the Role grants. It validates; without one of the
+/// Role's names it fails, naming the Role.
 #[test]
 fn the_pods_command_line_validates() {
     let objects = render(&deploy().join("base"));
     let flow: ConfigMap = typed(&objects, "ConfigMap", "strait-flow");
+    let role: Role = typed(&objects, "Role", "strait-connector-configuration");
     let deployment: Deployment = typed(&objects, "Deployment", "strait");
     let pod = deployment.spec.unwrap().template.spec.unwrap();
-    let args = container(&pod.containers, "strait").args.clone().unwrap();
+    let strait = container(&pod.containers, "strait");
 
     let dir = tempfile::tempdir().unwrap();
     let flow_dir = dir.path().join("flow");
-    let objects_dir = dir.path().join("objects");
     std::fs::create_dir_all(&flow_dir).unwrap();
-    std::fs::create_dir_all(&objects_dir).unwrap();
     for (k, v) in flow.data.unwrap() {
         std::fs::write(flow_dir.join(k), v).unwrap();
     }
     let seed = repo_root().join("tests/fixtures/seed");
-    for name in [
+    let manifests: Vec<PathBuf> = [
         "uswest-config",
         "useast-config",
         "replication-config",
         "uswest-secret",
         "useast-cert",
         "useast-password",
-    ] {
-        let mut obj =
-            yaml_docs(&std::fs::read_to_string(seed.join(format!("{name}.yaml"))).unwrap())
-                .remove(0);
-        // What a GET returns besides the data.
-        obj["metadata"]["resourceVersion"] = "4711".into();
-        obj["metadata"]["uid"] = "5f1c".into();
-        obj["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z".into();
-        obj["metadata"]["managedFields"] =
-            serde_json::json!([{"manager": "kubectl-create", "operation": "Update"}]);
-        let kind = if obj["kind"] == "Secret" {
-            "secrets"
-        } else {
-            "configmaps"
-        };
-        std::fs::write(
-            objects_dir.join(format!("{kind}-{name}.json")),
-            serde_json::to_string_pretty(&obj).unwrap(),
-        )
-        .unwrap();
-    }
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strait"));
-    cmd.arg("validate");
-    let mut it = args.iter().skip(1);
-    while let Some(a) = it.next() {
-        if a == "-f" {
-            let f = it.next().unwrap();
-            let local = f
-                .replace("/etc/strait/flow", flow_dir.to_str().unwrap())
-                .replace("/run/strait/objects", objects_dir.to_str().unwrap());
-            cmd.arg("-f").arg(local);
-        }
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    ]
+    .iter()
+    .map(|n| seed.join(format!("{n}.yaml")))
+    .collect();
+    let allow = role_paths(&role);
+    assert_eq!(allow.len(), 6, "{allow:?}");
+
+    let api = kube_mock::KubeMock::start(
+        &manifests,
+        &kube_mock::Access {
+            forbid: &[],
+            allow: &allow,
+        },
     );
+    let kubeconfig = api.kubeconfig(dir.path(), NS);
+    let out = rehearse(strait, &flow_dir, &kubeconfig);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("flow uswest->useast"), "{stdout}");
     assert!(
         stdout.contains("source connector 'mirror-source-connector'"),
@@ -535,6 +563,39 @@ fn the_pods_command_line_validates() {
     assert!(
         stdout.contains("checkpoint connector 'mirror-checkpoint-connector'"),
         "{stdout}"
+    );
+    for secret in SEED_SECRETS {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret}"
+        );
+    }
+    drop(api);
+
+    // Every name of the Role is needed: without uswest-secret, the 403 names what to grant.
+    let fewer: Vec<String> = allow
+        .iter()
+        .filter(|p| !p.ends_with("/secrets/uswest-secret"))
+        .cloned()
+        .collect();
+    let api = kube_mock::KubeMock::start(
+        &manifests,
+        &kube_mock::Access {
+            forbid: &[],
+            allow: &fewer,
+        },
+    );
+    let kubeconfig = api.kubeconfig(dir.path(), NS);
+    let out = rehearse(strait, &flow_dir, &kubeconfig);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "does not let service account repl/strait get Secret repl/uswest-secret (403 \
+             Forbidden): the Role bound to it must grant \"get\" on secrets \"uswest-secret\" \
+             in namespace repl"
+        ),
+        "{stderr}"
     );
 }
 

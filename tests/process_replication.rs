@@ -14,15 +14,21 @@ use common::{
     read_topic, strait_yaml, topic_counts, unique, wait_for, wait_until,
 };
 
-/// Records the flow's progress says are replicated (sum over partitions of offset + 1).
-fn progress_total(target: &rdkafka::ClientConfig, offsets_topic: &str) -> i64 {
+/// Records of `topic` the flow's progress says are replicated (sum over partitions of
+/// offset + 1). Other topics the flow replicates (`heartbeats`) do not count.
+fn progress_total(target: &rdkafka::ClientConfig, offsets_topic: &str, topic: &str) -> i64 {
     let Ok(store) = ProgressStore::new(target, offsets_topic, 5, "MirrorSourceConnector", "source")
     else {
         return 0;
     };
     store
         .read_all(Duration::from_secs(10))
-        .map(|p| p.values().map(|o| o + 1).sum())
+        .map(|p| {
+            p.iter()
+                .filter(|((t, _), _)| t == topic)
+                .map(|(_, o)| o + 1)
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -63,16 +69,27 @@ async fn kill_9_and_restart_loses_nothing() {
         strait_yaml(&tb, &topic, &unique("kill9-group"), &offsets_topic),
     )
     .unwrap();
+    // The first process runs with a tiny in-flight budget, so that the kill lands mid-way
+    // however fast the machine is.
+    let slow_config = dir.path().join("slow.yaml");
+    std::fs::write(
+        &slow_config,
+        std::fs::read_to_string(&config).unwrap().replace(
+            "    replication.factor: 1\n",
+            "    replication.factor: 1\n    strait.max.in.flight.bytes: 32768\n",
+        ),
+    )
+    .unwrap();
     let remote = format!("source.{topic}");
 
     // Kill it once some progress is on the target and replication is still under way.
-    let mut first = StraitProcess::start(&config, &dir.path().join("first.log"));
+    let mut first = StraitProcess::start(&slow_config, &dir.path().join("first.log"));
     let t = tgt.clone();
-    let offsets = offsets_topic.clone();
+    let (offsets, watched) = (offsets_topic.clone(), topic.clone());
     let progressed = tokio::task::spawn_blocking(move || {
         let mut seen = 0;
         let found = wait_for(Duration::from_secs(120), || {
-            seen = progress_total(&t, &offsets);
+            seen = progress_total(&t, &offsets, &watched);
             seen >= (n / 5) as i64
         });
         found.then_some(seen)
@@ -84,7 +101,17 @@ async fn kill_9_and_restart_loses_nothing() {
     let Some(progress_at_kill) = progressed else {
         panic!("no progress written: {}", first.log_text());
     };
-    let at_kill = total(&tgt, &remote);
+    // Produce requests the broker had already received still land after the kill: count once
+    // the target has settled.
+    let mut at_kill = total(&tgt, &remote);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = total(&tgt, &remote);
+        if now == at_kill {
+            break;
+        }
+        at_kill = now;
+    }
     assert!(
         at_kill < n as i64,
         "killed too late to test anything ({at_kill} of {n})"

@@ -99,6 +99,10 @@ async fn replicates_three_topics_exactly() {
     let mut flow = flow_config(&tb, &[&format!("{prefix}-.*")]);
     if let Some(sc) = flow.source_connector.as_mut() {
         sc.topics_exclude.push(format!("{prefix}-skip"));
+        // Three target producers share the 12 partitions, and a 1 MiB budget keeps
+        // backpressure engaged: order per partition must survive both.
+        sc.tasks_max = 3;
+        sc.max_in_flight_bytes = 1024 * 1024;
     }
     let offsets_topic = flow.worker.offset_storage_topic.clone();
     let target_conn = flow.target.clone();

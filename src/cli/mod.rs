@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use strait::config::{KubernetesApiMode, KubernetesApiOptions, LoadOptions};
 
 /// Strait: Kafka cross-cluster replication, compatible with MirrorMaker 2.
 #[derive(Debug, Parser)]
@@ -25,6 +26,18 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// When ConfigMaps and Secrets that no file given with -f holds are read from the
+    /// Kubernetes API: `auto` only in a pod (KUBERNETES_SERVICE_HOST set), with its service
+    /// account; `always`, also through a kubeconfig (KUBECONFIG or ~/.kube/config); `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "STRAIT_KUBERNETES_API"
+    )]
+    pub kubernetes_api: KubernetesApi,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -37,6 +50,34 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+impl Cli {
+    /// How configuration files are loaded: the process environment and the API mode.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            kubernetes_api: KubernetesApiOptions {
+                mode: match self.kubernetes_api {
+                    KubernetesApi::Auto => KubernetesApiMode::Auto,
+                    KubernetesApi::Always => KubernetesApiMode::Always,
+                    KubernetesApi::Never => KubernetesApiMode::Never,
+                },
+                ..KubernetesApiOptions::default()
+            },
+            ..LoadOptions::default()
+        }
+    }
+}
+
+/// `--kubernetes-api`: when the Kubernetes API is consulted for ConfigMaps and Secrets.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KubernetesApi {
+    /// Only when running in a pod.
+    Auto,
+    /// Always (a kubeconfig outside a cluster).
+    Always,
+    /// Never: only files given with -f.
+    Never,
 }
 
 /// Strait's subcommands.

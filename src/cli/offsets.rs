@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use strait::checkpoint::failover::{ApplyPlan, FailoverClient};
 use strait::checkpoint::status::PartitionStatus;
-use strait::config::{FlowConfig, load};
+use strait::config::{FlowConfig, LoadOptions, load_with};
 
 use super::{EXIT_FAILURE, EXIT_INVALID_CONFIG};
 
@@ -76,12 +76,12 @@ pub struct ApplyArgs {
 
 /// Runs `strait offsets ...`: 0 on success, 1 on failure or refusal, 2 on invalid
 /// configuration.
-pub fn offsets(args: &OffsetsArgs) -> ExitCode {
+pub fn offsets(args: &OffsetsArgs, options: &LoadOptions) -> ExitCode {
     let common = match &args.command {
         OffsetsCommand::Translate(a) => &a.common,
         OffsetsCommand::Apply(a) => &a.common,
     };
-    let flow = match pick_flow(common) {
+    let flow = match pick_flow(common, options) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
@@ -110,8 +110,9 @@ pub fn offsets(args: &OffsetsArgs) -> ExitCode {
 }
 
 /// The flow named by `--flow`, or the only one (preferring the only one with checkpoints).
-fn pick_flow(common: &Common) -> Result<FlowConfig, String> {
-    let loaded = load(&common.config).map_err(|e| format!("invalid configuration: {e}"))?;
+fn pick_flow(common: &Common, options: &LoadOptions) -> Result<FlowConfig, String> {
+    let loaded =
+        load_with(&common.config, options).map_err(|e| format!("invalid configuration: {e}"))?;
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use strait::config::load;
+use strait::config::{LoadOptions, load_with};
 use strait::flow::run_flow_with_status;
 use strait::status::Registry;
 use tokio::sync::watch;
@@ -13,8 +13,8 @@ use super::{EXIT_FAILURE, EXIT_INVALID_CONFIG};
 
 /// Loads `files` and runs the flows; exit 0 after a clean stop, 1 on failure, 2 on invalid
 /// configuration.
-pub fn run(files: &[PathBuf], http_addr: Option<SocketAddr>) -> ExitCode {
-    let loaded = match load(files) {
+pub fn run(files: &[PathBuf], http_addr: Option<SocketAddr>, options: &LoadOptions) -> ExitCode {
+    let loaded = match load_with(files, options) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!("invalid configuration: {e}");

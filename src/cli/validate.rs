@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use strait::config::{describe, load};
+use strait::config::{LoadOptions, describe, load_with};
 
 use super::EXIT_INVALID_CONFIG;
 
 /// Loads `files`, prints warnings and the resolved flows; exit 2 on invalid configuration.
-pub fn validate(files: &[PathBuf]) -> ExitCode {
-    match load(files) {
+pub fn validate(files: &[PathBuf], options: &LoadOptions) -> ExitCode {
+    match load_with(files, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");

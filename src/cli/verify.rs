@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use strait::config::load;
+use strait::config::{LoadOptions, load_with};
 use strait::verify::{VerifyOptions, verify as run_verify};
 
 use super::{EXIT_FAILURE, EXIT_INVALID_CONFIG};
@@ -47,8 +47,8 @@ pub struct VerifyArgs {
 
 /// Runs `strait verify`: 0 when every partition checked is equal, 1 when one is not or could
 /// not be checked, 2 on invalid configuration.
-pub fn verify(args: &VerifyArgs) -> ExitCode {
-    let loaded = match load(&args.config) {
+pub fn verify(args: &VerifyArgs, options: &LoadOptions) -> ExitCode {
+    let loaded = match load_with(&args.config, options) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: invalid configuration: {e}");

@@ -1,8 +1,8 @@
 //! The one table from Java client property names to librdkafka's, and what Strait does with
 //! each Java key it cannot pass on. Connection and security keys (`bootstrap.servers`,
 //! `security.protocol`, `sasl.mechanism`, `sasl.jaas.config`, `ssl.truststore.*`,
-//! `ssl.endpoint.identification.algorithm`) are read into the model by
-//! [`super::client_props`] and are not in this table.
+//! `ssl.keystore.*`, `ssl.key.password`, `ssl.endpoint.identification.algorithm`) are read into
+//! the model by [`super::client_props`] and are not in this table.
 
 /// What becomes of one Java client key.
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +18,6 @@ pub enum ClientKey {
 }
 
 const BYTES: &str = "Strait copies record bytes unchanged, as MM2's ByteArrayConverter does";
-const MTLS: &str = "client certificates (mutual TLS) are not supported yet";
 const JAVA_ONLY: &str = "Java-only setting with no librdkafka equivalent";
 const NO_CLASSES: &str = "Strait cannot load Java classes";
 
@@ -208,8 +207,6 @@ const TABLE: &[(&str, ClientKey)] = &[
     ("key.deserializer", ClientKey::Ignore(BYTES)),
     ("value.deserializer", ClientKey::Ignore(BYTES)),
     // Security keys beyond the ones read into the model.
-    ("ssl.keystore.*", ClientKey::Reject(MTLS)),
-    ("ssl.key.password", ClientKey::Reject(MTLS)),
     ("ssl.engine.factory.class", ClientKey::Reject(NO_CLASSES)),
     (
         "ssl.protocol",
@@ -362,9 +359,11 @@ mod tests {
             Some(ClientKey::Ignore(_))
         ));
         assert!(matches!(
-            client_key("ssl.keystore.location"),
+            client_key("ssl.engine.factory.class"),
             Some(ClientKey::Reject(_))
         ));
+        // Read into the model, not passed through the table.
+        assert!(client_key("ssl.keystore.location").is_none());
         assert!(matches!(
             client_key("sasl.login.refresh.window.factor"),
             Some(ClientKey::Ignore(_))

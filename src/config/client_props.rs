@@ -7,12 +7,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::client_keys::{ClientKey, client_key, known_keys};
+use super::client_keystore;
 use super::error::{ConfigError, ConfigWarning};
 use super::jaas::{self, LoginModule};
 use super::key_reader::KeyReader;
 use super::settings::Setting;
 use super::suggest::unknown_key_message;
-use super::{ClusterConnection, Sasl, SaslMechanism, SecurityProtocol, Tls, Truststore};
+use super::{
+    ClusterConnection, KeystoreSource, Sasl, SaslMechanism, SecurityProtocol, Tls, Truststore,
+};
 
 /// What connections may refer to besides local files.
 #[derive(Debug, Clone, Default)]
@@ -21,9 +24,13 @@ pub struct ClientContext {
     /// what stands in for them (e.g. the PKCS#12 store Strimzi builds in a Connect pod from
     /// `spec.tls.trustedCertificates`, as the PEM of those certificates).
     pub virtual_truststores: BTreeMap<PathBuf, Truststore>,
+    /// Keystore files likewise (e.g. the PKCS#12 keystore Strimzi builds from
+    /// `spec.authentication` of type `tls`, as the PEM certificate and key of its Secret).
+    pub virtual_keystores: BTreeMap<PathBuf, KeystoreSource>,
 }
 
-/// The keys read into the model rather than passed through the table.
+/// The keys read into the model rather than passed through the table (with
+/// [`client_keystore::KEYS`]).
 const MODEL_KEYS: &[&str] = &[
     "bootstrap.servers",
     "security.protocol",
@@ -82,7 +89,7 @@ pub(crate) fn connection(
     let tls = tls(r, prefix, security_protocol, ctx, warnings)?;
 
     let mut client_overrides = BTreeMap::new();
-    for model_key in MODEL_KEYS {
+    for model_key in MODEL_KEYS.iter().chain(client_keystore::KEYS) {
         r.mark_used(&key(model_key));
     }
     // Keys already read (e.g. `source.cluster.alias`) are not client properties.
@@ -201,7 +208,9 @@ fn apply_client_key(
             unknown_key_message(
                 name,
                 "client property",
-                known_keys().chain(MODEL_KEYS.iter().copied()),
+                known_keys()
+                    .chain(MODEL_KEYS.iter().copied())
+                    .chain(client_keystore::KEYS.iter().copied()),
             ),
         )),
     }
@@ -312,11 +321,15 @@ fn tls(
         k("ssl.endpoint.identification.algorithm"),
     );
     if !protocol.uses_tls() {
-        for key in [&loc_key, &pw_key, &type_key, &certs_key, &algo_key] {
-            if r.contains(key) {
-                r.mark_used(key);
+        let keys = [&loc_key, &pw_key, &type_key, &certs_key, &algo_key]
+            .into_iter()
+            .cloned()
+            .chain(client_keystore::KEYS.iter().map(|name| k(name)));
+        for key in keys {
+            if r.contains(&key) {
+                r.mark_used(&key);
                 warnings.push(ConfigWarning::new(
-                    r.at(key),
+                    r.at(&key),
                     format!("ignored: security.protocol is {protocol}, which uses no TLS"),
                 ));
             }
@@ -395,6 +408,7 @@ fn tls(
     };
     Ok(Tls {
         truststore,
+        keystore: client_keystore::keystore(r, prefix, ctx, warnings)?,
         verify_hostname,
     })
 }
@@ -425,6 +439,7 @@ mod tests {
                 PathBuf::from("/tmp/kafka/cluster.truststore.p12"),
                 Truststore::PemInline("PEM".to_owned()),
             )]),
+            virtual_keystores: BTreeMap::new(),
         };
         connection(&r, "c.", &ctx, &mut w).map(|c| (c, w))
     }
@@ -599,10 +614,9 @@ mod tests {
             case(&[("c.ssl.endpoint.identification.algorithm", "ldaps")])
                 .contains("'ldaps' is not supported")
         );
-        assert!(
-            case(&[("c.ssl.keystore.location", "/k.jks")])
-                .contains("not supported: client certificates")
-        );
+        assert!(case(&[("c.ssl.keystore.location", "/k.jks")]).ends_with(
+            "key 'c.ssl.keystore.password': is required with c.ssl.keystore.location (as in Kafka)"
+        ));
         assert!(case(&[("c.acks", "2")]).contains("'2' is not one of"));
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::settings::is_sensitive_key;
 use super::{
-    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig,
-    OffsetSyncsLocation, PolicyKind, SourceConnectorConfig, StraitConfig, Truststore,
-    UseDefaultsFrom,
+    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig, Keystore,
+    KeystoreSource, OffsetSyncsLocation, PolicyKind, SourceConnectorConfig, StraitConfig,
+    Truststore, UseDefaultsFrom,
 };
 
 /// Describes every flow of `config`.
@@ -123,8 +123,48 @@ fn cluster(out: &mut String, label: &str, c: &ClusterConnection) {
             "      tls: truststore {store}, hostname verification {}",
             on_off(c.tls.verify_hostname)
         );
+        if let Some(keystore) = &c.tls.keystore {
+            let _ = writeln!(
+                out,
+                "      tls client certificate: {}",
+                keystore_text(keystore)
+            );
+        }
     }
     overrides(out, "      client overrides", c.client_overrides.iter());
+}
+
+/// Where a keystore is, with its passwords and key shown as `[redacted]`.
+fn keystore_text(k: &Keystore) -> String {
+    let key_password = k
+        .key_password
+        .as_ref()
+        .map_or_else(String::new, |p| format!(", key password {p}"));
+    match &k.source {
+        KeystoreSource::Jks { path, password } => {
+            format!("JKS {} (password {password}{key_password})", path.display())
+        }
+        KeystoreSource::Pkcs12 { path, password } => format!(
+            "PKCS12 {} (password {password}{key_password})",
+            path.display()
+        ),
+        KeystoreSource::PemFile(path) => {
+            format!("PEM file {} (key password {})", path.display(), {
+                k.key_password
+                    .as_ref()
+                    .map_or("none".to_owned(), ToString::to_string)
+            })
+        }
+        KeystoreSource::PemInline {
+            certificate_chain,
+            key,
+        } => format!(
+            "inline PEM ({} certificate(s), key {key}{key_password})",
+            certificate_chain
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count()
+        ),
+    }
 }
 
 fn overrides<'a>(
@@ -262,6 +302,16 @@ mod tests {
                     path: PathBuf::from("/t.jks"),
                     password: Some(Secret::new(format!("{password}-ts"))),
                 }),
+                keystore: Some(Keystore {
+                    source: KeystoreSource::PemInline {
+                        certificate_chain:
+                            "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"
+                                .to_owned(),
+                        key: Secret::new(format!("{password}-private-key")),
+                    },
+                    key_password: Some(Secret::new(format!("{password}-kp"))),
+                    config_key: "k".to_owned(),
+                }),
                 verify_hostname: false,
             },
             sasl: Some(Sasl {
@@ -304,6 +354,7 @@ mod tests {
             "  source 'A': k:9093 via SASL_SSL",
             "      sasl: SCRAM-SHA-256 user 'user' password [redacted]",
             "      tls: truststore JKS /t.jks (password [redacted]), hostname verification off",
+            "      tls client certificate: inline PEM (1 certificate(s), key [redacted], key password [redacted])",
             "      client overrides: linger.ms=5, ssl.key.password=[redacted]",
             "  policy: DefaultReplicationPolicy (separator '.', internal topic separator on)",
             "  worker: group.id 'g', offsets topic 'o' (25 partitions, replication factor 3)",

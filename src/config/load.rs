@@ -13,9 +13,12 @@ use std::sync::Arc;
 use super::error::{ConfigError, ConfigWarning, Origin};
 use super::manifests::{self, Manifest};
 use super::properties::Properties;
+use super::providers::kube_api::KubernetesApiOptions;
 use super::providers::kubernetes::MapObjects;
 use super::providers::{EnvLookup, KubernetesObjects, ProviderEnv};
-use super::{FlowConfig, StraitConfig, Truststore, mm2_properties, native, strimzi, yaml};
+use super::{
+    FlowConfig, KeystoreSource, StraitConfig, Truststore, mm2_properties, native, strimzi, yaml,
+};
 
 /// The resolved configuration and what Strait wants the user to know about it.
 #[derive(Debug)]
@@ -29,21 +32,28 @@ pub struct Loaded {
 /// Where the loader looks things up; [`load`] uses the process environment.
 #[derive(Clone)]
 pub struct LoadOptions {
-    /// Reads an environment variable (for the `env` providers).
+    /// Reads an environment variable (for the `env` providers, and to tell whether Strait
+    /// runs in a Kubernetes pod).
     pub env_var: EnvLookup,
+    /// Whether ConfigMaps and Secrets not given with `-f` are read from the Kubernetes API
+    /// (default: only when running in a pod).
+    pub kubernetes_api: KubernetesApiOptions,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             env_var: Arc::new(|name| std::env::var(name).ok()),
+            kubernetes_api: KubernetesApiOptions::default(),
         }
     }
 }
 
 impl std::fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions").finish_non_exhaustive()
+        f.debug_struct("LoadOptions")
+            .field("kubernetes_api", &self.kubernetes_api)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,7 +83,12 @@ pub fn load_with(files: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Con
         })
         .flatten()
         .collect();
-    let mut objects = MapObjects::default();
+    // Objects given with -f win; the API (when in use) is asked only for the others, lazily,
+    // so a configuration that is complete in its files never touches it.
+    let mut objects = match options.kubernetes_api.objects(&options.env_var) {
+        Some(api) => MapObjects::with_fallback(Arc::new(api)),
+        None => MapObjects::default(),
+    };
     manifests::collect_objects(&all_manifests, &mut objects)?;
     strimzi::add_operator_objects(&all_manifests, &mut objects);
     let objects: Arc<dyn KubernetesObjects> = Arc::new(objects);
@@ -184,8 +199,8 @@ fn classify(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Result<Input, Con
     ))
 }
 
-/// Warns about truststore files that do not exist here: fine if they are mounted where
-/// Strait runs, but `strait run` would fail on this machine.
+/// Warns about truststore and keystore files that do not exist here: fine if they are mounted
+/// where Strait runs, but `strait run` would fail on this machine.
 fn local_files(flow: &FlowConfig, at: &Origin, warnings: &mut Vec<ConfigWarning>) {
     let mut conns = vec![("source", &flow.source), ("target", &flow.target)];
     if let Some(h) = flow
@@ -197,22 +212,30 @@ fn local_files(flow: &FlowConfig, at: &Origin, warnings: &mut Vec<ConfigWarning>
     }
     let mut reported = Vec::new();
     for (side, conn) in conns {
-        let path = match &conn.tls.truststore {
+        let truststore = match &conn.tls.truststore {
             Some(Truststore::PemFile(p))
             | Some(Truststore::Jks { path: p, .. })
-            | Some(Truststore::Pkcs12 { path: p, .. }) => p,
-            _ => continue,
+            | Some(Truststore::Pkcs12 { path: p, .. }) => Some(("truststore", p)),
+            _ => None,
         };
-        if !path.exists() && !reported.contains(&path) {
-            reported.push(path);
-            warnings.push(ConfigWarning::new(
-                at.clone(),
-                format!(
-                    "flow {}: {side} truststore {} does not exist on this machine; it must exist where Strait runs",
-                    flow.name(),
-                    path.display()
-                ),
-            ));
+        let keystore = match conn.tls.keystore.as_ref().map(|k| &k.source) {
+            Some(KeystoreSource::PemFile(p))
+            | Some(KeystoreSource::Jks { path: p, .. })
+            | Some(KeystoreSource::Pkcs12 { path: p, .. }) => Some(("keystore", p)),
+            _ => None,
+        };
+        for (what, path) in truststore.into_iter().chain(keystore) {
+            if !path.exists() && !reported.contains(&path) {
+                reported.push(path);
+                warnings.push(ConfigWarning::new(
+                    at.clone(),
+                    format!(
+                        "flow {}: {side} {what} {} does not exist on this machine; it must exist where Strait runs",
+                        flow.name(),
+                        path.display()
+                    ),
+                ));
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! have (Strimzi manifests, `mm2.properties`, Strait's own YAML) into that model ([`load`]).
 
 pub mod client_keys;
+pub(crate) mod client_keystore;
 pub mod client_props;
 pub mod connector;
 pub mod connector_keys;
@@ -34,8 +35,10 @@ pub use describe::describe;
 pub use error::{ConfigError, ConfigWarning, Origin};
 pub use load::{LoadOptions, Loaded, load, load_with};
 pub use model::{
-    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig,
-    OffsetSyncsLocation, PolicyConfig, PolicyKind, Sasl, SaslMechanism, SecurityProtocol,
-    SourceConnectorConfig, StraitConfig, Tls, Truststore, UseDefaultsFrom, WorkerConfig,
+    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig, Keystore,
+    KeystoreSource, OffsetSyncsLocation, PolicyConfig, PolicyKind, Sasl, SaslMechanism,
+    SecurityProtocol, SourceConnectorConfig, StraitConfig, Tls, Truststore, UseDefaultsFrom,
+    WorkerConfig,
 };
+pub use providers::kube_api::{KubernetesApiMode, KubernetesApiOptions};
 pub use secret::Secret;

@@ -95,6 +95,9 @@ pub struct Tls {
     /// The CA certificates the broker's certificate is checked against; `None` uses the
     /// system's CA bundle.
     pub truststore: Option<Truststore>,
+    /// The client's own certificate and key, for brokers that require client authentication
+    /// (mutual TLS); `None` sends no client certificate.
+    pub keystore: Option<Keystore>,
     /// Check that the broker's certificate names the host connected to
     /// (`ssl.endpoint.identification.algorithm=https`, Kafka's default).
     pub verify_hostname: bool,
@@ -104,6 +107,7 @@ impl Default for Tls {
     fn default() -> Self {
         Self {
             truststore: None,
+            keystore: None,
             verify_hostname: true,
         }
     }
@@ -129,6 +133,49 @@ pub enum Truststore {
         path: PathBuf,
         /// `ssl.truststore.password`.
         password: Option<Secret>,
+    },
+}
+
+/// A client keystore: the certificate chain and private key a client authenticates with
+/// (`ssl.keystore.*`, `ssl.key.password`).
+#[derive(Debug, Clone)]
+pub struct Keystore {
+    /// Where the certificate chain and key are.
+    pub source: KeystoreSource,
+    /// `ssl.key.password`: decrypts the private key. For JKS and PKCS#12 the keystore password
+    /// is used when it is not set, as Kafka does; a PEM key is encrypted only when it is set.
+    pub key_password: Option<Secret>,
+    /// The configuration key that named the keystore, as written (e.g.
+    /// `source.cluster.ssl.keystore.location`), so errors at connection time can name it.
+    pub config_key: String,
+}
+
+/// Where a client keystore's certificate chain and key are.
+#[derive(Debug, Clone)]
+pub enum KeystoreSource {
+    /// A Java KeyStore file (`ssl.keystore.type=JKS`, Java's default).
+    Jks {
+        /// `ssl.keystore.location`.
+        path: PathBuf,
+        /// `ssl.keystore.password` (required, as in Kafka).
+        password: Secret,
+    },
+    /// A PKCS#12 file (`ssl.keystore.type=PKCS12`).
+    Pkcs12 {
+        /// `ssl.keystore.location`.
+        path: PathBuf,
+        /// `ssl.keystore.password` (required, as in Kafka).
+        password: Secret,
+    },
+    /// A PEM file holding the certificate chain and the private key
+    /// (`ssl.keystore.type=PEM` with `ssl.keystore.location`).
+    PemFile(PathBuf),
+    /// PEM text given inline (`ssl.keystore.certificate.chain` and `ssl.keystore.key`).
+    PemInline {
+        /// `ssl.keystore.certificate.chain`: the client certificate first, then its chain.
+        certificate_chain: String,
+        /// `ssl.keystore.key`: the PKCS#8 private key.
+        key: Secret,
     },
 }
 
@@ -297,7 +344,9 @@ pub struct SourceConnectorConfig {
     pub name: String,
     /// `enabled` (default true; MM2 dedicated mode defaults flows to false).
     pub enabled: bool,
-    /// `tasks.max` (default 1): how many partition pipelines may run in parallel per process.
+    /// `tasks.max` (default 1): how many target producers each process runs side by side (at
+    /// most one per core and 8), each with its own connection, in-flight window and
+    /// compression thread.
     pub tasks_max: u32,
     /// `topics`: regexes (whole-name match) of topics to replicate (default `.*`).
     pub topics: Vec<String>,
@@ -335,7 +384,7 @@ pub struct SourceConnectorConfig {
     /// are published, as Connect's offset commit does.
     pub offset_flush_interval: Duration,
     /// Strait: bytes of records sent to the target but not yet acknowledged before fetching
-    /// pauses (default 64 MiB).
+    /// pauses (default 16 MiB).
     pub max_in_flight_bytes: u64,
     /// Strait: `compression.type` of the target producer (default lz4).
     pub compression_type: String,
@@ -388,7 +437,7 @@ impl Default for SourceConnectorConfig {
             offset_lag_max: 100,
             heartbeats_replication_enabled: true,
             offset_flush_interval: Duration::from_secs(60),
-            max_in_flight_bytes: 64 * 1024 * 1024,
+            max_in_flight_bytes: 16 * 1024 * 1024,
             compression_type: "lz4".to_owned(),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),

@@ -33,6 +33,7 @@ fn seed(name: &str) -> PathBuf {
 fn options() -> LoadOptions {
     LoadOptions {
         env_var: Arc::new(|name| (name == "STRAIT_TEST_TOPICS").then(|| "test.*".to_owned())),
+        ..LoadOptions::default()
     }
 }
 
@@ -449,11 +450,19 @@ fn invalid_strimzi_configs() {
             "key 'spec.class': 'org.apache.kafka.connect.file.FileStreamSourceConnector' is not a Mirror connector",
         ],
     );
+    // tls authentication is supported (strimzi.rs tests it), but needs its certificate and key.
     check(
         Strimzi,
         &[("kafka-connect.yaml", "type: plain", Some("type: tls"))],
         &[
-            "spec.authentication.type 'tls' of KafkaConnect repl/repl-uswest-useast is not supported yet",
+            "cannot resolve ${file:/tmp/strimzi-connect.properties:bootstrap.servers}: spec.authentication.certificateAndKey.secretName is required with authentication type tls",
+        ],
+    );
+    check(
+        Strimzi,
+        &[("kafka-connect.yaml", "type: plain", Some("type: oauth"))],
+        &[
+            "spec.authentication.type 'oauth' of KafkaConnect repl/repl-uswest-useast is not supported (Strait supports tls, plain, scram-sha-256 and scram-sha-512)",
         ],
     );
     check(
@@ -657,7 +666,31 @@ fn invalid_mm2_and_native_configs() {
             Some("security.protocol: SASL_SSL\n      ssl.keystore.location: /client.jks"),
         )],
         &[
-            "key 'source.cluster.ssl.keystore.location' (set as 'source.ssl.keystore.location'): not supported: client certificates",
+            "key 'source.cluster.ssl.keystore.password': is required with source.cluster.ssl.keystore.location (as in Kafka)",
+        ],
+    );
+    check(
+        Native,
+        &[(
+            "strait.yaml",
+            "security.protocol: SASL_SSL",
+            Some(
+                "security.protocol: SASL_SSL\n      ssl.keystore.type: PEM\n      ssl.keystore.location: /client.pem",
+            ),
+        )],
+        &["key 'source.cluster.ssl.key.password': is required with a PEM keystore file"],
+    );
+    check(
+        Native,
+        &[(
+            "strait.yaml",
+            "security.protocol: SASL_SSL",
+            Some(
+                "security.protocol: SASL_SSL\n      ssl.keystore.key: ${secret:repl/uswest-secret:ssl.truststore.password}",
+            ),
+        )],
+        &[
+            "key 'source.cluster.ssl.keystore.key' (set as 'source.ssl.keystore.key'): needs source.cluster.ssl.keystore.certificate.chain (the certificate chain of the key)",
         ],
     );
 }

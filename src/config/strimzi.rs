@@ -5,7 +5,8 @@
 //! `/tmp/strimzi-connect.properties` in its pods (`spec.bootstrapServers`, `spec.tls`,
 //! `spec.authentication`). Strait's pod has no such file, so when it does not exist locally its
 //! content is derived from the KafkaConnect, with the real password (read from the Secret
-//! manifest) and the trusted certificates as PEM. KafkaConnectors labelled
+//! manifest), the trusted certificates as PEM and, for `tls` authentication, the client
+//! certificate and key of its Secret as PEM. KafkaConnectors labelled
 //! `strimzi.io/cluster: <connect>` are its connectors; those sharing source and target
 //! aliases form one flow, named by their `metadata.name`s.
 
@@ -28,13 +29,16 @@ use super::providers::{
 };
 use super::settings::Settings;
 use super::worker::{self, WorkerDefaults};
-use super::{FlowConfig, Truststore, flows, yaml};
+use super::{FlowConfig, KeystoreSource, Secret, Truststore, flows, yaml};
 
 /// Where Strimzi writes the worker configuration in a Connect pod.
 pub const CONNECT_PROPERTIES: &str = "/tmp/strimzi-connect.properties";
 /// The PKCS#12 truststore Strimzi (≤0.45) builds from `spec.tls.trustedCertificates`; a
 /// connector referring to it gets those certificates as PEM instead.
 pub const CONNECT_TRUSTSTORE: &str = "/tmp/kafka/cluster.truststore.p12";
+/// The PKCS#12 keystore Strimzi (≤0.45) builds from `spec.authentication.certificateAndKey`; a
+/// connector referring to it gets that certificate and key as PEM instead.
+pub const CONNECT_KEYSTORE: &str = "/tmp/kafka/cluster.keystore.p12";
 const API_GROUP: &str = "kafka.strimzi.io/";
 const CLUSTER_LABEL: &str = "strimzi.io/cluster";
 
@@ -179,11 +183,22 @@ fn read_connect(
             Truststore::PemInline(pem.clone()),
         );
     }
+    let identity = client_certificate(connect, base_env.kubernetes.as_ref());
+    if let Ok(Some(id)) = &identity {
+        ctx.virtual_keystores.insert(
+            PathBuf::from(CONNECT_KEYSTORE),
+            KeystoreSource::PemInline {
+                certificate_chain: id.certificate.clone(),
+                key: id.key.clone(),
+            },
+        );
+    }
     let connect_file = connect_properties(
         connect,
         &bootstrap,
         &spec_config,
         pem,
+        identity,
         base_env.kubernetes.as_ref(),
     );
     let mut env = base_env.clone();
@@ -415,6 +430,47 @@ fn trusted_certificates(
     Ok(Some(certs.join("\n")))
 }
 
+/// The client certificate of `spec.authentication` of type `tls`.
+#[derive(Debug, Clone)]
+struct ClientCertificate {
+    /// `certificateAndKey.certificate` of the Secret: the certificate (and chain) as PEM.
+    certificate: String,
+    /// `certificateAndKey.key` of the Secret: the PKCS#8 private key as PEM.
+    key: Secret,
+}
+
+/// The certificate and key of `spec.authentication` when its type is `tls`; `None` for other
+/// (or no) authentication.
+fn client_certificate(
+    connect: &Manifest,
+    objects: &dyn KubernetesObjects,
+) -> Result<Option<ClientCertificate>, String> {
+    let Some(auth) = connect
+        .value
+        .pointer("/spec/authentication")
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(None);
+    };
+    if yaml::str_at(auth, "/type").as_deref() != Some("tls") {
+        return Ok(None);
+    }
+    let field = "spec.authentication.certificateAndKey";
+    let required = |name: &str| {
+        yaml::str_at(auth, &format!("/certificateAndKey/{name}"))
+            .ok_or_else(|| format!("{field}.{name} is required with authentication type tls"))
+    };
+    let (secret, certificate, key) = (
+        required("secretName")?,
+        required("certificate")?,
+        required("key")?,
+    );
+    Ok(Some(ClientCertificate {
+        certificate: secret_value(connect, objects, &secret, &certificate, field)?,
+        key: Secret::new(secret_value(connect, objects, &secret, &key, field)?),
+    }))
+}
+
 /// What Strimzi would write to `/tmp/strimzi-connect.properties` for this KafkaConnect, with
 /// placeholders already resolved (the password itself, the certificates as PEM), since the
 /// connectors' `${file:...}` references are resolved in a single pass. The error explains
@@ -424,6 +480,7 @@ fn connect_properties(
     bootstrap: &str,
     spec_config: &BTreeMap<String, String>,
     pem: Result<Option<String>, String>,
+    identity: Result<Option<ClientCertificate>, String>,
     objects: &dyn KubernetesObjects,
 ) -> Result<Properties, String> {
     let mut p = Properties::new();
@@ -456,6 +513,33 @@ fn connect_properties(
         .filter(|v| !v.is_null());
     let sasl = match auth {
         None => false,
+        Some(a) if yaml::str_at(a, "/type").as_deref() == Some("tls") => {
+            if !tls {
+                return Err(format!(
+                    "spec.authentication.type 'tls' of KafkaConnect {} needs spec.tls: the \
+                     client certificate is sent over TLS",
+                    connect.qualified_name()
+                ));
+            }
+            if let Some(id) = identity? {
+                // What Strimzi ≥0.46 writes (the PEM of the Secret, read by Kafka's PEM
+                // keystore), and what older versions wrote (a PKCS#12 store built from it, and
+                // its password): references to the latter resolve to a stand-in for the same
+                // certificate and key.
+                security.push(("ssl.keystore.type".to_owned(), "PEM".to_owned()));
+                security.push(("ssl.keystore.certificate.chain".to_owned(), id.certificate));
+                security.push(("ssl.keystore.key".to_owned(), id.key.expose().to_owned()));
+                security.push((
+                    "ssl.keystore.location".to_owned(),
+                    CONNECT_KEYSTORE.to_owned(),
+                ));
+                security.push((
+                    "ssl.keystore.password".to_owned(),
+                    "strait-stand-in".to_owned(),
+                ));
+            }
+            false
+        }
         Some(a) => {
             let kind = yaml::str_at(a, "/type").unwrap_or_default();
             let (mechanism, module) = match kind.as_str() {
@@ -464,7 +548,7 @@ fn connect_properties(
                 "scram-sha-512" => ("SCRAM-SHA-512", jaas::SCRAM_MODULE),
                 other => {
                     return Err(format!(
-                        "spec.authentication.type '{other}' of KafkaConnect {} is not supported yet (Strait supports plain, scram-sha-256 and scram-sha-512)",
+                        "spec.authentication.type '{other}' of KafkaConnect {} is not supported (Strait supports tls, plain, scram-sha-256 and scram-sha-512)",
                         connect.qualified_name()
                     ));
                 }
@@ -512,7 +596,7 @@ fn connect_properties(
 #[cfg(test)]
 mod tests {
     use crate::config::test_support::{load_texts, secret};
-    use crate::config::{Loaded, SaslMechanism, SecurityProtocol, Truststore};
+    use crate::config::{KeystoreSource, Loaded, SaslMechanism, SecurityProtocol, Truststore};
 
     const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
@@ -633,6 +717,130 @@ mod tests {
         assert!(l.warnings.iter().any(|w| w.message.contains(
             "Connect keeps its offsets on this cluster, but flow A->B's target is other:9093"
         )));
+    }
+
+    /// A throwaway EC key (PKCS#8 PEM) and its self-signed certificate, made by openssl.
+    fn client_pair() -> (String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "u.key",
+                "-out",
+                "u.crt",
+                "-subj",
+                "/CN=user",
+                "-days",
+                "2",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl is needed by this test");
+        assert!(out.status.success(), "{out:?}");
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
+        (read("u.crt"), read("u.key"))
+    }
+
+    #[test]
+    fn tls_authentication_uses_the_secrets_certificate_and_key() {
+        let (cert, key) = client_pair();
+        let spec = "  tls:\n    trustedCertificates:\n      - secretName: ca\n        certificate: a.crt\n  \
+                    authentication:\n    type: tls\n    certificateAndKey:\n      secretName: user\n      \
+                    certificate: user.crt\n      key: user.key\n  \
+                    config:\n    config.providers: file\n    config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider\n";
+        let f = "${file:/tmp/strimzi-connect.properties";
+        let base = format!(
+            "    target.cluster.bootstrap.servers: {f}:bootstrap.servers}}\n    \
+             target.cluster.security.protocol: {f}:security.protocol}}\n    \
+             target.cluster.ssl.truststore.type: {f}:ssl.truststore.type}}\n    \
+             target.cluster.ssl.truststore.certificates: {f}:ssl.truststore.certificates}}\n"
+        );
+        // What connectors written for Strimzi ≤0.45 refer to, and what newer ones refer to.
+        let older = format!(
+            "{base}    target.cluster.ssl.keystore.location: {f}:ssl.keystore.location}}\n    \
+             target.cluster.ssl.keystore.password: {f}:ssl.keystore.password}}\n"
+        );
+        let newer = format!(
+            "{base}    target.cluster.ssl.keystore.type: {f}:ssl.keystore.type}}\n    \
+             target.cluster.ssl.keystore.certificate.chain: {f}:ssl.keystore.certificate.chain}}\n    \
+             target.cluster.ssl.keystore.key: {f}:ssl.keystore.key}}\n"
+        );
+        let secrets = format!(
+            "{}---\n{}",
+            secret("ns", "ca", &[("a.crt", &cert)]),
+            secret("ns", "user", &[("user.crt", &cert), ("user.key", &key)])
+        );
+        for config in [older, newer] {
+            let l = load(&[
+                ("connect.yaml", &connect(spec)),
+                ("connector.yaml", &source_connector(&config, "")),
+                ("secrets.yaml", &secrets),
+            ]);
+            let flow = &l.config.flows[0];
+            assert_eq!(flow.target.security_protocol, SecurityProtocol::Ssl);
+            assert!(flow.target.sasl.is_none());
+            match flow.target.tls.keystore.as_ref().map(|k| &k.source) {
+                Some(KeystoreSource::PemInline {
+                    certificate_chain,
+                    key: k,
+                }) => {
+                    assert_eq!(certificate_chain, &cert);
+                    assert_eq!(k.expose(), key);
+                }
+                other => panic!("{other:?}"),
+            }
+            // `strait validate` shows the certificate is there, never the key.
+            let text = crate::config::describe(&l.config);
+            assert!(
+                text.contains(
+                    "      tls client certificate: inline PEM (1 certificate(s), key [redacted])"
+                ),
+                "{text}"
+            );
+            let body = key.lines().nth(1).unwrap();
+            assert!(!text.contains(body), "{text}");
+            assert!(!format!("{:?}", l.config).contains(body));
+            assert!(!l.warnings.iter().any(|w| w.to_string().contains(body)));
+        }
+
+        // Without spec.tls the certificate could not be sent.
+        let no_tls = spec.replace(
+            "  tls:\n    trustedCertificates:\n      - secretName: ca\n        certificate: a.crt\n",
+            "",
+        );
+        let e = load_texts(&[
+            ("connect.yaml", &connect(&no_tls)),
+            ("connector.yaml", &source_connector(FROM_FILE, "")),
+            ("secrets.yaml", &secrets),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("spec.authentication.type 'tls' of KafkaConnect ns/c needs spec.tls"),
+            "{e}"
+        );
+        // A missing Secret key is named.
+        let e = load_texts(&[
+            (
+                "connect.yaml",
+                &connect(&spec.replace("key: user.key", "key: tls.key")),
+            ),
+            ("connector.yaml", &source_connector(FROM_FILE, "")),
+            ("secrets.yaml", &secrets),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Secret ns/user (spec.authentication.certificateAndKey of KafkaConnect ns/c) has no key 'tls.key'"),
+            "{e}"
+        );
     }
 
     #[test]

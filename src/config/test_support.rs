@@ -19,6 +19,7 @@ pub(crate) fn load_texts(files: &[(&str, &str)]) -> Result<Loaded, ConfigError> 
         .collect();
     let options = LoadOptions {
         env_var: Arc::new(|n| (n == "STRAIT_TEST_VAR").then(|| "from-env".to_owned())),
+        ..LoadOptions::default()
     };
     load_with(&paths, &options)
 }

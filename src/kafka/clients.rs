@@ -3,7 +3,7 @@
 use rdkafka::ClientConfig;
 
 use crate::config::ClusterConnection;
-use crate::config::truststore::{TruststoreError, load_pem};
+use crate::config::truststore::{TruststoreError, load_identity, load_pem};
 
 /// What a client is for; it becomes part of `client.id`, as MM2 names its clients by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl ClientRole {
 /// The librdkafka configuration for a client of `role` on the cluster `conn` describes.
 /// `client_id_prefix` names the flow (MM2 uses `<source>-><target>`).
 ///
-/// Fails only when the truststore cannot be read.
+/// Fails only when the truststore or the client keystore cannot be read.
 pub fn client_config(
     conn: &ClusterConnection,
     client_id_prefix: &str,
@@ -48,6 +48,13 @@ pub fn client_config(
         // truststores need no files of their own.
         if let Some(store) = &conn.tls.truststore {
             cfg.set("ssl.ca.pem", load_pem(store)?);
+        }
+        // Likewise the client certificate: the key arrives decrypted, so librdkafka needs no
+        // key password.
+        if let Some(keystore) = &conn.tls.keystore {
+            let identity = load_identity(keystore)?;
+            cfg.set("ssl.certificate.pem", identity.certificate_pem);
+            cfg.set("ssl.key.pem", identity.key_pem.expose());
         }
         cfg.set(
             "ssl.endpoint.identification.algorithm",

@@ -84,10 +84,30 @@ impl ErrorRecordingContext {
 impl ClientContext for ErrorRecordingContext {
     fn error(&self, error: KafkaError, reason: &str) {
         if let (Some(code), Ok(mut last)) = (error.rdkafka_error_code(), self.last.lock()) {
-            *last = Some((code, reason.to_owned()));
+            // With TLS 1.3 the client's handshake ends before the broker checks the client
+            // certificate, so a refused (or missing) certificate arrives as a transport failure
+            // carrying the broker's TLS alert: it is a TLS error all the same.
+            let code = if code == RDKafkaErrorCode::BrokerTransportFailure && is_tls_alert(reason) {
+                RDKafkaErrorCode::SSL
+            } else {
+                code
+            };
+            // "All brokers down" follows every failed connection; it must not hide why.
+            let keep = code == RDKafkaErrorCode::AllBrokersDown
+                && last.as_ref().is_some_and(|(c, _)| {
+                    matches!(c, RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication)
+                });
+            if !keep {
+                *last = Some((code, reason.to_owned()));
+            }
         }
         tracing::debug!(%error, reason, "librdkafka reported an error");
     }
+}
+
+/// Whether a librdkafka error text reports a TLS alert the broker sent about the certificate.
+fn is_tls_alert(reason: &str) -> bool {
+    reason.contains("alert") && reason.contains("certificate")
 }
 
 impl ConsumerContext for ErrorRecordingContext {}
@@ -136,10 +156,22 @@ pub fn check_connection(
                 });
             }
             Some((RDKafkaErrorCode::SSL, detail)) => {
+                let hint = match (is_tls_alert(detail), conn.tls.keystore.is_some()) {
+                    (false, _) => "",
+                    (true, false) => {
+                        " (the broker requires a client certificate and none is configured: \
+                         set ssl.keystore.location and ssl.keystore.password, or \
+                         ssl.keystore.key and ssl.keystore.certificate.chain)"
+                    }
+                    (true, true) => {
+                        " (the broker refused the client certificate: is it signed by a CA the \
+                         broker trusts, and still valid?)"
+                    }
+                };
                 return Err(ConnectError::Tls {
                     cluster: cluster.to_owned(),
                     bootstrap,
-                    detail: detail.clone(),
+                    detail: format!("{detail}{hint}"),
                 });
             }
             _ => {}

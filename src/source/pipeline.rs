@@ -15,14 +15,13 @@ use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
-};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use crate::kafka::CountingContext;
+use crate::kafka::stats::StatsSink;
 use crate::source::SourceError;
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
@@ -45,6 +44,8 @@ pub struct PipelineSettings {
     pub start_without_progress: Offset,
     /// How long a revoked partition may take to drain before the flow fails.
     pub drain_timeout: Duration,
+    /// Target producers working side by side; a partition always uses the same one.
+    pub producer_lanes: usize,
 }
 
 /// Where offset syncs go: a producer on the right cluster and the topic name.
@@ -70,6 +71,7 @@ struct ReplicationProducerContext {
     tracker: Arc<Mutex<Tracker>>,
     offset_syncs: Option<Arc<OffsetSyncTarget>>,
     status: Arc<FlowStatus>,
+    stats: Option<StatsSink>,
 }
 
 fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
@@ -82,6 +84,12 @@ impl ClientContext for ReplicationProducerContext {
         tracing::warn!(%error, reason, "target producer");
         self.status
             .error(Component::Source, &format_args!("target producer: {error}"));
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(s) = &self.stats {
+            s.write(statistics);
+        }
     }
 }
 
@@ -106,7 +114,8 @@ impl ProducerContext for ReplicationProducerContext {
 /// What the rebalance callback and the loop share.
 struct Shared {
     tracker: Arc<Mutex<Tracker>>,
-    producer: BaseProducer<ReplicationProducerContext>,
+    /// The target producers ("lanes"); partition slot `s` uses `lanes[s % lanes.len()]`.
+    lanes: Vec<ThreadedProducer<ReplicationProducerContext>>,
     progress: ProgressStore,
     selector: Arc<TopicSelector>,
     admin: Arc<TopicAdmin>,
@@ -139,9 +148,15 @@ impl Shared {
                     ),
                 });
             }
-            self.producer.poll(Duration::from_millis(20));
+            // Delivery reports are served on each producer's own thread.
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(())
+    }
+
+    /// The producer that carries partition slot `slot`.
+    fn lane(&self, slot: SlotId) -> &ThreadedProducer<ReplicationProducerContext> {
+        &self.lanes[slot % self.lanes.len()]
     }
 
     /// Writes progress for `only` (or every partition) and commits the source group to match.
@@ -273,6 +288,7 @@ impl Shared {
 /// The consumer's context: rebalances hand partitions over cleanly.
 struct RebalanceContext {
     shared: Arc<Shared>,
+    stats: Option<StatsSink>,
 }
 
 impl ClientContext for RebalanceContext {
@@ -281,6 +297,12 @@ impl ClientContext for RebalanceContext {
         self.shared
             .status
             .error(Component::Source, &format_args!("source consumer: {error}"));
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(s) = &self.stats {
+            s.write(statistics);
+        }
     }
 }
 
@@ -354,19 +376,26 @@ pub fn run(
 ) -> Result<(), SourceError> {
     let tracker = Arc::new(Mutex::new(Tracker::new(offset_lag_max)));
     let offset_syncs = offset_syncs.map(Arc::new);
-    let producer: BaseProducer<ReplicationProducerContext> = producer_config
-        .create_with_context(ReplicationProducerContext {
-            tracker: tracker.clone(),
-            offset_syncs: offset_syncs.clone(),
-            status: status.clone(),
-        })
-        .map_err(|source| SourceError::Client {
-            what: "target producer",
-            source,
-        })?;
+    let mut lanes = Vec::with_capacity(settings.producer_lanes.max(1));
+    for lane in 0..settings.producer_lanes.max(1) {
+        let mut producer_config = producer_config.clone();
+        let stats = StatsSink::from_env(&mut producer_config, &format!("producer{lane}"));
+        let producer: ThreadedProducer<ReplicationProducerContext> = producer_config
+            .create_with_context(ReplicationProducerContext {
+                tracker: tracker.clone(),
+                offset_syncs: offset_syncs.clone(),
+                status: status.clone(),
+                stats,
+            })
+            .map_err(|source| SourceError::Client {
+                what: "target producer",
+                source,
+            })?;
+        lanes.push(producer);
+    }
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
-        producer,
+        lanes,
         progress,
         selector,
         admin,
@@ -375,9 +404,12 @@ pub fn run(
         fatal: Mutex::new(None),
         status,
     });
+    let mut consumer_config = consumer_config.clone();
+    let consumer_stats = StatsSink::from_env(&mut consumer_config, "consumer");
     let consumer: BaseConsumer<RebalanceContext> = consumer_config
         .create_with_context(RebalanceContext {
             shared: shared.clone(),
+            stats: consumer_stats,
         })
         .map_err(|source| SourceError::Client {
             what: "source consumer",
@@ -424,11 +456,11 @@ pub fn run(
 
         let inflight = lock(&tracker).inflight_bytes;
         if inflight >= settings.max_in_flight_bytes {
-            // Backpressure: let the target catch up before reading more.
-            shared.producer.poll(Duration::from_millis(5));
+            // Backpressure: let the target catch up before reading more. Acknowledgements
+            // arrive on the producers' threads.
+            std::thread::sleep(Duration::from_millis(1));
         } else {
-            let wait = if inflight > 0 { 1 } else { 100 };
-            match consumer.poll(Duration::from_millis(wait)) {
+            match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(msg)) => {
                     if let Err(e) = replicate(&shared, &msg) {
                         break Err(e);
@@ -437,7 +469,6 @@ pub fn run(
                 Some(Err(KafkaError::PartitionEOF(_))) | None => {}
                 Some(Err(e)) => tracing::warn!(error = %e, "source consumer"),
             }
-            shared.producer.poll(Duration::ZERO);
         }
 
         if let Some(os) = &offset_syncs {
@@ -454,9 +485,12 @@ pub fn run(
     };
 
     // Shut down: everything sent is acknowledged and its progress written before we go.
-    let drained = shared.producer.flush(settings.drain_timeout);
-    if let Err(e) = &drained {
-        tracing::error!(error = %e, "records still unacknowledged at shutdown");
+    let mut drained = Ok(());
+    for lane in &shared.lanes {
+        if let Err(e) = lane.flush(settings.drain_timeout) {
+            tracing::error!(error = %e, "records still unacknowledged at shutdown");
+            drained = Err(e);
+        }
     }
     if drained.is_ok() && lock(&tracker).failure.is_none() {
         shared.write_progress(&consumer, None, CommitMode::Sync)?;
@@ -516,7 +550,8 @@ fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceErr
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        match shared.producer.send(record) {
+        let lane = shared.lane(slot);
+        match lane.send(record) {
             Ok(()) => return Ok(()),
             Err((e, r)) => {
                 let retry = matches!(
@@ -533,12 +568,12 @@ fn replicate(shared: &Shared, msg: &BorrowedMessage<'_>) -> Result<(), SourceErr
                 }
                 if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownPartition) {
                     // The remote topic was just grown: refresh the producer's metadata.
-                    let _ = shared
-                        .producer
+                    let _ = lane
                         .client()
                         .fetch_metadata(Some(&remote), Duration::from_secs(5));
                 }
-                shared.producer.poll(Duration::from_millis(10));
+                // The producer's queue is full: its thread drains it as acknowledgements come.
+                std::thread::sleep(Duration::from_millis(10));
                 record = r;
             }
         }

@@ -11,7 +11,9 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
  *
  * Usage: java -cp 'libs/*' Probe.java TIMEOUT_SECONDS NAME:PROTOCOL:HOST:PORT ...
  * SASL_SSL listeners are reached as user admin (password from STRAIT_PROBE_PASSWORD) with
- * the PEM CA in STRAIT_PROBE_TRUSTSTORE. Gives up early when a pid in STRAIT_PROBE_PIDS dies.
+ * the PEM CA in STRAIT_PROBE_TRUSTSTORE; SSL listeners (client certificates required) with the
+ * PKCS#12 keystore in STRAIT_PROBE_KEYSTORE (password STRAIT_PROBE_KEYSTORE_PASSWORD) and the
+ * same CA. Gives up early when a pid in STRAIT_PROBE_PIDS dies.
  */
 public class Probe {
     public static void main(String[] args) throws Exception {
@@ -53,6 +55,13 @@ public class Probe {
                     + System.getenv("STRAIT_PROBE_PASSWORD") + "\";");
             p.put("ssl.truststore.type", "PEM");
             p.put("ssl.truststore.location", System.getenv("STRAIT_PROBE_TRUSTSTORE"));
+        } else if (protocol.equals("SSL")) {
+            p.put("security.protocol", "SSL");
+            p.put("ssl.truststore.type", "PEM");
+            p.put("ssl.truststore.location", System.getenv("STRAIT_PROBE_TRUSTSTORE"));
+            p.put("ssl.keystore.type", "PKCS12");
+            p.put("ssl.keystore.location", System.getenv("STRAIT_PROBE_KEYSTORE"));
+            p.put("ssl.keystore.password", System.getenv("STRAIT_PROBE_KEYSTORE_PASSWORD"));
         }
         try (Admin admin = Admin.create(p)) {
             DescribeClusterOptions o = new DescribeClusterOptions().timeoutMs(3000);

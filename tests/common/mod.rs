@@ -12,7 +12,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 
 use strait::config::{
-    ClusterConnection, Sasl, SaslMechanism, Secret, SecurityProtocol, Tls, Truststore,
+    ClusterConnection, Keystore, KeystoreSource, Sasl, SaslMechanism, Secret, SecurityProtocol,
+    Tls, Truststore,
 };
 use strait::kafka::{ClientRole, client_config};
 
@@ -54,11 +55,30 @@ pub enum Listener {
     SaslSsl(SaslMechanism),
 }
 
+/// Which of the test bed's client keystores (all hold the certificate `CN=strait-client`,
+/// signed by the test bed's CA, and its key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKeystore {
+    /// `KEYSTORE_JKS`, its key protected by `CLIENT_KEY_PASSWORD` (`ssl.key.password`).
+    Jks,
+    /// `KEYSTORE_P12`, one password.
+    Pkcs12,
+    /// `KEYSTORE_PEM`: the chain and the key encrypted with `CLIENT_KEY_PASSWORD`.
+    PemFile,
+    /// `CLIENT_CERT_PEM` and `CLIENT_KEY_PEM` given inline, the key unencrypted.
+    PemInline,
+}
+
 impl Testbed {
     /// Reads the env file; panics with the command to run when the test bed is not up.
+    /// `STRAIT_TESTBED_ENV` names the file, else `STRAIT_TESTBED_RUN/env` (a test bed started
+    /// with `STRAIT_TESTBED_RUN`), else `testbed/run/env`.
     pub fn get() -> Testbed {
         let path = std::env::var_os("STRAIT_TESTBED_ENV")
             .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("STRAIT_TESTBED_RUN").map(|d| PathBuf::from(d).join("env"))
+            })
             .unwrap_or_else(|| repo_root().join("testbed/run/env"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
@@ -120,7 +140,7 @@ impl Testbed {
                 truststore: Some(Truststore::PemFile(PathBuf::from(
                     self.var("TRUSTSTORE_PEM"),
                 ))),
-                verify_hostname: true,
+                ..Tls::default()
             };
             conn.sasl = Some(Sasl {
                 mechanism,
@@ -129,6 +149,79 @@ impl Testbed {
             });
         }
         conn
+    }
+
+    /// A connection to `cluster`'s mTLS listener (SSL, client certificate required), trusting
+    /// the PEM CA and presenting the certificate of `keystore` (`None`: no certificate).
+    pub fn mtls_connection(
+        &self,
+        cluster: Cluster,
+        keystore: Option<ClientKeystore>,
+    ) -> ClusterConnection {
+        ClusterConnection {
+            bootstrap_servers: self.mtls_bootstrap(cluster),
+            security_protocol: SecurityProtocol::Ssl,
+            tls: Tls {
+                truststore: Some(Truststore::PemFile(PathBuf::from(
+                    self.var("TRUSTSTORE_PEM"),
+                ))),
+                keystore: keystore.map(|k| self.client_keystore(k)),
+                verify_hostname: true,
+            },
+            ..ClusterConnection::default()
+        }
+    }
+
+    /// Bootstrap address of a cluster's mTLS listener; panics with what to do when the test
+    /// bed runs brokers started before that listener existed.
+    pub fn mtls_bootstrap(&self, cluster: Cluster) -> String {
+        let key = format!("{}_BOOTSTRAP_MTLS", cluster.prefix());
+        self.vars.get(&key).cloned().unwrap_or_else(|| {
+            panic!(
+                "the test bed has no mTLS listener (its brokers were started before it \
+                 existed): restart it with `testbed/kafka.sh down && testbed/kafka.sh up` \
+                 (data is kept)"
+            )
+        })
+    }
+
+    /// One of the test bed's client keystores, as the configuration readers produce it.
+    pub fn client_keystore(&self, which: ClientKeystore) -> Keystore {
+        let path = |key: &str| PathBuf::from(self.var(key));
+        let secret = |key: &str| Secret::new(self.var(key));
+        let read = |key: &str| std::fs::read_to_string(self.var(key)).expect("client PEM");
+        let (source, key_password) = match which {
+            ClientKeystore::Jks => (
+                KeystoreSource::Jks {
+                    path: path("KEYSTORE_JKS"),
+                    password: secret("KEYSTORE_JKS_PASSWORD"),
+                },
+                Some(secret("CLIENT_KEY_PASSWORD")),
+            ),
+            ClientKeystore::Pkcs12 => (
+                KeystoreSource::Pkcs12 {
+                    path: path("KEYSTORE_P12"),
+                    password: secret("KEYSTORE_P12_PASSWORD"),
+                },
+                None,
+            ),
+            ClientKeystore::PemFile => (
+                KeystoreSource::PemFile(path("KEYSTORE_PEM")),
+                Some(secret("CLIENT_KEY_PASSWORD")),
+            ),
+            ClientKeystore::PemInline => (
+                KeystoreSource::PemInline {
+                    certificate_chain: read("CLIENT_CERT_PEM"),
+                    key: Secret::new(read("CLIENT_KEY_PEM")),
+                },
+                None,
+            ),
+        };
+        Keystore {
+            source,
+            key_password,
+            config_key: "ssl.keystore.location".to_owned(),
+        }
     }
 
     /// A client configuration for `cluster` over PLAINTEXT (the fast path for test set-up).
@@ -318,7 +411,9 @@ pub fn read_topic(config: &ClientConfig, topic: &str) -> Vec<Vec<(i64, Rec)>> {
         let (low, high) = consumer
             .fetch_watermarks(topic, p, Duration::from_secs(10))
             .expect("watermarks");
-        let mut recs = Vec::new();
+        // Typed: with kube's dependencies (ordered-float's Add impls) `o + 1` below no longer
+        // infers on its own.
+        let mut recs: Vec<(i64, Rec)> = Vec::new();
         if high > low {
             let mut tpl = rdkafka::TopicPartitionList::new();
             tpl.add_partition_offset(topic, p, rdkafka::Offset::Offset(low))

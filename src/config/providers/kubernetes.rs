@@ -1,7 +1,8 @@
 //! Strimzi's Kubernetes config providers (`io.strimzi.kafka.KubernetesConfigMapConfigProvider`
 //! and `KubernetesSecretConfigProvider`): `${cfmap:namespace/name:key}` reads a key of a
-//! ConfigMap or Secret. Objects come from a [`KubernetesObjects`] lookup, so the manifests
-//! given with `-f` today and an API client later are interchangeable.
+//! ConfigMap or Secret. Objects come from a [`KubernetesObjects`] lookup: the manifests given
+//! with `-f` ([`MapObjects`]), which may fall back to the Kubernetes API
+//! ([`super::kube_api::ApiObjects`]) for objects they do not hold.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -46,26 +47,66 @@ pub type ObjectData = BTreeMap<String, Vec<u8>>;
 pub trait KubernetesObjects: fmt::Debug + Send + Sync {
     /// The data (decoded bytes by key) of the object, `Ok(None)` if there is no such object.
     /// `namespace` is `None` when the reference names none and no default is known.
-    /// `Err` explains a failed lookup (API errors later; ambiguity now).
+    /// `Err` explains a failed lookup (ambiguity, API errors) and never contains a value.
     fn data(
         &self,
         kind: ObjectKind,
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<ObjectData>, String>;
+
+    /// Where a missing object was looked for, or how to provide it: the parenthesis of
+    /// "ConfigMap ns/name not found (...)". `namespace` as given to [`Self::data`].
+    fn not_found_hint(&self, _namespace: Option<&str>) -> String {
+        "pass its manifest with -f".to_owned()
+    }
 }
 
 /// One object's namespace (`None` when its manifest names none) and data.
 type NamespacedData = (Option<String>, ObjectData);
 
 /// Objects held in memory (read from manifests). An object whose manifest has no namespace
-/// matches any namespace, as `kubectl apply` would put it in the current one.
-#[derive(Debug, Clone, Default)]
+/// matches any namespace, as `kubectl apply` would put it in the current one. Objects it does
+/// not hold are looked up in the fallback, if any (the Kubernetes API): objects given with
+/// `-f` win, so a manifest can override what the cluster holds.
+#[derive(Clone, Default)]
 pub struct MapObjects {
     objects: BTreeMap<(ObjectKind, String), Vec<NamespacedData>>,
+    fallback: Option<Arc<dyn KubernetesObjects>>,
+}
+
+/// Names objects and keys only: their data holds Secret values.
+impl fmt::Debug for MapObjects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let objects: Vec<String> = self
+            .objects
+            .iter()
+            .flat_map(|((kind, name), list)| {
+                list.iter().map(move |(ns, data)| {
+                    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+                    match ns {
+                        Some(ns) => format!("{kind} {ns}/{name} [{}]", keys.join(", ")),
+                        None => format!("{kind} {name} [{}]", keys.join(", ")),
+                    }
+                })
+            })
+            .collect();
+        f.debug_struct("MapObjects")
+            .field("objects", &objects)
+            .field("fallback", &self.fallback)
+            .finish()
+    }
 }
 
 impl MapObjects {
+    /// No objects; lookups of objects not inserted later go to `fallback`.
+    pub fn with_fallback(fallback: Arc<dyn KubernetesObjects>) -> Self {
+        Self {
+            objects: BTreeMap::new(),
+            fallback: Some(fallback),
+        }
+    }
+
     /// Adds (or replaces) an object.
     pub fn insert(
         &mut self,
@@ -81,10 +122,9 @@ impl MapObjects {
             None => list.push((ns, data)),
         }
     }
-}
 
-impl KubernetesObjects for MapObjects {
-    fn data(
+    /// The object as given in a manifest, without asking the fallback.
+    fn held(
         &self,
         kind: ObjectKind,
         namespace: Option<&str>,
@@ -112,6 +152,30 @@ impl KubernetesObjects for MapObjects {
             }
         };
         Ok(found.map(|(_, data)| data.clone()))
+    }
+}
+
+impl KubernetesObjects for MapObjects {
+    fn data(
+        &self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<ObjectData>, String> {
+        match self.held(kind, namespace, name)? {
+            Some(data) => Ok(Some(data)),
+            None => match &self.fallback {
+                Some(fallback) => fallback.data(kind, namespace, name),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn not_found_hint(&self, namespace: Option<&str>) -> String {
+        match &self.fallback {
+            Some(fallback) => fallback.not_found_hint(namespace),
+            None => "pass its manifest with -f".to_owned(),
+        }
     }
 }
 
@@ -161,10 +225,12 @@ impl ConfigProvider for KubernetesProvider {
             Some(ns) => format!("{kind} {ns}/{name}"),
             None => format!("{kind} {name}"),
         };
-        let data = self
-            .objects
-            .data(kind, namespace, name)?
-            .ok_or_else(|| format!("{shown} not found (pass its manifest with -f)"))?;
+        let data = self.objects.data(kind, namespace, name)?.ok_or_else(|| {
+            format!(
+                "{shown} not found ({})",
+                self.objects.not_found_hint(namespace)
+            )
+        })?;
         let utf8 = |k: &str, v: &[u8]| {
             String::from_utf8(v.to_vec())
                 .map_err(|_| format!("key '{k}' of {shown} is not UTF-8 text"))

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod env;
 pub mod file;
 pub mod glob;
+pub mod kube_api;
 pub mod kubernetes;
 pub mod placeholder;
 
@@ -46,7 +47,7 @@ pub type VirtualFiles = BTreeMap<PathBuf, Result<Properties, String>>;
 /// stand in for files Strait's own pod does not have.
 #[derive(Clone)]
 pub struct ProviderEnv {
-    /// ConfigMaps and Secrets (from manifests given with `-f`, or later the API server).
+    /// ConfigMaps and Secrets (from manifests given with `-f`, then the Kubernetes API).
     pub kubernetes: Arc<dyn KubernetesObjects>,
     /// The namespace of a Kubernetes reference without one (`${secret:name:key}`); Strimzi's
     /// providers use the pod's namespace, so readers pass the KafkaConnect's.

@@ -1,5 +1,6 @@
-//! Just enough DER reading to walk PKCS#12 structures and check that a certificate is one
-//! well-formed DER element. Every length is checked against the bytes actually present.
+//! Just enough DER to walk PKCS#12, X.509 and PKCS#8 structures, check that a certificate is
+//! one well-formed DER element, and write the few structures Strait builds itself. Every length
+//! read is checked against the bytes actually present.
 
 use std::fmt;
 
@@ -9,12 +10,19 @@ pub(super) const SEQUENCE: u8 = 0x30;
 pub(super) const SET: u8 = 0x31;
 /// `INTEGER`.
 pub(super) const INTEGER: u8 = 0x02;
+/// `BIT STRING` (primitive).
+pub(super) const BIT_STRING: u8 = 0x03;
 /// `OCTET STRING` (primitive; the constructed BER form is not DER).
 pub(super) const OCTET_STRING: u8 = 0x04;
+/// `NULL` (only written, by tests that build Java's structures).
+#[cfg(test)]
+pub(super) const NULL: u8 = 0x05;
 /// `OBJECT IDENTIFIER`.
 pub(super) const OID: u8 = 0x06;
 /// Context-specific `[0]`, constructed (an `EXPLICIT [0]` wrapper).
 pub(super) const CONTEXT_0: u8 = 0xA0;
+/// Context-specific `[1]`, constructed.
+pub(super) const CONTEXT_1: u8 = 0xA1;
 
 /// Why some bytes are not the DER expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +58,11 @@ impl<'a> Reader<'a> {
     /// Whether every element has been read.
     pub(super) fn is_empty(&self) -> bool {
         self.rest.is_empty()
+    }
+
+    /// The tag of the next element, without reading it.
+    pub(super) fn peek_tag(&self) -> Option<u8> {
+        self.rest.first().copied()
     }
 
     /// The next element.
@@ -104,6 +117,23 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// One DER element: `tag`, a definite length in the shortest form, and `value`.
+pub(super) fn encode(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 6);
+    out.push(tag);
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
 /// Checks that `data` is exactly one DER `SEQUENCE`, as every X.509 certificate is.
 ///
 /// Full X.509 parsing is left to OpenSSL inside librdkafka; this only catches bytes that cannot
@@ -149,6 +179,21 @@ mod tests {
         assert!(check_single_sequence(&[SEQUENCE, 0, 0]).is_err());
         assert!(check_single_sequence(&[SET, 0]).is_err());
         assert!(check_single_sequence(&[SEQUENCE, 0]).is_ok());
+    }
+
+    #[test]
+    fn encode_round_trips_short_and_long_lengths() {
+        for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
+            let value = vec![7u8; len];
+            let der = encode(OCTET_STRING, &value);
+            let mut r = Reader::new(&der);
+            assert_eq!(
+                r.expect(OCTET_STRING, "octets").unwrap(),
+                &value[..],
+                "{len}"
+            );
+            assert!(r.is_empty());
+        }
     }
 
     #[test]

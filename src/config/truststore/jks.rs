@@ -11,11 +11,14 @@
 //! "UTF" is Java's `DataOutput.writeUTF`: a u16 byte length and modified UTF-8. All integers are
 //! big-endian.
 //!
-//! Only trusted certificate entries (tag 2) are returned. Private key entries are parsed (to step
-//! over them and keep the digest check whole) but not used: their chain is an identity, not a
-//! trust anchor. Java's `TrustManagerFactory` does trust the first certificate of a key entry's
-//! chain, so a keystore used as a truststore behaves differently; the caller's "no certificate"
-//! error says how many key entries were skipped, so that case is easy to diagnose.
+//! Trusted certificate entries (tag 2) are what a truststore uses. Private key entries (tag 1)
+//! are what a client keystore uses: their protected key (Sun's `KeyProtector` scheme, see the
+//! `key_protector` module) and certificate chain are returned as they are, to be decrypted only
+//! when a keystore asks for them. A truststore does not use key entries: their chain is an
+//! identity, not a trust anchor. Java's `TrustManagerFactory` does trust the first certificate
+//! of a key entry's chain, so a keystore used as a truststore behaves differently; the caller's
+//! "no certificate" error says how many key entries were skipped, so that case is easy to
+//! diagnose.
 
 use super::Problem;
 use super::sha1::Sha1;
@@ -34,13 +37,24 @@ const TAG_PRIVATE_KEY: u32 = 1;
 const TAG_TRUSTED_CERT: u32 = 2;
 const TAG_SECRET_KEY: u32 = 3;
 
-/// What a JKS file holds, as far as a truststore cares.
+/// What a JKS file holds.
 #[derive(Debug, Default)]
 pub(super) struct JksContents {
     /// DER certificates of the trusted certificate entries, in file order.
     pub(super) trusted: Vec<Vec<u8>>,
-    /// How many private key entries were skipped.
-    pub(super) key_entries: usize,
+    /// The private key entries, in file order.
+    pub(super) keys: Vec<JksKeyEntry>,
+}
+
+/// One private key entry, still protected.
+#[derive(Debug)]
+pub(super) struct JksKeyEntry {
+    /// The entry's alias (lossily decoded from Java's modified UTF-8; only shown in messages).
+    pub(super) alias: String,
+    /// The DER `EncryptedPrivateKeyInfo` of the key.
+    pub(super) protected: Vec<u8>,
+    /// DER certificates of the entry's chain, the key's own certificate first.
+    pub(super) chain: Vec<Vec<u8>>,
 }
 
 /// Parses a JKS file; with a password, verifies its integrity digest first, as Java does. Without
@@ -64,15 +78,21 @@ pub(super) fn read(data: &[u8], password: Option<&str>) -> Result<JksContents, P
     for n in 1..=count {
         match cur.u32("an entry tag")? {
             TAG_PRIVATE_KEY => {
-                cur.utf("a key entry alias")?;
+                let alias = String::from_utf8_lossy(cur.utf("a key entry alias")?).into_owned();
                 cur.take(8, "a key entry date")?;
                 let key_len = cur.len_u32("a key length")?;
-                cur.take(key_len, "a protected private key")?;
+                let protected = cur.take(key_len, "a protected private key")?.to_vec();
                 let chain_len = cur.u32("a certificate chain length")?;
+                // No pre-allocation from `chain_len` either, for the same reason as `count`.
+                let mut chain = Vec::new();
                 for _ in 0..chain_len {
-                    certificate(&mut cur, version, n)?;
+                    chain.push(certificate(&mut cur, version, n)?.to_vec());
                 }
-                contents.key_entries += 1;
+                contents.keys.push(JksKeyEntry {
+                    alias,
+                    protected,
+                    chain,
+                });
             }
             TAG_TRUSTED_CERT => {
                 cur.utf("a certificate alias")?;
@@ -243,7 +263,10 @@ mod tests {
                 contents.trusted,
                 vec![b"\x30\x01A".to_vec(), b"\x30\x01B".to_vec()]
             );
-            assert_eq!(contents.key_entries, 1);
+            assert_eq!(contents.keys.len(), 1);
+            assert_eq!(contents.keys[0].alias, "alias1");
+            assert_eq!(contents.keys[0].protected, vec![9, 9, 9]);
+            assert_eq!(contents.keys[0].chain, vec![b"\x30\x01K".to_vec()]);
             assert!(read(&data, None).is_ok());
             assert!(matches!(
                 read(&data, Some("password")),

@@ -1,9 +1,10 @@
-//! Truststores in the formats Java users bring (PEM, JKS, PKCS#12), turned into the PEM text
-//! librdkafka takes (`ssl.ca.pem`).
+//! Truststores and client keystores in the formats Java users bring (PEM, JKS, PKCS#12),
+//! turned into the PEM text librdkafka takes (`ssl.ca.pem`; `ssl.certificate.pem` and
+//! `ssl.key.pem` for client keystores, see the `keystore` module).
 //!
-//! MirrorMaker 2 configurations name Java truststores; librdkafka only reads PEM, so the stores
-//! are converted in process. Each format is read the way Java reads it, so a store that works
-//! with MirrorMaker 2 works here and one that does not fails here too, with a clearer message:
+//! MirrorMaker 2 configurations name Java stores; librdkafka only reads PEM, so the stores are
+//! converted in process. Each format is read the way Java reads it, so a store that works with
+//! MirrorMaker 2 works here and one that does not fails here too, with a clearer message:
 //!
 //! - PEM: every `CERTIFICATE` block of the file (or inline text), in order.
 //! - JKS: the trusted certificate entries; with a password the file's SHA-1 integrity digest is
@@ -23,11 +24,18 @@
 
 mod der;
 mod jks;
+mod key_protector;
+mod keystore;
+#[cfg(test)]
+mod keystore_tests;
 mod pem;
 mod pkcs12;
+mod private_key;
 mod sha1;
 #[cfg(test)]
 mod tests;
+
+pub use keystore::{ClientIdentity, KeystoreError, KeystoreField, KeystoreProblem, load_identity};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,7 +45,7 @@ use super::{Secret, Truststore};
 /// How inline PEM certificates are named in errors.
 const INLINE: &str = "(inline PEM certificates)";
 
-/// A truststore format, as named in errors.
+/// A truststore or keystore format, as named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TruststoreFormat {
     /// PEM text.
@@ -58,9 +66,14 @@ impl fmt::Display for TruststoreFormat {
     }
 }
 
-/// Why a truststore could not be used. Messages name the store and format, never the password.
+/// Why a truststore (or, for a client, its keystore) could not be used. Messages name the store
+/// and format, never the password.
 #[derive(Debug, thiserror::Error)]
 pub enum TruststoreError {
+    /// The client keystore (mutual TLS) could not be used (boxed: it is the largest error
+    /// and rare, so every `Result` carrying this type stays small).
+    #[error(transparent)]
+    Keystore(Box<KeystoreError>),
     /// The file could not be read.
     #[error("cannot read {format} truststore {}: {source}", path.display())]
     Read {
@@ -109,6 +122,12 @@ pub enum TruststoreError {
         /// Why it may be so, starting with a space, or empty.
         hint: String,
     },
+}
+
+impl From<KeystoreError> for TruststoreError {
+    fn from(err: KeystoreError) -> Self {
+        Self::Keystore(Box::new(err))
+    }
 }
 
 /// The trusted certificates of `store` as PEM text, one `CERTIFICATE` block per certificate in
@@ -223,7 +242,7 @@ fn from_keystore(
             let format = TruststoreFormat::Jks;
             let contents = jks::read(&data, password).map_err(|p| p.located(&store, format))?;
             finish(contents.trusted, &store, format, || {
-                match contents.key_entries {
+                match contents.keys.len() {
                     0 => String::new(),
                     n => format!(
                         " ({n} private key entr{} skipped: a truststore's certificates must be \

@@ -1,4 +1,4 @@
-//! PEM reading (RFC 7468) and writing, for certificates only.
+//! PEM reading (RFC 7468) and writing: certificates, and the one private key of a keystore.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -8,48 +8,89 @@ use base64::engine::general_purpose::STANDARD;
 /// not among them.
 const CERTIFICATE_LABELS: [&str; 2] = ["CERTIFICATE", "X509 CERTIFICATE"];
 
-/// The DER bytes of every certificate block in `text`, in order.
-///
-/// Text outside blocks (comments, `openssl x509 -text` output) and blocks with other labels
-/// (private keys, CRLs) are skipped, as OpenSSL skips them. An unterminated block or bad base64
-/// inside a certificate block is an error: it means a damaged file, not a choice.
-pub(super) fn certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    let mut certs = Vec::new();
-    // The open block: its label, the line it started on, and its base64 so far.
-    let mut open: Option<(&str, usize, String)> = None;
+/// One `-----BEGIN label-----` ... `-----END label-----` block, base64 not yet decoded.
+#[derive(Debug)]
+pub(super) struct Block<'a> {
+    /// The label, e.g. `CERTIFICATE`.
+    pub(super) label: &'a str,
+    /// The 1-based line of the BEGIN line.
+    pub(super) start: usize,
+    /// The lines between BEGIN and END, trimmed and joined.
+    body: String,
+    /// Whether the block has RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`, ...), which OpenSSL
+    /// writes for its legacy encrypted keys.
+    pub(super) has_headers: bool,
+}
+
+impl Block<'_> {
+    /// The block's DER bytes.
+    pub(super) fn der(&self) -> Result<Vec<u8>, String> {
+        STANDARD.decode(self.body.as_bytes()).map_err(|e| {
+            format!(
+                "the {} block starting at line {} has bad base64: {e}",
+                self.label, self.start
+            )
+        })
+    }
+}
+
+/// Every block of `text`, in order. Text outside blocks (comments, `openssl x509 -text`
+/// output) is skipped, as OpenSSL skips it. An unterminated or mismatched block is an error: it
+/// means a damaged file, not a choice.
+pub(super) fn blocks(text: &str) -> Result<Vec<Block<'_>>, String> {
+    let mut out = Vec::new();
+    let mut open: Option<Block<'_>> = None;
     for (index, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let line_no = index + 1;
         let line = line.trim();
         if let Some(label) = boundary(line, "-----BEGIN ") {
-            if let Some((open_label, start, _)) = &open {
+            if let Some(block) = &open {
                 return Err(format!(
-                    "line {line_no}: BEGIN {label} inside the {open_label} block of line {start}"
+                    "line {line_no}: BEGIN {label} inside the {} block of line {}",
+                    block.label, block.start
                 ));
             }
-            open = Some((label, line_no, String::new()));
+            open = Some(Block {
+                label,
+                start: line_no,
+                body: String::new(),
+                has_headers: false,
+            });
         } else if let Some(label) = boundary(line, "-----END ") {
-            let Some((open_label, start, base64)) = open.take() else {
+            let Some(block) = open.take() else {
                 return Err(format!("line {line_no}: END {label} without BEGIN"));
             };
-            if label != open_label {
+            if label != block.label {
                 return Err(format!(
-                    "line {line_no}: END {label} closes the BEGIN {open_label} of line {start}"
+                    "line {line_no}: END {label} closes the BEGIN {} of line {}",
+                    block.label, block.start
                 ));
             }
-            if CERTIFICATE_LABELS.contains(&label) {
-                let der = STANDARD.decode(base64.as_bytes()).map_err(|e| {
-                    format!("the certificate starting at line {start} has bad base64: {e}")
-                })?;
-                certs.push(der);
-            }
-        } else if let Some((_, _, base64)) = &mut open {
-            base64.push_str(line);
+            out.push(block);
+        } else if let Some(block) = &mut open {
+            block.has_headers |= line.contains(':');
+            block.body.push_str(line);
         }
     }
     match open {
-        Some((label, start, _)) => Err(format!("BEGIN {label} at line {start} has no END line")),
-        None => Ok(certs),
+        Some(block) => Err(format!(
+            "BEGIN {} at line {} has no END line",
+            block.label, block.start
+        )),
+        None => Ok(out),
     }
+}
+
+/// The DER bytes of every certificate block in `text`, in order.
+///
+/// Blocks with other labels (private keys, CRLs) are skipped, as OpenSSL skips them. Bad base64
+/// inside a certificate block is an error.
+pub(super) fn certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
+    blocks(text)?
+        .iter()
+        .filter(|b| CERTIFICATE_LABELS.contains(&b.label))
+        .map(Block::der)
+        .collect()
 }
 
 /// The label of a `-----BEGIN label-----` / `-----END label-----` line.
@@ -59,20 +100,25 @@ fn boundary<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// The PEM text of `certs`: one `CERTIFICATE` block each, base64 in 64-character lines.
 pub(super) fn encode(certs: &[Vec<u8>]) -> String {
-    let mut out = String::new();
-    for der in certs {
-        out.push_str("-----BEGIN CERTIFICATE-----\n");
-        let base64 = STANDARD.encode(der);
-        let mut rest = base64.as_str();
-        while !rest.is_empty() {
-            // Base64 is ASCII, so any byte index is a character boundary.
-            let (line, tail) = rest.split_at(rest.len().min(64));
-            out.push_str(line);
-            out.push('\n');
-            rest = tail;
-        }
-        out.push_str("-----END CERTIFICATE-----\n");
+    certs
+        .iter()
+        .map(|der| encode_block("CERTIFICATE", der))
+        .collect()
+}
+
+/// One PEM block labelled `label`, base64 in 64-character lines.
+pub(super) fn encode_block(label: &str, der: &[u8]) -> String {
+    let mut out = format!("-----BEGIN {label}-----\n");
+    let base64 = STANDARD.encode(der);
+    let mut rest = base64.as_str();
+    while !rest.is_empty() {
+        // Base64 is ASCII, so any byte index is a character boundary.
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
     }
+    out.push_str(&format!("-----END {label}-----\n"));
     out
 }
 

@@ -1,4 +1,4 @@
-//! PKCS#12 truststores.
+//! PKCS#12 truststores, and the private key entry of PKCS#12 keystores.
 //!
 //! Java's `PKCS12KeyStore` treats a certificate bag as a trusted certificate entry only when it
 //! carries Oracle's `trustedKeyUsage` attribute (OID 2.16.840.1.113894.746875.1.1), which keytool
@@ -11,6 +11,10 @@
 //! RC2/3DES with HMAC-SHA1 works too). Without a password, Java skips the MAC and the encrypted
 //! parts of the file and keeps what is stored in the clear; `p12-keystore` always checks the MAC
 //! and cannot skip encrypted parts, so this module walks the DER itself for that case.
+//!
+//! As a keystore, the file's first private key bag is the client's key, and its chain is built as
+//! Java builds it: the certificate with the key's `localKeyId`, then each certificate's issuer
+//! (by name) among all certificates of the file, up to a self-signed one.
 
 use p12_keystore::Pkcs12Archive;
 use p12_keystore::error::Error as P12Error;
@@ -63,6 +67,104 @@ fn with_password(data: &[u8], password: &str) -> Result<P12Contents, Problem> {
         }
     }
     Ok(contents)
+}
+
+/// The first private key of a PKCS#12 keystore, with its certificate chain.
+#[derive(Debug)]
+pub(super) struct P12Key {
+    /// The PKCS#8 `PrivateKeyInfo` DER.
+    pub(super) key: Vec<u8>,
+    /// DER certificates, the key's own first.
+    pub(super) chain: Vec<Vec<u8>>,
+    /// The key bag's friendly name (Java's alias), if any.
+    pub(super) alias: Option<String>,
+    /// How many private keys the file holds.
+    pub(super) key_count: usize,
+}
+
+/// Why a PKCS#12 file gave no usable key.
+#[derive(Debug)]
+pub(super) enum P12KeyError {
+    /// The MAC does not verify (or, without a MAC, nothing decrypts): wrong store password.
+    WrongStorePassword,
+    /// The MAC verifies but a bag does not decrypt with the same password.
+    KeyNotDecryptable,
+    /// No private key bag; how many certificate bags there are.
+    NoKey { certificates: usize },
+    /// A key without any certificate whose `localKeyId` or alias names it.
+    NoCertificate,
+    /// A feature `p12-keystore` does not implement.
+    Unsupported(String),
+    /// Not PKCS#12 as expected.
+    Malformed(String),
+}
+
+/// Reads the first private key of a PKCS#12 file and its chain, with `password` for the MAC and
+/// every encrypted bag (keytool writes PKCS#12 stores with one password for both).
+pub(super) fn read_key(data: &[u8], password: &str) -> Result<P12Key, P12KeyError> {
+    let archive = Pkcs12Archive::from_pkcs12(data, password).map_err(|e| {
+        let mac_failed = matches!(e, P12Error::MacError(_));
+        match problem(e) {
+            // The MAC is checked first: if it verified, the password is the store's, and a bag
+            // that still does not decrypt was protected with another one.
+            Problem::WrongPassword if !mac_failed && has_mac(data) => {
+                P12KeyError::KeyNotDecryptable
+            }
+            Problem::WrongPassword => P12KeyError::WrongStorePassword,
+            Problem::Unsupported(reason) => P12KeyError::Unsupported(reason),
+            Problem::Malformed(reason) => P12KeyError::Malformed(reason),
+        }
+    })?;
+    let key_count = archive.keys.len();
+    let Some(bag) = archive.keys.into_iter().next() else {
+        return Err(P12KeyError::NoKey {
+            certificates: archive.certs.len(),
+        });
+    };
+    let own = archive
+        .certs
+        .iter()
+        .position(|c| match (&bag.local_key_id, &c.local_key_id) {
+            (Some(key_id), Some(cert_id)) => key_id.0 == *cert_id,
+            _ => bag.friendly_name.is_some() && c.friendly_name == bag.friendly_name,
+        });
+    let Some(own) = own else {
+        return Err(P12KeyError::NoCertificate);
+    };
+    let certs = &archive.certs;
+    let mut chain = vec![own];
+    // Each certificate's issuer, by name, up to a self-signed one; a certificate already in the
+    // chain ends it, so a loop of names cannot make it grow forever.
+    while let Some(cert) = chain.last().and_then(|&i| certs.get(i)).map(|c| &c.cert) {
+        if cert.issuer() == cert.subject() {
+            break;
+        }
+        match certs.iter().position(|c| c.cert.subject() == cert.issuer()) {
+            Some(issuer) if !chain.contains(&issuer) => chain.push(issuer),
+            _ => break,
+        }
+    }
+    Ok(P12Key {
+        key: bag.key.as_der().to_vec(),
+        chain: chain
+            .into_iter()
+            .filter_map(|i| certs.get(i))
+            .map(|c| c.cert.as_der().to_vec())
+            .collect(),
+        alias: bag.friendly_name,
+        key_count,
+    })
+}
+
+/// Whether the PFX has `macData` (the optional third field of its SEQUENCE).
+fn has_mac(data: &[u8]) -> bool {
+    let Ok(pfx) = Reader::new(data).expect(SEQUENCE, "the PFX SEQUENCE") else {
+        return false;
+    };
+    let mut pfx = Reader::new(pfx);
+    pfx.expect(INTEGER, "the PFX version").is_ok()
+        && pfx.expect(SEQUENCE, "the authSafe").is_ok()
+        && !pfx.is_empty()
 }
 
 /// Sorts a `p12-keystore` error into what the user must do about it.
