@@ -109,6 +109,10 @@ enum Cmd {
         pairs: Vec<String>,
         #[arg(long, default_value = "m")]
         prefix: String,
+        /// Also write `<source append ms> <latency ms> <source topic>` per record to this file
+        /// (to see whether slow records cluster in time).
+        #[arg(long)]
+        dump: Option<std::path::PathBuf>,
     },
 }
 
@@ -158,7 +162,8 @@ fn main() -> Result<()> {
             target,
             pairs,
             prefix,
-        } => latency(&source, &target, &pairs, &prefix)?,
+            dump,
+        } => latency(&source, &target, &pairs, &prefix, dump.as_deref())?,
     };
     println!("{out}");
     Ok(())
@@ -460,9 +465,12 @@ fn latency(
     target: &str,
     pairs: &[String],
     prefix: &str,
+    dump: Option<&std::path::Path>,
 ) -> Result<serde_json::Value> {
+    use std::io::Write;
     let wanted = format!("{prefix}-");
     let mut lat = Vec::new();
+    let mut dumped = String::new();
     let mut unmatched = 0u64;
     for pair in pairs {
         let (src, remote) = pair
@@ -478,9 +486,17 @@ fn latency(
             // A re-sent duplicate is not a second delivery: only the first copy counts.
             if let Some(src_ts) = appended.remove(k) {
                 lat.push(ts - src_ts);
+                if dump.is_some() {
+                    dumped.push_str(&format!("{src_ts} {} {src}\n", ts - src_ts));
+                }
             }
         })?;
         unmatched += appended.len() as u64;
+    }
+    if let Some(path) = dump {
+        std::fs::File::create(path)
+            .and_then(|mut f| f.write_all(dumped.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     lat.sort_unstable();
     let pct = |q: f64| -> i64 {

@@ -344,9 +344,8 @@ pub struct SourceConnectorConfig {
     pub name: String,
     /// `enabled` (default true; MM2 dedicated mode defaults flows to false).
     pub enabled: bool,
-    /// `tasks.max` (default 1): how many target producers each process runs side by side (at
-    /// most one per core and 8), each with its own connection, in-flight window and
-    /// compression thread.
+    /// `tasks.max` (default 1): how many target producers each process runs side by side (up
+    /// to 8), each with its own connection, in-flight window and compression thread.
     pub tasks_max: u32,
     /// `topics`: regexes (whole-name match) of topics to replicate (default `.*`).
     pub topics: Vec<String>,

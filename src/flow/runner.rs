@@ -326,17 +326,16 @@ async fn run_duties(
 /// The most target producers one process runs for a flow.
 const MAX_PRODUCER_LANES: usize = 8;
 
-/// How many target producers run side by side: `tasks.max` (MM2's parallelism knob), at most
-/// one per core and [`MAX_PRODUCER_LANES`]. librdkafka sends one partition per produce request
-/// and a broker serves one request per connection at a time, so one producer caps throughput
-/// on long round trips and its single compression thread caps it on many cores. Each producer
-/// also costs wake-ups when records trickle in: on 2 cores at 5000 records/s, 8 producers used
-/// 0.52 cores against 0.32 for one, and caught up no faster.
+/// How many target producers run side by side: `tasks.max`, MM2's parallelism knob, up to
+/// [`MAX_PRODUCER_LANES`]. librdkafka sends one partition per produce request and keeps at
+/// most 5 requests in flight per connection (idempotence), so with many partitions on one
+/// broker records queue behind other partitions' requests; more producers mean more
+/// connections, and more compression threads on many cores. Measured on 2 cores, 16
+/// partitions at 5000 records/s: p99 latency 82-106 ms with 8 producers against 114-121 ms
+/// with one or two, for 0.48 cores against 0.33; catch-up throughput the same.
 fn producer_lanes(tasks_max: u32) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     usize::try_from(tasks_max)
-        .unwrap_or(usize::MAX)
-        .min(cores)
+        .unwrap_or(MAX_PRODUCER_LANES)
         .clamp(1, MAX_PRODUCER_LANES)
 }
 
@@ -442,4 +441,18 @@ async fn offset_sync_target(
             source,
         })?;
     Ok(Some(OffsetSyncTarget::new(producer, topic)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producers_follow_tasks_max_up_to_the_cap() {
+        assert_eq!(producer_lanes(0), 1);
+        assert_eq!(producer_lanes(1), 1);
+        assert_eq!(producer_lanes(3), 3);
+        assert_eq!(producer_lanes(16), MAX_PRODUCER_LANES);
+        assert_eq!(producer_lanes(u32::MAX), MAX_PRODUCER_LANES);
+    }
 }
