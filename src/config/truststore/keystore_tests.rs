@@ -4,10 +4,10 @@
 //! with the directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::keystore::{ClientIdentity, KeystoreError, KeystoreField, KeystoreProblem};
 use super::load_identity;
+use super::tool_bed::ToolBed;
 use crate::config::{Keystore, KeystoreSource, Secret};
 
 /// Passwords that must never show up in an error.
@@ -16,7 +16,7 @@ const KEY_PW: &str = "K3y-s3cret-4b90";
 const WRONG: &str = "not-the-password";
 
 struct Bed {
-    dir: tempfile::TempDir,
+    tools: ToolBed,
 }
 
 impl Bed {
@@ -24,7 +24,7 @@ impl Bed {
     /// the CA (`client.crt`), both EC P-256 (fast to generate).
     fn new() -> Self {
         let bed = Self {
-            dir: tempfile::tempdir().unwrap(),
+            tools: ToolBed::new(),
         };
         bed.openssl(&[
             "req",
@@ -81,7 +81,7 @@ impl Bed {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.tools.path(name)
     }
 
     fn text(&self, name: &str) -> String {
@@ -89,18 +89,7 @@ impl Bed {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program} (needed by these tests): {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.tools.run(program, args)
     }
 
     fn openssl(&self, args: &[&str]) -> String {

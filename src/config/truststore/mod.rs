@@ -34,6 +34,8 @@ mod private_key;
 mod sha1;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_bed;
 
 pub use keystore::{ClientIdentity, KeystoreError, KeystoreField, KeystoreProblem, load_identity};
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::tool_bed::ToolBed;
 use super::{TruststoreError, load_pem};
 use crate::config::{Secret, Truststore};
 
@@ -11,34 +12,24 @@ use crate::config::{Secret, Truststore};
 const PASSWORD: &str = "Tr0ub4dor-s3cret-9f1c";
 const WRONG: &str = "not-the-password";
 
-/// A temporary directory with helpers to run the tools in it.
+/// The tools' directory, with helpers that make truststores in it.
 struct Bed {
-    dir: tempfile::TempDir,
+    tools: ToolBed,
 }
 
 impl Bed {
     fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().unwrap(),
+            tools: ToolBed::new(),
         }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.tools.path(name)
     }
 
     fn run(&self, program: &str, args: &[&str]) {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program} (needed by these tests): {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.tools.run(program, args);
     }
 
     /// A self-signed CA certificate `<name>.crt` (EC, as it is fast to generate).
@@ -436,7 +427,7 @@ fn wrong_kind_of_file_gets_a_clear_error() {
         let message = load_pem(&store).unwrap_err().to_string();
         assert!(message.contains(needle), "{message}");
         assert!(
-            message.contains(&bed.dir.path().display().to_string()),
+            message.contains(&bed.tools.dir.path().display().to_string()),
             "{message}"
         );
     }
