@@ -252,8 +252,8 @@ fn check_now(
 
 #[cfg(test)]
 mod tests {
+    use crate::config::truststore::tool_bed::ToolBed;
     use std::collections::BTreeMap;
-    use std::process::Command;
 
     use super::*;
     use crate::config::client_props::connection;
@@ -479,22 +479,11 @@ mod tests {
         );
     }
 
-    /// Runs a tool in `dir`, failing the test if it fails.
-    fn run(dir: &Path, program: &str, args: &[&str]) {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-        assert!(out.status.success(), "{program} {args:?}: {out:?}");
-    }
-
-    #[test]
-    fn readable_keystores_are_checked_when_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        run(
-            d,
+    /// Adds an EC key entry `alias` (key password `SECRET-key`) to `k.jks` (store password
+    /// `SECRET-store`) in the tools' directory.
+    fn add_key_entry(tools: &ToolBed, alias: &str) {
+        let dname = format!("CN={alias}");
+        tools.run(
             "keytool",
             &[
                 "-genkeypair",
@@ -507,18 +496,24 @@ mod tests {
                 "-keypass",
                 "SECRET-key",
                 "-alias",
-                "me",
+                alias,
                 "-keyalg",
                 "EC",
                 "-groupname",
                 "secp256r1",
                 "-dname",
-                "CN=me",
+                &dname,
                 "-validity",
                 "2",
             ],
         );
-        let jks = d.join("k.jks").display().to_string();
+    }
+
+    #[test]
+    fn readable_keystores_are_checked_when_read() {
+        let tools = ToolBed::new();
+        add_key_entry(&tools, "me");
+        let jks = tools.path("k.jks").display().to_string();
         let with = |store: &str, key: Option<&str>| {
             let mut extra = vec![
                 ("c.ssl.keystore.location", jks.as_str()),
@@ -546,31 +541,7 @@ mod tests {
         assert!(e.contains("ssl.key.password is not set"), "{e}");
 
         // A second key entry: used, with a warning naming the choice.
-        run(
-            d,
-            "keytool",
-            &[
-                "-genkeypair",
-                "-keystore",
-                "k.jks",
-                "-storetype",
-                "JKS",
-                "-storepass",
-                "SECRET-store",
-                "-keypass",
-                "SECRET-key",
-                "-alias",
-                "other",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=other",
-                "-validity",
-                "2",
-            ],
-        );
+        add_key_entry(&tools, "other");
         let (_, w) = with("SECRET-store", Some("SECRET-key")).unwrap();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(

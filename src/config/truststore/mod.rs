@@ -35,7 +35,7 @@ mod sha1;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tool_bed;
+pub(crate) mod tool_bed;
 
 pub use keystore::{ClientIdentity, KeystoreError, KeystoreField, KeystoreProblem, load_identity};
 

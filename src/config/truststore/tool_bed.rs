@@ -4,25 +4,25 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// A fresh temporary directory; the tools run inside it.
-pub(super) struct ToolBed {
-    pub(super) dir: tempfile::TempDir,
+pub(crate) struct ToolBed {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl ToolBed {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
     /// A file of the directory.
-    pub(super) fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// Runs `program` in the directory; panics with its output unless it succeeds. Returns
     /// its standard output.
-    pub(super) fn run(&self, program: &str, args: &[&str]) -> String {
+    pub(crate) fn run(&self, program: &str, args: &[&str]) -> String {
         let out = Command::new(program)
             .args(args)
             .current_dir(self.dir.path())
