@@ -288,3 +288,34 @@ async fn topic_acls_are_copied_with_mm2_rules() {
         "ALLOW WRITE must not be copied, ALLOW ALL becomes READ"
     );
 }
+
+/// The topic refresh and a rebalance may grow the same remote topic at the same moment; the
+/// broker refuses the second request, and that must not stop the flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn growing_a_remote_topic_twice_at_once_succeeds() {
+    use strait::source::topics::{ReplicatedTopic, TopicAdmin};
+    let tb = Testbed::get();
+    let (src, tgt) = (
+        tb.plaintext_config(Cluster::Source),
+        tb.plaintext_config(Cluster::Target),
+    );
+    let topic = unique("grow-race");
+    let remote = format!("source.{topic}");
+    create_topic(&src, &topic, 6).await;
+    create_topic(&tgt, &remote, 2).await;
+    let flow = flow_config(&tb, &[&topic]);
+    let sc = flow.source_connector.clone().unwrap();
+    let admin = TopicAdmin::new(&src, &tgt, &sc).unwrap();
+    let wanted = [ReplicatedTopic {
+        source: topic.as_str().into(),
+        remote: remote.as_str().into(),
+        partitions: 6,
+    }];
+    let (a, b) = tokio::join!(
+        admin.ensure_remote_topics(&wanted),
+        admin.ensure_remote_topics(&wanted)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(topic_counts(&tgt, &remote).map(|c| c.len()), Some(6));
+}

@@ -321,21 +321,34 @@ impl TopicAdmin {
         for t in topics {
             match existing.get(&*t.remote) {
                 None => self.create_remote(t).await?,
-                Some(&n) if n < t.partitions => {
-                    tracing::info!(topic = %t.remote, from = n, to = t.partitions, "growing remote topic");
-                    let res = self
-                        .target
-                        .create_partitions(
-                            [&NewPartitions::new(&t.remote, t.partitions as usize)],
-                            &self.options(),
-                        )
-                        .await
-                        .map_err(|e| topic_err("grow", &t.remote, "target", e))?;
-                    for r in res {
-                        r.map_err(|(_, e)| topic_err("grow", &t.remote, "target", e))?;
-                    }
-                }
+                Some(&n) if n < t.partitions => self.grow_remote(t, n).await?,
                 Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn grow_remote(&self, t: &ReplicatedTopic, from: i32) -> Result<(), SourceError> {
+        tracing::info!(topic = %t.remote, from, to = t.partitions, "growing remote topic");
+        let res = self
+            .target
+            .create_partitions(
+                [&NewPartitions::new(&t.remote, t.partitions as usize)],
+                &self.options(),
+            )
+            .await
+            .map_err(|e| topic_err("grow", &t.remote, "target", e))?;
+        for r in res {
+            match r {
+                Ok(_) => {}
+                // The topic refresh and a rebalance (or another process) may grow the same topic
+                // at once; the loser is refused. Enough partitions now is all that matters.
+                Err((_, RDKafkaErrorCode::InvalidPartitions))
+                    if Self::topics(&self.target, "target")
+                        .await?
+                        .get(&*t.remote)
+                        .is_some_and(|&n| n >= t.partitions) => {}
+                Err((_, e)) => return Err(topic_err("grow", &t.remote, "target", e)),
             }
         }
         Ok(())
