@@ -342,16 +342,26 @@ impl TopicAdmin {
             match r {
                 Ok(_) => {}
                 // The topic refresh and a rebalance (or another process) may grow the same topic
-                // at once; the loser is refused. Enough partitions now is all that matters.
+                // at once; the loser is refused. Enough partitions is all that matters.
                 Err((_, RDKafkaErrorCode::InvalidPartitions))
-                    if Self::topics(&self.target, "target")
-                        .await?
-                        .get(&*t.remote)
-                        .is_some_and(|&n| n >= t.partitions) => {}
+                    if self.grown_by_another(t).await? => {}
                 Err((_, e)) => return Err(topic_err("grow", &t.remote, "target", e)),
             }
         }
         Ok(())
+    }
+
+    /// Whether the remote topic reaches its wanted partitions within a few seconds: a grow
+    /// that raced ours may have been accepted before the metadata shows it.
+    async fn grown_by_another(&self, t: &ReplicatedTopic) -> Result<bool, SourceError> {
+        for _ in 0..25 {
+            let now = Self::topics(&self.target, "target").await?;
+            if now.get(&*t.remote).is_some_and(|&n| n >= t.partitions) {
+                return Ok(true);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(false)
     }
 
     async fn create_remote(&self, t: &ReplicatedTopic) -> Result<(), SourceError> {
