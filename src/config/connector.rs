@@ -414,7 +414,7 @@ fn source_config(
         )?;
     }
     let mut producer_overrides = BTreeMap::new();
-    for prefix in ["producer.override.", "target.producer.", "producer."] {
+    for prefix in PRODUCER_PREFIXES {
         client_props::overrides(
             r,
             prefix,
@@ -424,6 +424,7 @@ fn source_config(
             warnings,
         )?;
     }
+    refuse_unordered_producer(r, &producer_overrides)?;
     let compression_type = producer_overrides
         .remove("compression.type")
         .unwrap_or(d.compression_type);
@@ -457,10 +458,58 @@ fn source_config(
         heartbeats_replication_enabled: r.bool("heartbeats.replication.enabled", true)?,
         offset_flush_interval: input.offset_flush_interval,
         max_in_flight_bytes: r.number("strait.max.in.flight.bytes", d.max_in_flight_bytes, 1)?,
+        retry_backoff_max: r.millis("strait.retry.backoff.max.ms", d.retry_backoff_max)?,
         compression_type,
         consumer_overrides,
         producer_overrides,
     })
+}
+
+/// The keys that can carry the replication producer's settings, highest precedence first.
+const PRODUCER_PREFIXES: [&str; 3] = ["producer.override.", "target.producer.", "producer."];
+
+/// Refuses producer settings under which a retried batch could land after a later one, or an
+/// acknowledged record be lost with a broker: progress and offset syncs would then claim
+/// records the target does not hold. Names the key as the user wrote it.
+fn refuse_unordered_producer(
+    r: &KeyReader<'_>,
+    overrides: &BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
+    let written = |name: &str| {
+        PRODUCER_PREFIXES
+            .iter()
+            .map(|p| format!("{p}{name}"))
+            .find(|k| r.contains(k))
+            .unwrap_or_else(|| format!("producer.override.{name}"))
+    };
+    if let Some(v) = overrides.get("enable.idempotence")
+        && !v.trim().eq_ignore_ascii_case("true")
+    {
+        let key = written("enable.idempotence");
+        return Err(r.error(
+            &key,
+            format!(
+                "'{}' is not allowed: replication needs the idempotent producer, without which \
+                 a retried batch can land after a later one and progress would count records \
+                 the target does not hold (remove the key)",
+                r.shown(&key)
+            ),
+        ));
+    }
+    if let Some(v) = overrides.get("acks")
+        && !matches!(v.trim(), "all" | "-1")
+    {
+        let key = written("acks");
+        return Err(r.error(
+            &key,
+            format!(
+                "'{}' is not allowed: replication needs acks=all, without which an \
+                 acknowledged record can be lost with a broker (remove the key or set all)",
+                r.shown(&key)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn checkpoint_config(
@@ -696,6 +745,45 @@ mod tests {
 
     fn err(kind: ConnectorKind, extra: &[(&str, &str)]) -> String {
         run(kind, extra).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn producer_settings_that_break_ordering_are_refused_naming_the_key() {
+        let e = err(
+            ConnectorKind::Source,
+            &[("producer.override.enable.idempotence", "false")],
+        );
+        assert!(
+            e.contains("producer.override.enable.idempotence") && e.contains("idempotent"),
+            "{e}"
+        );
+        let e = err(ConnectorKind::Source, &[("target.producer.acks", "1")]);
+        assert!(e.contains("target.producer.acks") && e.contains("acks=all"), "{e}");
+        let e = err(ConnectorKind::Source, &[("producer.acks", "0")]);
+        assert!(e.contains("producer.acks"), "{e}");
+        // What keeps order is accepted, in either spelling.
+        for ok in [
+            ("producer.override.enable.idempotence", "true"),
+            ("producer.override.acks", "all"),
+            ("producer.acks", "-1"),
+        ] {
+            assert!(run(ConnectorKind::Source, &[ok]).is_ok(), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn retry_backoff_is_read_in_milliseconds() {
+        let (p, _) = run(
+            ConnectorKind::Source,
+            &[("strait.retry.backoff.max.ms", "2500")],
+        )
+        .unwrap();
+        let ConnectorConfig::Source(c) = p.config else {
+            panic!()
+        };
+        assert_eq!(c.retry_backoff_max, Duration::from_millis(2500));
+        let e = err(ConnectorKind::Source, &[("strait.retry.backoff.max.ms", "soon")]);
+        assert!(e.contains("strait.retry.backoff.max.ms"), "{e}");
     }
 
     #[test]

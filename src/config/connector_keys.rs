@@ -19,7 +19,7 @@ pub const SHARED: &[&str] = &[
     "header.converter",
 ];
 
-/// MirrorSourceConnector keys (plus Strait's `strait.max.in.flight.bytes`).
+/// MirrorSourceConnector keys (plus Strait's `strait.*` keys).
 pub const SOURCE: &[&str] = &[
     "topics",
     "topics.exclude",
@@ -36,6 +36,7 @@ pub const SOURCE: &[&str] = &[
     "offset.lag.max",
     "heartbeats.replication.enabled",
     "strait.max.in.flight.bytes",
+    "strait.retry.backoff.max.ms",
 ];
 
 /// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`).

@@ -385,6 +385,10 @@ pub struct SourceConnectorConfig {
     /// Strait: bytes of records sent to the target but not yet acknowledged before fetching
     /// pauses (default 16 MiB).
     pub max_in_flight_bytes: u64,
+    /// Strait: the longest wait between two retries of a partition held at a record the
+    /// target refused (`strait.retry.backoff.max.ms`, default 60000; retries start at 5 s
+    /// and double).
+    pub retry_backoff_max: Duration,
     /// Strait: `compression.type` of the target producer (default lz4).
     pub compression_type: String,
     /// Further source consumer settings (`source.consumer.*`, `consumer.*`), librdkafka names.
@@ -437,6 +441,7 @@ impl Default for SourceConnectorConfig {
             heartbeats_replication_enabled: true,
             offset_flush_interval: Duration::from_secs(60),
             max_in_flight_bytes: 16 * 1024 * 1024,
+            retry_backoff_max: Duration::from_secs(60),
             compression_type: "lz4".to_owned(),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),

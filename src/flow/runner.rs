@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rdkafka::{ClientConfig, Offset};
+use rdkafka::ClientConfig;
 use tokio::sync::watch;
 
 use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig};
 use crate::flow::election::spawn_election;
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
-use crate::source::pipeline::{self, OffsetSyncTarget, PipelineSettings};
+use crate::source::pipeline::{self, OffsetSyncTarget, PipelineSettings, StartWithoutProgress};
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
 use crate::status::{Component, ComponentState, FlowStatus};
@@ -82,12 +82,7 @@ async fn run_flow_inner(
             check_connection(&alias, &conn, Duration::from_secs(30))
         })
         .await
-        .map_err(|e| {
-            err(SourceError::Progress {
-                topic: String::new(),
-                detail: e.to_string(),
-            })
-        })?
+        .map_err(|e| err(SourceError::Panicked(e.to_string())))?
         .map_err(|e| err(e.into()))?;
         tracing::info!(flow = %name, brokers, "cluster reachable");
     }
@@ -125,48 +120,43 @@ async fn run_flow_inner(
     let initial = admin.replicated_topics(&selector).await.map_err(&err)?;
     let (topics_tx, topics_rx) = watch::channel(initial);
 
+    let consumer_cfg = consumer_config(&flow, &sc).map_err(&err)?;
+    let producer_cfg = producer_config(&flow, &sc).map_err(&err)?;
     let settings = PipelineSettings {
         flush_interval: sc.offset_flush_interval,
         max_in_flight_bytes: sc.max_in_flight_bytes,
-        start_without_progress: start_offset(&sc),
-        drain_timeout: Duration::from_secs(60),
+        start_without_progress: StartWithoutProgress::from_reset(
+            consumer_cfg.get("auto.offset.reset"),
+        ),
+        drain_timeout: delivery_timeout(&producer_cfg) + DRAIN_MARGIN,
+        shutdown_timeout: SHUTDOWN_TIMEOUT,
+        retry_backoff_max: sc.retry_backoff_max,
         producer_lanes: producer_lanes(sc.tasks_max),
     };
-    let consumer_cfg = consumer_config(&flow, &sc).map_err(&err)?;
-    let producer_cfg = producer_config(&flow, &sc).map_err(&err)?;
     let stop_flag = Arc::new(AtomicBool::new(false));
-    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
-    {
+    let mut done_rx = {
         let (selector, admin, stop_flag) = (selector.clone(), admin.clone(), stop_flag.clone());
         let status = status.clone();
         let runtime = tokio::runtime::Handle::current();
         let offset_lag_max = sc.offset_lag_max;
-        std::thread::Builder::new()
-            .name(format!("replicate {name}"))
-            .spawn(move || {
-                let r = pipeline::run(
-                    &consumer_cfg,
-                    &producer_cfg,
-                    progress,
-                    offset_syncs,
-                    selector,
-                    admin,
-                    runtime,
-                    settings,
-                    offset_lag_max,
-                    topics_rx,
-                    stop_flag,
-                    status,
-                );
-                let _ = done_tx.send(r);
-            })
-            .map_err(|e| {
-                err(SourceError::Progress {
-                    topic: String::new(),
-                    detail: format!("cannot start the replication thread: {e}"),
-                })
-            })?;
-    }
+        spawn_replication(format!("replicate {name}"), move || {
+            pipeline::run(
+                &consumer_cfg,
+                &producer_cfg,
+                progress,
+                offset_syncs,
+                selector,
+                admin,
+                runtime,
+                settings,
+                offset_lag_max,
+                topics_rx,
+                stop_flag,
+                status,
+            )
+        })
+        .map_err(&err)?
+    };
     status.set_state(Component::Source, ComponentState::Running);
 
     let election_stop = Arc::new(AtomicBool::new(false));
@@ -189,11 +179,11 @@ async fn run_flow_inner(
     let result = loop {
         tokio::select! {
             r = &mut done_rx => {
-                break r.unwrap_or(Ok(())).map_err(&err);
+                break replication_outcome(r).map_err(&err);
             }
             _ = stopped(&mut stop) => {
                 stop_flag.store(true, Ordering::Release);
-                break (&mut done_rx).await.unwrap_or(Ok(())).map_err(&err);
+                break replication_outcome((&mut done_rx).await).map_err(&err);
             }
             Ok(()) = leader.changed() => {
                 // A new leader catches up on the duties at once.
@@ -216,6 +206,60 @@ async fn run_flow_inner(
         tracing::info!(flow = %name, "stopped cleanly");
     }
     result
+}
+
+/// The longest a flow takes to stop: below the 90 s termination grace period of the
+/// deployment in deploy/, with room for the checkpointer and the consumer leaving its group.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// Beyond the producer's delivery timeout, how long a hand-over waits for the last reports
+/// (an in-flight request times out after `request.timeout.ms`, 30 s by default).
+const DRAIN_MARGIN: Duration = Duration::from_secs(35);
+
+/// The replication producer's delivery timeout, as configured.
+fn delivery_timeout(producer: &ClientConfig) -> Duration {
+    producer
+        .get("message.timeout.ms")
+        .or_else(|| producer.get("delivery.timeout.ms"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DELIVERY_TIMEOUT, Duration::from_millis)
+}
+
+/// Runs the replication pipeline on a thread of its own. The receiver yields its result; a
+/// panic becomes an error, so a crashed thread can never look like a clean stop.
+fn spawn_replication(
+    name: String,
+    run: impl FnOnce() -> Result<(), SourceError> + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<Result<(), SourceError>>, SourceError> {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .unwrap_or_else(|panic| Err(SourceError::Panicked(panic_message(&*panic))));
+            let _ = done_tx.send(r);
+        })
+        .map_err(SourceError::Thread)?;
+    Ok(done_rx)
+}
+
+/// What the replication thread's receiver says about how it ended.
+fn replication_outcome(
+    received: Result<Result<(), SourceError>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<(), SourceError> {
+    received.unwrap_or_else(|_| {
+        Err(SourceError::Panicked(
+            "the replication thread ended without reporting how".to_owned(),
+        ))
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
@@ -323,6 +367,9 @@ async fn run_duties(
     Ok(())
 }
 
+/// The replication producer's delivery timeout unless configured (Java's default).
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The most target producers one process runs for a flow.
 const MAX_PRODUCER_LANES: usize = 8;
 
@@ -339,17 +386,6 @@ fn producer_lanes(tasks_max: u32) -> usize {
         .clamp(1, MAX_PRODUCER_LANES)
 }
 
-fn start_offset(sc: &SourceConnectorConfig) -> Offset {
-    match sc
-        .consumer_overrides
-        .get("auto.offset.reset")
-        .map(String::as_str)
-    {
-        Some("latest" | "largest" | "end") => Offset::End,
-        _ => Offset::Beginning,
-    }
-}
-
 fn consumer_config(
     flow: &FlowConfig,
     sc: &SourceConnectorConfig,
@@ -363,6 +399,10 @@ fn consumer_config(
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "false")
+        // MM2's default. It also decides where a position that fell out of the log goes
+        // (records deleted unread, a recreated topic): librdkafka's own default, `latest`,
+        // would silently skip everything still retained. Jumps are reported (replicate.rs).
+        .set("auto.offset.reset", "earliest")
         // A crashed process's partitions move to the others after this long (Kafka Connect
         // uses the same for its workers); `source.consumer.session.timeout.ms` overrides it.
         .set("session.timeout.ms", "10000")
@@ -383,9 +423,7 @@ fn consumer_config(
                 .to_string(),
         );
     for (k, v) in &sc.consumer_overrides {
-        if k != "auto.offset.reset" {
-            c.set(k, v);
-        }
+        c.set(k, v);
     }
     Ok(c)
 }
@@ -399,8 +437,16 @@ fn producer_config(
         .set("enable.idempotence", "true")
         .set("compression.type", &sc.compression_type)
         .set("linger.ms", "5")
+        // Kafka's Java producer default (MM2's): a record not written in this time fails and
+        // blocks its partition until a retry. librdkafka's own default (300 s) would outlast
+        // the consumer's max.poll.interval.ms while a hand-over waits for the last reports.
+        .set(
+            "message.timeout.ms",
+            DELIVERY_TIMEOUT.as_millis().to_string(),
+        )
         // Records up to the topic's own size limit must pass; the broker enforces the limit.
         .set("message.max.bytes", (16 * 1024 * 1024).to_string());
+    // The configuration refuses overrides that would break ordering (acks, idempotence).
     for (k, v) in &sc.producer_overrides {
         c.set(k, v);
     }
@@ -433,7 +479,11 @@ async fn offset_sync_target(
         )
         .await?;
     let mut cfg = base.clone();
-    cfg.set("acks", "all").set("linger.ms", "0");
+    // Idempotent: a retried sync overtaken by a newer one would look like an upstream rewind
+    // to every OffsetSyncStore reading the topic, and wipe its translation history.
+    cfg.set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "0");
     let producer = cfg
         .create_with_context(CountingContext::default())
         .map_err(|source| SourceError::Client {
@@ -454,5 +504,34 @@ mod tests {
         assert_eq!(producer_lanes(3), 3);
         assert_eq!(producer_lanes(16), MAX_PRODUCER_LANES);
         assert_eq!(producer_lanes(u32::MAX), MAX_PRODUCER_LANES);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_replication_thread_fails_the_flow() {
+        let rx = spawn_replication("test".to_owned(), || panic!("boom at offset 7")).unwrap();
+        let outcome = replication_outcome(rx.await);
+        let Err(SourceError::Panicked(message)) = outcome else {
+            panic!("a panic must not look like a clean stop: {outcome:?}");
+        };
+        assert!(message.contains("boom at offset 7"), "{message}");
+        // A thread gone without sending (its sender dropped) is no clean stop either.
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<(), SourceError>>();
+        drop(tx);
+        assert!(matches!(
+            replication_outcome(rx.await),
+            Err(SourceError::Panicked(_))
+        ));
+        let rx = spawn_replication("test".to_owned(), || Ok(())).unwrap();
+        assert!(replication_outcome(rx.await).is_ok());
+    }
+
+    #[test]
+    fn the_drain_bound_follows_the_delivery_timeout() {
+        let mut c = ClientConfig::new();
+        assert_eq!(delivery_timeout(&c), DELIVERY_TIMEOUT);
+        c.set("delivery.timeout.ms", "5000");
+        assert_eq!(delivery_timeout(&c), Duration::from_secs(5));
+        c.set("message.timeout.ms", "7000");
+        assert_eq!(delivery_timeout(&c), Duration::from_secs(7));
     }
 }

@@ -421,6 +421,44 @@ fn source_families(o: &mut String, s: &ProcessSnapshot) {
         "1 when the partition lags and its position has not moved for 60 s.",
         |p| flag(p.stalled),
     );
+    per_partition(
+        o,
+        s,
+        "strait_source_partition_blocked",
+        "gauge",
+        "1 while the partition is held at a record the target refused (see /status).",
+        |p| flag(p.blocked.is_some()),
+    );
+    per_partition(
+        o,
+        s,
+        "strait_source_records_rejected_total",
+        "counter",
+        "Records the target refused (each blocks its partition until a retry writes it).",
+        |p| p.records_rejected as f64,
+    );
+    if s.flows.iter().any(|f| !f.expired.is_empty()) {
+        let mut fam = family(
+            o,
+            "strait_source_records_expired_total",
+            "counter",
+            "Source records deleted (retention, delete-records) before they could be replicated.",
+        );
+        for f in &s.flows {
+            for e in &f.expired {
+                let part = e.partition.to_string();
+                fam.sample(
+                    &[
+                        ("source", f.source.as_str()),
+                        ("target", f.target.as_str()),
+                        ("topic", e.remote_topic.as_str()),
+                        ("partition", part.as_str()),
+                    ],
+                    e.records as f64,
+                );
+            }
+        }
+    }
 }
 
 /// The sync states the checkpointer reports (`crate::checkpoint::status::GroupSyncState`,

@@ -59,4 +59,49 @@ pub enum SourceError {
     /// Reading from the source failed.
     #[error("reading from the source cluster failed: {0}")]
     Consume(KafkaError),
+    /// The source consumer hit an error retrying cannot fix (authorization, a fatal error).
+    #[error("reading from the source cluster failed for good: {0}")]
+    ConsumerFatal(KafkaError),
+    /// A target producer hit a fatal error and can send nothing more.
+    #[error("the target producer failed for good: {detail}")]
+    ProducerFatal {
+        /// librdkafka's fatal error.
+        detail: String,
+    },
+    /// Partitions were to be handed over with records still unacknowledged.
+    #[error(
+        "{records} record(s) of revoked partitions still unacknowledged after {waited:?}; \
+         their progress was not written"
+    )]
+    Drain {
+        /// Records without a delivery report.
+        records: usize,
+        /// How long was waited.
+        waited: std::time::Duration,
+    },
+    /// `auto.offset.reset=none` and a partition has no recorded progress.
+    #[error(
+        "no replication progress for source partition {topic}-{partition} and \
+         auto.offset.reset is none: set progress (or another auto.offset.reset) to start it"
+    )]
+    NoStartingOffset {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+    },
+    /// `auto.offset.reset=none` and a position fell outside the source log.
+    #[error("source position out of range and auto.offset.reset is none: {partitions} ({detail})")]
+    OffsetOutOfRange {
+        /// The partitions concerned, with their positions and logs.
+        partitions: String,
+        /// librdkafka's explanation.
+        detail: String,
+    },
+    /// The replication thread could not be started.
+    #[error("cannot start the replication thread: {0}")]
+    Thread(std::io::Error),
+    /// The replication thread panicked (a bug): the flow stops rather than pretend.
+    #[error("the replication thread panicked: {0}")]
+    Panicked(String),
 }

@@ -3,15 +3,86 @@
 //! Everything that says "replicated" (progress in the offsets topic, offset syncs, the source
 //! group's committed offsets) is derived from here, and only ever moves to a record whose
 //! delivery report came back successful with every earlier record of its partition.
+//!
+//! Each delivery report carries the source offset of its record, so a report is matched to
+//! the record it is about, not to the oldest one outstanding: progress stays exact even if
+//! reports came back out of order. A record the target refuses holds its partition there
+//! ([`Blocked`]): nothing after it counts as replicated until a retry gets it written.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::source::offset_sync_writer::OffsetSyncEmitter;
 
-/// Index of a partition's slot; it travels with each record as librdkafka's delivery opaque,
-/// so a delivery report finds its partition without a lookup or an allocation.
+/// Index of a partition's slot.
 pub type SlotId = usize;
+
+/// The first retry of a blocked partition waits this long; each further one twice as long,
+/// up to the configured maximum.
+const FIRST_RETRY: Duration = Duration::from_secs(5);
+
+/// What became of a record handed to the producer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// No delivery report yet.
+    Pending,
+    /// On the target at this offset.
+    Written(i64),
+    /// The target (or the producer) refused it for good.
+    Rejected,
+}
+
+/// One record handed to the producer.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    upstream: i64,
+    bytes: u32,
+    outcome: Outcome,
+}
+
+/// Where a blocked partition stands with its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryState {
+    /// Reading is paused; the next retry starts at this instant (once every record sent
+    /// before has its delivery report).
+    Waiting(Instant),
+    /// Replicating again from the refused record.
+    Retrying,
+}
+
+/// A partition held at a record the target refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// Source offset of the first refused record: progress stays below it.
+    pub offset: i64,
+    /// Why the target refused it (librdkafka's error).
+    pub reason: String,
+    /// When the partition first blocked at this offset, epoch milliseconds.
+    pub since_ms: u64,
+    /// Retries made so far.
+    pub attempts: u32,
+    /// Waiting for the next retry, or retrying.
+    pub state: RetryState,
+}
+
+/// How a fetched record's offset relates to the one expected next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continuity {
+    /// The expected offset, or the first record with nothing expected.
+    InOrder,
+    /// Offsets `expected..offset` were skipped (compaction, transaction markers, aborted
+    /// records, or records deleted before they were read).
+    Gap {
+        /// The offset expected.
+        expected: i64,
+    },
+    /// The record is older than expected: the source partition was recreated or truncated.
+    Backwards {
+        /// The offset expected.
+        expected: i64,
+    },
+}
 
 /// One source partition this process replicates.
 #[derive(Debug)]
@@ -22,19 +93,44 @@ pub struct PartitionSlot {
     pub remote_topic: Arc<str>,
     /// The partition number (the same on both sides).
     pub partition: i32,
-    /// Upstream offset and size of each record sent and not yet acknowledged, oldest first.
-    /// With the idempotent producer, reports for one partition come back in send order.
-    inflight: VecDeque<(i64, u32)>,
+    /// Records sent and not yet settled, in source order (offsets ascending).
+    sent: VecDeque<Sent>,
+    /// Records in `sent` still waiting for their delivery report.
+    unreported: usize,
     /// Upstream offset of the last record acknowledged with all records before it.
     pub last_acked: Option<i64>,
     /// The last upstream offset written to the offsets topic.
     pub last_written: Option<i64>,
+    /// The source offset expected next (last fetched + 1).
+    next_expected: Option<i64>,
+    /// Downstream offset of the last record settled as written.
+    last_downstream: Option<i64>,
+    /// Set while the partition is held at a refused record.
+    pub blocked: Option<Blocked>,
 }
 
 impl PartitionSlot {
-    /// Records sent and not yet acknowledged.
+    /// Records sent and not yet settled (acknowledged in order, or refused).
     pub fn inflight(&self) -> usize {
-        self.inflight.len()
+        self.sent.len()
+    }
+
+    /// Records sent and still waiting for a delivery report.
+    pub fn unreported(&self) -> usize {
+        self.unreported
+    }
+
+    /// The source offset expected next, when known.
+    pub fn next_expected(&self) -> Option<i64> {
+        self.next_expected
+    }
+
+    /// Whether records fetched for this partition are to be sent now (not while it waits
+    /// for a retry).
+    pub fn accepts_records(&self) -> bool {
+        self.blocked
+            .as_ref()
+            .is_none_or(|b| b.state == RetryState::Retrying)
     }
 }
 
@@ -52,36 +148,69 @@ pub struct DueProgress {
     pub offset: i64,
 }
 
+/// Something the replication loop must act on or report, noted on the delivery path where
+/// no consumer is at hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackerEvent {
+    /// The partition just blocked (or failed again while retrying): pause reading it.
+    Blocked(SlotId),
+    /// The partition's refused record is now on the target: the block is over.
+    Unblocked(SlotId),
+    /// The target partition's offsets went backwards: the remote topic was deleted and
+    /// recreated, or truncated.
+    TargetRewound {
+        /// The slot.
+        slot: SlotId,
+        /// The last downstream offset before.
+        from: i64,
+        /// The downstream offset now.
+        to: i64,
+    },
+}
+
 /// All partitions of this process, with totals for backpressure and metrics.
 #[derive(Debug)]
 pub struct Tracker {
     slots: Vec<Option<PartitionSlot>>,
     free: Vec<SlotId>,
     index: HashMap<Arc<str>, HashMap<i32, SlotId>>,
-    /// Bytes sent and not yet acknowledged (keys + values).
+    /// The same slots by remote topic, which is what a delivery report names.
+    remote_index: HashMap<Arc<str>, HashMap<i32, SlotId>>,
+    /// Bytes sent and not yet reported on (keys + values).
     pub inflight_bytes: u64,
     /// Offset-sync emission state (MM2's rules).
     pub offset_syncs: OffsetSyncEmitter,
-    /// The first delivery failure; once set, the flow stops and nothing moves past it.
-    pub failure: Option<(String, i32, String)>,
+    /// Events for the replication loop, oldest first.
+    events: Vec<TrackerEvent>,
+    /// Partitions blocked now.
+    blocked: usize,
+    /// The longest wait between two retries of a blocked partition.
+    retry_max: Duration,
     /// Records acknowledged since start.
     pub acked_records: u64,
     /// Bytes acknowledged since start.
     pub acked_bytes: u64,
+    /// Records the target refused since start.
+    pub rejected_records: u64,
 }
 
 impl Tracker {
-    /// An empty tracker; `offset_lag_max` is MM2's `offset.lag.max`.
-    pub fn new(offset_lag_max: i64) -> Self {
+    /// An empty tracker; `offset_lag_max` is MM2's `offset.lag.max`, `retry_max` the longest
+    /// wait between retries of a blocked partition.
+    pub fn new(offset_lag_max: i64, retry_max: Duration) -> Self {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
             index: HashMap::new(),
+            remote_index: HashMap::new(),
             inflight_bytes: 0,
             offset_syncs: OffsetSyncEmitter::new(offset_lag_max),
-            failure: None,
+            events: Vec::new(),
+            blocked: 0,
+            retry_max,
             acked_records: 0,
             acked_bytes: 0,
+            rejected_records: 0,
         }
     }
 
@@ -98,11 +227,15 @@ impl Tracker {
         }
         let slot = PartitionSlot {
             topic: topic.clone(),
-            remote_topic,
+            remote_topic: remote_topic.clone(),
             partition,
-            inflight: VecDeque::new(),
+            sent: VecDeque::new(),
+            unreported: 0,
             last_acked: progress,
             last_written: progress,
+            next_expected: progress.map(|p| p + 1),
+            last_downstream: None,
+            blocked: None,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -115,18 +248,39 @@ impl Tracker {
             }
         };
         self.index.entry(topic).or_default().insert(partition, id);
+        self.remote_index
+            .entry(remote_topic)
+            .or_default()
+            .insert(partition, id);
         id
     }
 
-    /// Stops tracking a partition (after its in-flight records were acknowledged).
+    /// Stops tracking a partition. Records still unreported stop counting against the
+    /// in-flight budget; their reports, if they come, find no slot and change nothing.
     pub fn close(&mut self, id: SlotId) -> Option<PartitionSlot> {
         let slot = self.slots.get_mut(id)?.take()?;
-        if let Some(parts) = self.index.get_mut(&slot.topic) {
-            parts.remove(&slot.partition);
-            if parts.is_empty() {
-                self.index.remove(&slot.topic);
+        for (index, name) in [
+            (&mut self.index, &slot.topic),
+            (&mut self.remote_index, &slot.remote_topic),
+        ] {
+            if let Some(parts) = index.get_mut(name) {
+                parts.remove(&slot.partition);
+                if parts.is_empty() {
+                    index.remove(name);
+                }
             }
         }
+        let unreported: u64 = slot
+            .sent
+            .iter()
+            .filter(|s| s.outcome == Outcome::Pending)
+            .map(|s| u64::from(s.bytes))
+            .sum();
+        self.inflight_bytes = self.inflight_bytes.saturating_sub(unreported);
+        if slot.blocked.is_some() {
+            self.blocked -= 1;
+        }
+        self.events.retain(|e| event_slot(e) != id);
         self.offset_syncs
             .forget_partition(&slot.topic, slot.partition);
         self.free.push(id);
@@ -138,9 +292,21 @@ impl Tracker {
         self.index.get(topic)?.get(&partition).copied()
     }
 
+    /// The slot writing to a remote topic's partition.
+    pub fn slot_of_remote(&self, remote_topic: &str, partition: i32) -> Option<SlotId> {
+        self.remote_index
+            .get(remote_topic)?
+            .get(&partition)
+            .copied()
+    }
+
     /// A slot by id.
     pub fn slot(&self, id: SlotId) -> Option<&PartitionSlot> {
         self.slots.get(id)?.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: SlotId) -> Option<&mut PartitionSlot> {
+        self.slots.get_mut(id)?.as_mut()
     }
 
     /// Every tracked slot.
@@ -151,54 +317,203 @@ impl Tracker {
             .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
     }
 
+    /// Notes the offset of a record fetched for slot `id` and says how it follows the one
+    /// before. Call it for every fetched record, before [`Tracker::on_send`].
+    pub fn on_fetch(&mut self, id: SlotId, offset: i64) -> Continuity {
+        let Some(slot) = self.slot_mut(id) else {
+            return Continuity::InOrder;
+        };
+        let continuity = match slot.next_expected {
+            Some(expected) if offset > expected => Continuity::Gap { expected },
+            Some(expected) if offset < expected => Continuity::Backwards { expected },
+            _ => Continuity::InOrder,
+        };
+        slot.next_expected = Some(offset + 1);
+        continuity
+    }
+
     /// Notes a record handed to the producer.
     pub fn on_send(&mut self, id: SlotId, upstream: i64, bytes: u32) {
-        if let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) {
-            slot.inflight.push_back((upstream, bytes));
+        if let Some(slot) = self.slot_mut(id) {
+            slot.sent.push_back(Sent {
+                upstream,
+                bytes,
+                outcome: Outcome::Pending,
+            });
+            slot.unreported += 1;
             self.inflight_bytes += u64::from(bytes);
         }
     }
 
-    /// Takes back a record the producer refused before queueing it.
+    /// Takes back the last record handed to the producer, which refused to queue it for a
+    /// reason that passes (its queue was full).
     pub fn on_send_refused(&mut self, id: SlotId) {
-        let slot = self.slots.get_mut(id).and_then(Option::as_mut);
-        if let Some((_, bytes)) = slot.and_then(|s| s.inflight.pop_back()) {
-            self.inflight_bytes -= u64::from(bytes);
-        }
-    }
-
-    /// A record of slot `id` is on the target at `downstream`.
-    pub fn on_ack(&mut self, id: SlotId, downstream: i64) {
         let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) else {
             return;
         };
-        let Some((upstream, bytes)) = slot.inflight.pop_front() else {
-            return;
-        };
-        self.inflight_bytes -= u64::from(bytes);
-        self.acked_records += 1;
-        self.acked_bytes += u64::from(bytes);
-        if self.failure.is_some() {
-            // After a failure nothing may move forward: an earlier record is missing.
-            return;
-        }
-        slot.last_acked = Some(upstream);
-        if downstream >= 0 {
-            self.offset_syncs
-                .on_ack(&slot.topic, slot.partition, upstream, downstream);
+        if slot
+            .sent
+            .back()
+            .is_some_and(|s| s.outcome == Outcome::Pending)
+            && let Some(s) = slot.sent.pop_back()
+        {
+            slot.unreported -= 1;
+            self.inflight_bytes -= u64::from(s.bytes);
         }
     }
 
-    /// A record of slot `id` could not be written.
-    pub fn on_failure(&mut self, id: SlotId, detail: String) {
+    /// The delivery report of the record of slot `id` at source offset `upstream`: written
+    /// at a downstream offset, or refused for the given reason.
+    pub fn on_delivery(&mut self, id: SlotId, upstream: i64, result: Result<i64, String>) {
         let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) else {
             return;
         };
-        if let Some((_, bytes)) = slot.inflight.pop_front() {
-            self.inflight_bytes -= u64::from(bytes);
+        // Reports come in send order with the idempotent producer, so the record is nearly
+        // always the oldest unreported one; search only when it is not.
+        let at = match slot.sent.iter().position(|s| s.outcome == Outcome::Pending) {
+            Some(i) if slot.sent[i].upstream == upstream => Some(i),
+            _ => slot
+                .sent
+                .binary_search_by_key(&upstream, |s| s.upstream)
+                .ok()
+                .filter(|i| slot.sent[*i].outcome == Outcome::Pending),
+        };
+        let Some(at) = at else {
+            // A report for a record no longer tracked (sent before a retry reset); the
+            // retry sent it again.
+            return;
+        };
+        let entry = &mut slot.sent[at];
+        slot.unreported -= 1;
+        self.inflight_bytes -= u64::from(entry.bytes);
+        match result {
+            Ok(downstream) => {
+                entry.outcome = Outcome::Written(downstream);
+                self.acked_records += 1;
+                self.acked_bytes += u64::from(entry.bytes);
+            }
+            Err(reason) => {
+                entry.outcome = Outcome::Rejected;
+                self.rejected_records += 1;
+                let now = Instant::now();
+                let first_rejected = slot
+                    .sent
+                    .iter()
+                    .find(|s| s.outcome == Outcome::Rejected)
+                    .map_or(upstream, |s| s.upstream);
+                match &mut slot.blocked {
+                    Some(b) => {
+                        if b.state == RetryState::Retrying {
+                            b.state =
+                                RetryState::Waiting(now + backoff(b.attempts, self.retry_max));
+                            self.events.push(TrackerEvent::Blocked(id));
+                        }
+                        b.offset = first_rejected;
+                        b.reason = reason;
+                    }
+                    None => {
+                        slot.blocked = Some(Blocked {
+                            offset: first_rejected,
+                            reason,
+                            since_ms: epoch_ms(),
+                            attempts: 0,
+                            state: RetryState::Waiting(now + backoff(0, self.retry_max)),
+                        });
+                        self.blocked += 1;
+                        self.events.push(TrackerEvent::Blocked(id));
+                    }
+                }
+            }
         }
-        if self.failure.is_none() {
-            self.failure = Some((slot.remote_topic.to_string(), slot.partition, detail));
+        self.settle(id);
+    }
+
+    /// Moves the partition's acknowledged position over every written record at the front:
+    /// a refused record stops it.
+    fn settle(&mut self, id: SlotId) {
+        let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) else {
+            return;
+        };
+        while let Some(&Sent {
+            upstream,
+            outcome: Outcome::Written(downstream),
+            ..
+        }) = slot.sent.front()
+        {
+            slot.sent.pop_front();
+            slot.last_acked = Some(upstream);
+            if downstream >= 0 {
+                if let Some(prev) = slot.last_downstream
+                    && downstream < prev
+                {
+                    self.events.push(TrackerEvent::TargetRewound {
+                        slot: id,
+                        from: prev,
+                        to: downstream,
+                    });
+                }
+                slot.last_downstream = Some(downstream);
+                self.offset_syncs
+                    .on_ack(&slot.topic, slot.partition, upstream, downstream);
+            }
+            if slot.blocked.as_ref().is_some_and(|b| upstream >= b.offset) {
+                slot.blocked = None;
+                self.blocked -= 1;
+                self.events.push(TrackerEvent::Unblocked(id));
+            }
+        }
+    }
+
+    /// Takes the events noted since the last call.
+    pub fn take_events(&mut self) -> Vec<TrackerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether events wait for the loop (cheap enough to ask every turn).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Partitions blocked now.
+    pub fn blocked_count(&self) -> usize {
+        self.blocked
+    }
+
+    /// Blocked partitions whose retry is due at `now`: waited long enough, and every record
+    /// sent before has its report (so none can still land behind the retry).
+    pub fn due_retries(&self, now: Instant) -> Vec<SlotId> {
+        if self.blocked == 0 {
+            return Vec::new();
+        }
+        self.slots()
+            .filter(|(_, s)| s.unreported == 0)
+            .filter(|(_, s)| {
+                matches!(&s.blocked, Some(Blocked { state: RetryState::Waiting(at), .. }) if *at <= now)
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Starts a retry of a blocked partition: forgets what was sent after the refused record
+    /// (it will be sent again) and returns the offset to read from.
+    pub fn start_retry(&mut self, id: SlotId) -> Option<i64> {
+        let slot = self.slots.get_mut(id).and_then(Option::as_mut)?;
+        let b = slot.blocked.as_mut()?;
+        b.attempts += 1;
+        b.state = RetryState::Retrying;
+        let offset = b.offset;
+        slot.sent.clear();
+        slot.unreported = 0;
+        slot.next_expected = Some(offset);
+        Some(offset)
+    }
+
+    /// A retry that could not start: wait for the next one.
+    pub fn postpone_retry(&mut self, id: SlotId, reason: String) {
+        let retry_max = self.retry_max;
+        if let Some(b) = self.slot_mut(id).and_then(|s| s.blocked.as_mut()) {
+            b.state = RetryState::Waiting(Instant::now() + backoff(b.attempts, retry_max));
+            b.reason = reason;
         }
     }
 
@@ -206,8 +521,13 @@ impl Tracker {
     pub fn inflight_of(&self, ids: &[SlotId]) -> usize {
         ids.iter()
             .filter_map(|id| self.slot(*id))
-            .map(PartitionSlot::inflight)
+            .map(PartitionSlot::unreported)
             .sum()
+    }
+
+    /// Records in flight over every slot.
+    pub fn inflight_of_all(&self) -> usize {
+        self.slots().map(|(_, s)| s.unreported).sum()
     }
 
     /// Partitions whose acknowledged position moved past what was last written, restricted to
@@ -229,10 +549,30 @@ impl Tracker {
 
     /// Notes that progress was written.
     pub fn mark_written(&mut self, id: SlotId, offset: i64) {
-        if let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) {
+        if let Some(slot) = self.slot_mut(id) {
             slot.last_written = Some(offset);
         }
     }
+}
+
+fn event_slot(e: &TrackerEvent) -> SlotId {
+    match e {
+        TrackerEvent::Blocked(s) | TrackerEvent::Unblocked(s) => *s,
+        TrackerEvent::TargetRewound { slot, .. } => *slot,
+    }
+}
+
+/// The wait before retry number `attempts + 1`.
+fn backoff(attempts: u32, max: Duration) -> Duration {
+    FIRST_RETRY
+        .saturating_mul(1u32 << attempts.min(16))
+        .min(max.max(FIRST_RETRY))
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -240,7 +580,7 @@ mod tests {
     use super::*;
 
     fn tracker_with_one() -> (Tracker, SlotId) {
-        let mut t = Tracker::new(100);
+        let mut t = Tracker::new(100, Duration::from_secs(60));
         let id = t.open("t".into(), "src.t".into(), 0, None);
         (t, id)
     }
@@ -252,8 +592,8 @@ mod tests {
             t.on_send(id, up, 100);
         }
         assert_eq!(t.inflight_bytes, 500);
-        t.on_ack(id, 0);
-        t.on_ack(id, 1);
+        t.on_delivery(id, 10, Ok(0));
+        t.on_delivery(id, 11, Ok(1));
         assert_eq!(t.slot(id).unwrap().last_acked, Some(11));
         assert_eq!(t.inflight_of(&[id]), 3);
         assert_eq!(
@@ -270,28 +610,142 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_freezes_the_position() {
+    fn reports_out_of_order_never_move_past_an_unwritten_record() {
         let (mut t, id) = tracker_with_one();
-        t.on_send(id, 1, 10);
-        t.on_send(id, 2, 10);
-        t.on_send(id, 3, 10);
-        t.on_ack(id, 0);
-        t.on_failure(id, "boom".into());
-        t.on_ack(id, 2);
-        assert_eq!(t.slot(id).unwrap().last_acked, Some(1));
+        for up in 0..4 {
+            t.on_send(id, up, 10);
+        }
+        // 2 and 3 come back before 1 (a retried batch overtaken by a later one).
+        t.on_delivery(id, 0, Ok(0));
+        t.on_delivery(id, 2, Ok(1));
+        t.on_delivery(id, 3, Ok(2));
+        assert_eq!(t.slot(id).unwrap().last_acked, Some(0));
+        assert_eq!(
+            t.offset_syncs.pending_len(),
+            1,
+            "only the first record synced"
+        );
+        t.on_delivery(id, 1, Ok(3));
+        assert_eq!(t.slot(id).unwrap().last_acked, Some(3));
         assert_eq!(t.inflight_bytes, 0);
-        assert!(t.failure.is_some());
     }
 
     #[test]
-    fn slots_are_reused_after_close() {
+    fn a_refused_record_blocks_its_partition_until_a_retry_writes_it() {
         let (mut t, id) = tracker_with_one();
+        for up in 1..=4 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 1, Ok(0));
+        t.on_delivery(id, 2, Err("too large".into()));
+        t.on_delivery(id, 3, Ok(1));
+        t.on_delivery(id, 4, Ok(2));
+        let slot = t.slot(id).unwrap();
+        assert_eq!(
+            slot.last_acked,
+            Some(1),
+            "nothing after the refused record counts"
+        );
+        assert_eq!(slot.blocked.as_ref().unwrap().offset, 2);
+        assert!(!slot.accepts_records());
+        assert_eq!(t.inflight_bytes, 0);
+        assert_eq!(t.take_events(), vec![TrackerEvent::Blocked(id)]);
+        assert_eq!(t.blocked_count(), 1);
+
+        assert!(
+            t.due_retries(Instant::now()).is_empty(),
+            "not before the backoff"
+        );
+        let later = Instant::now() + Duration::from_secs(6);
+        assert_eq!(t.due_retries(later), vec![id]);
+        assert_eq!(t.start_retry(id), Some(2));
+        assert!(t.slot(id).unwrap().accepts_records());
+        assert_eq!(t.on_fetch(id, 2), Continuity::InOrder);
+        t.on_send(id, 2, 10);
+        t.on_delivery(id, 2, Ok(3));
+        assert_eq!(t.slot(id).unwrap().last_acked, Some(2));
+        assert!(t.slot(id).unwrap().blocked.is_none());
+        assert_eq!(t.take_events(), vec![TrackerEvent::Unblocked(id)]);
+        assert_eq!(t.blocked_count(), 0);
+    }
+
+    #[test]
+    fn a_failed_retry_waits_longer() {
+        let (mut t, id) = tracker_with_one();
+        t.on_send(id, 7, 10);
+        t.on_delivery(id, 7, Err("denied".into()));
+        t.start_retry(id);
+        t.on_send(id, 7, 10);
+        t.on_delivery(id, 7, Err("still denied".into()));
+        let b = t.slot(id).unwrap().blocked.clone().unwrap();
+        assert_eq!(b.attempts, 1);
+        assert_eq!(b.reason, "still denied");
+        let RetryState::Waiting(at) = b.state else {
+            panic!("expected a wait: {b:?}");
+        };
+        assert!(at > Instant::now() + Duration::from_secs(8));
+        assert_eq!(
+            backoff(20, Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn retries_wait_for_every_report() {
+        let (mut t, id) = tracker_with_one();
+        t.on_send(id, 1, 10);
+        t.on_send(id, 2, 10);
+        t.on_delivery(id, 1, Err("x".into()));
+        let later = Instant::now() + Duration::from_secs(600);
+        assert!(t.due_retries(later).is_empty(), "record 2 is still out");
+        t.on_delivery(id, 2, Ok(5));
+        assert_eq!(t.due_retries(later), vec![id]);
+    }
+
+    #[test]
+    fn fetch_continuity_is_reported() {
+        let mut t = Tracker::new(100, Duration::from_secs(60));
+        let id = t.open("t".into(), "src.t".into(), 0, Some(9));
+        assert_eq!(t.on_fetch(id, 10), Continuity::InOrder);
+        assert_eq!(t.on_fetch(id, 15), Continuity::Gap { expected: 11 });
+        assert_eq!(t.on_fetch(id, 3), Continuity::Backwards { expected: 16 });
+        let fresh = t.open("u".into(), "src.u".into(), 0, None);
+        assert_eq!(t.on_fetch(fresh, 500), Continuity::InOrder);
+    }
+
+    #[test]
+    fn the_target_going_backwards_is_noticed() {
+        let (mut t, id) = tracker_with_one();
+        t.on_send(id, 1, 1);
+        t.on_send(id, 2, 1);
+        t.on_delivery(id, 1, Ok(40));
+        t.on_delivery(id, 2, Ok(0));
+        assert_eq!(
+            t.take_events(),
+            vec![TrackerEvent::TargetRewound {
+                slot: id,
+                from: 40,
+                to: 0
+            }]
+        );
+    }
+
+    #[test]
+    fn slots_are_reused_after_close_and_found_by_remote_name() {
+        let (mut t, id) = tracker_with_one();
+        t.on_send(id, 1, 10);
         assert!(t.close(id).is_some());
+        assert_eq!(t.inflight_bytes, 0, "a closed slot frees its budget");
         assert_eq!(t.slot_of("t", 0), None);
+        assert_eq!(t.slot_of_remote("src.t", 0), None);
         let id2 = t.open("u".into(), "src.u".into(), 3, Some(41));
         assert_eq!(id2, id);
         assert_eq!(t.slot(id2).unwrap().last_acked, Some(41));
+        assert_eq!(t.slot_of_remote("src.u", 3), Some(id2));
         assert!(t.due_progress(None).is_empty());
+        // A late report for the closed partition's record changes nothing.
+        t.on_delivery(id2, 1, Ok(0));
+        assert_eq!(t.slot(id2).unwrap().last_acked, Some(41));
     }
 
     #[test]

@@ -16,15 +16,16 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use crate::checkpoint::status::CheckpointStatus;
 use crate::config::FlowConfig;
 use crate::policy::ReplicationPolicy;
-use crate::source::tracker::{PartitionSlot, SlotId, Tracker};
+use crate::source::tracker::{Blocked, PartitionSlot, RetryState, SlotId, Tracker};
 use crate::status::component::{ClusterCell, Component, ComponentCell, ComponentState, ErrorNote};
 use crate::status::connectors::{ConnectorInfo, connectors_of};
 use crate::status::lag::lag_records;
 use crate::status::partition::{PartitionCell, PartitionId, PartitionTable, UNKNOWN};
 use crate::status::readiness;
 use crate::status::snapshot::{
-    CheckpointSnapshot, ClusterSnapshot, ComponentSnapshot, ConnectorSnapshot, FlowSnapshot,
-    FlowState, HeartbeatSnapshot, LatencySnapshot, PartitionSnapshot, Totals,
+    BlockedSnapshot, CheckpointSnapshot, ClusterSnapshot, ComponentSnapshot, ConnectorSnapshot,
+    ExpiredSnapshot, FlowSnapshot, FlowState, HeartbeatSnapshot, LatencySnapshot,
+    PartitionSnapshot, Totals,
 };
 use crate::status::window::WindowedStat;
 use crate::status::{ClusterRole, now_ms};
@@ -63,6 +64,8 @@ pub struct FlowStatus {
     heartbeat: WindowedStat,
     heartbeat_at_ms: AtomicU64,
     checkpoints: Mutex<BTreeMap<(String, String, i32), WindowedStat>>,
+    /// Records deleted on the source before they were replicated, per source partition.
+    expired: Mutex<BTreeMap<(String, i32), ExpiredSnapshot>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -113,6 +116,7 @@ impl FlowStatus {
             heartbeat: WindowedStat::default(),
             heartbeat_at_ms: AtomicU64::new(0),
             checkpoints: Mutex::new(BTreeMap::new()),
+            expired: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -222,6 +226,64 @@ impl FlowStatus {
         }
     }
 
+    /// A record of `slot` was refused by the target (or by the producer).
+    pub fn rejected(&self, slot: SlotId) {
+        if let Some(cell) = self.partitions.get(slot) {
+            cell.rejected.fetch_add(1, Relaxed);
+        }
+    }
+
+    // ---- replication pipeline (rare events) ----
+
+    /// The partition in `slot` is held at a refused record (or its retry state changed).
+    pub fn partition_blocked(&self, slot: SlotId, blocked: &Blocked) {
+        if let Some(cell) = self.partitions.get(slot) {
+            *lock(&cell.blocked) = Some(BlockedSnapshot {
+                offset: blocked.offset,
+                reason: blocked.reason.clone(),
+                since_ms: blocked.since_ms,
+                attempts: blocked.attempts,
+                retrying: blocked.state == RetryState::Retrying,
+            });
+        }
+    }
+
+    /// The partition in `slot` got its refused record written.
+    pub fn partition_unblocked(&self, slot: SlotId) {
+        if let Some(cell) = self.partitions.get(slot) {
+            *lock(&cell.blocked) = None;
+        }
+    }
+
+    /// Source offsets `first..=last` of `topic`/`partition` (`remote_topic` on the target)
+    /// were deleted before they could be replicated (`strait_source_records_expired_total`).
+    pub fn records_expired(
+        &self,
+        topic: &str,
+        remote_topic: &str,
+        partition: i32,
+        first: i64,
+        last: i64,
+    ) {
+        let records = u64::try_from(last - first + 1).unwrap_or(0);
+        let mut expired = lock(&self.expired);
+        let e = expired
+            .entry((topic.to_owned(), partition))
+            .or_insert_with(|| ExpiredSnapshot {
+                topic: topic.to_owned(),
+                remote_topic: remote_topic.to_owned(),
+                partition,
+                records: 0,
+                last_first_offset: first,
+                last_last_offset: last,
+                last_at_ms: 0,
+            });
+        e.records += records;
+        e.last_first_offset = first;
+        e.last_last_offset = last;
+        e.last_at_ms = now_ms();
+    }
+
     /// Called every turn of the replication loop: proves the loop is alive (liveness) and,
     /// once a second, takes the consumer's positions so that offsets the consumer skipped
     /// without returning a record (transaction markers, aborted records) count as replicated.
@@ -236,9 +298,6 @@ impl FlowStatus {
             return;
         };
         let t = lock(tracker);
-        if t.failure.is_some() {
-            return;
-        }
         for e in positions.elements() {
             let Offset::Offset(pos) = e.offset() else {
                 continue;
@@ -246,8 +305,11 @@ impl FlowStatus {
             let Some(slot) = t.slot_of(e.topic(), e.partition()) else {
                 continue;
             };
-            // Only with nothing in flight is everything before the position on the target.
-            if t.slot(slot).is_none_or(|s| s.inflight() != 0) {
+            // Only with nothing in flight is everything before the position on the target;
+            // a blocked partition's position may be past records that are not.
+            if t.slot(slot)
+                .is_none_or(|s| s.inflight() != 0 || s.blocked.is_some())
+            {
                 continue;
             }
             if let Some(cell) = self.partitions.get(slot)
@@ -347,7 +409,9 @@ impl FlowStatus {
             .collect();
         partitions
             .sort_by(|a, b| (a.topic.as_str(), a.partition).cmp(&(b.topic.as_str(), b.partition)));
-        let totals = totals(&partitions);
+        let expired: Vec<ExpiredSnapshot> = lock(&self.expired).values().cloned().collect();
+        let mut totals = totals(&partitions);
+        totals.records_expired = expired.iter().map(|e| e.records).sum();
         let clusters = vec![
             self.cluster_snapshot(ClusterRole::Source, now),
             self.cluster_snapshot(ClusterRole::Target, now),
@@ -394,6 +458,7 @@ impl FlowStatus {
                 last_ms: (heartbeat_at > 0).then_some(heartbeat_at),
             },
             partitions,
+            expired,
             checkpointer,
             checkpoints: lock(&self.checkpoints)
                 .iter()
@@ -529,6 +594,11 @@ impl FlowStatus {
                 last: cell.latency.last(),
                 window: cell.latency.summary(now),
             },
+            records_rejected: cell.rejected.load(Relaxed),
+            blocked: cell.blocked(),
+            records_expired: lock(&self.expired)
+                .get(&(id.topic.to_string(), id.partition))
+                .map_or(0, |e| e.records),
         }
     }
 
@@ -600,6 +670,7 @@ fn totals(partitions: &[PartitionSnapshot]) -> Totals {
             t.max_lag_seconds = Some(t.max_lag_seconds.map_or(s, |m: f64| m.max(s)));
         }
         t.stalled_partitions += usize::from(p.stalled);
+        t.blocked_partitions += usize::from(p.blocked.is_some());
     }
     t
 }
@@ -612,7 +683,7 @@ mod tests {
 
     fn running_flow() -> (FlowStatus, Tracker, SlotId) {
         let st = FlowStatus::new(&seed_like_flow());
-        let mut t = Tracker::new(100);
+        let mut t = Tracker::new(100, std::time::Duration::from_secs(60));
         let slot = t.open("orders".into(), "uswest.orders".into(), 2, Some(9));
         st.partition_assigned(slot, t.slot(slot));
         st.set_state(Component::Source, ComponentState::Running);
@@ -627,9 +698,9 @@ mod tests {
             st.polled(slot, 100, Some(ts));
             t.on_send(slot, up, 100);
         }
-        t.on_ack(slot, 0);
+        t.on_delivery(slot, 10, Ok(0));
         st.acked(slot, &t, Some(ts));
-        t.on_ack(slot, 1);
+        t.on_delivery(slot, 11, Ok(1));
         st.acked(slot, &t, Some(ts));
         let snap = st.snapshot(now_ms());
         let p = &snap.partitions[0];
@@ -716,11 +787,11 @@ mod tests {
     #[test]
     fn heartbeats_topics_feed_the_heartbeat_latency() {
         let st = FlowStatus::new(&seed_like_flow());
-        let mut t = Tracker::new(100);
+        let mut t = Tracker::new(100, std::time::Duration::from_secs(60));
         let slot = t.open("heartbeats".into(), "uswest.heartbeats".into(), 0, None);
         st.partition_assigned(slot, t.slot(slot));
         t.on_send(slot, 0, 10);
-        t.on_ack(slot, 0);
+        t.on_delivery(slot, 0, Ok(0));
         st.acked(slot, &t, Some(now_ms() as i64 - 250));
         let hb = st.snapshot(now_ms()).heartbeat;
         assert!(hb.latency_ms.unwrap() >= 250);

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::source::tracker::SlotId;
+use crate::status::snapshot::BlockedSnapshot;
 use crate::status::window::WindowedStat;
 
 /// Cells per segment.
@@ -63,6 +64,10 @@ pub struct PartitionCell {
     pub(crate) byte_rate: AtomicU64,
     /// f64 bits; NaN when unknown.
     pub(crate) lag_seconds: AtomicU64,
+    /// Records the target refused since assignment.
+    pub(crate) rejected: AtomicU64,
+    /// Set while the partition is held at a refused record (rare path: a lock is fine).
+    pub(crate) blocked: Mutex<Option<BlockedSnapshot>>,
 }
 
 impl Default for PartitionCell {
@@ -84,6 +89,8 @@ impl Default for PartitionCell {
             record_rate: AtomicU64::new(0f64.to_bits()),
             byte_rate: AtomicU64::new(0f64.to_bits()),
             lag_seconds: AtomicU64::new(f64::NAN.to_bits()),
+            rejected: AtomicU64::new(0),
+            blocked: Mutex::new(None),
         }
     }
 }
@@ -112,6 +119,8 @@ impl PartitionCell {
         self.record_rate.store(0f64.to_bits(), Relaxed);
         self.byte_rate.store(0f64.to_bits(), Relaxed);
         self.lag_seconds.store(f64::NAN.to_bits(), Relaxed);
+        self.rejected.store(0, Relaxed);
+        *self.blocked.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.heartbeats.store(heartbeats, Relaxed);
         *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(id));
         self.active.store(true, Relaxed);
@@ -123,6 +132,14 @@ impl PartitionCell {
             return None;
         }
         self.identity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The partition's block, if it is held at a refused record.
+    pub(crate) fn blocked(&self) -> Option<BlockedSnapshot> {
+        self.blocked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()

@@ -6,7 +6,8 @@
 //!    component: its consumer joined the group and received an assignment, possibly empty when
 //!    there are more processes than partitions);
 //! 2. both clusters answered the status sampler within the last 30 seconds;
-//! 3. no assigned partition is stalled: lagging with a position that has not moved for 60 s.
+//! 3. no assigned partition is stalled: lagging with a position that has not moved for 60 s;
+//! 4. no assigned partition is blocked at a record the target refused.
 //!
 //! **Live** (`/healthz` 200) means the process is not wedged: the replication loop of every
 //! running flow came round within the last 5 minutes (longer than any wait inside it). A
@@ -81,6 +82,15 @@ pub fn flow_readiness(flow: &FlowSnapshot) -> Health {
             shown.join(", "),
             if stalled.len() > 5 { ", ..." } else { "" }
         ));
+    }
+    for p in &flow.partitions {
+        if let Some(b) = &p.blocked {
+            reasons.push(format!(
+                "flow {name}: partition {}-{} is blocked at source offset {}: the target refused \
+                 a record ({}); retried with backoff",
+                p.topic, p.partition, b.offset, b.reason
+            ));
+        }
     }
     Health {
         ok: reasons.is_empty(),

@@ -98,6 +98,9 @@ pub struct FlowSnapshot {
     pub heartbeat: HeartbeatSnapshot,
     /// The source partitions this process replicates now.
     pub partitions: Vec<PartitionSnapshot>,
+    /// Source partitions with records deleted before they could be replicated (assigned
+    /// now or not).
+    pub expired: Vec<ExpiredSnapshot>,
     /// The checkpointer's view of consumer groups and their translation, when it runs in this
     /// process (see [`crate::checkpoint::status`]).
     pub checkpointer: Option<CheckpointStatus>,
@@ -169,6 +172,10 @@ pub struct Totals {
     pub max_lag_seconds: Option<f64>,
     /// Partitions stalled.
     pub stalled_partitions: usize,
+    /// Partitions held at a record the target refused.
+    pub blocked_partitions: usize,
+    /// Records deleted on the source before they could be replicated, since start.
+    pub records_expired: u64,
 }
 
 /// Heartbeat latency: replication latency of records of the heartbeats topics, i.e. from the
@@ -227,6 +234,48 @@ pub struct PartitionSnapshot {
     pub record_age_ms: LatencySnapshot,
     /// MM2 `replication-latency-ms`.
     pub replication_latency_ms: LatencySnapshot,
+    /// Records the target refused since assignment.
+    pub records_rejected: u64,
+    /// Set while the partition is held at a refused record.
+    pub blocked: Option<BlockedSnapshot>,
+    /// Records of this partition deleted on the source before they could be replicated,
+    /// since the process started.
+    pub records_expired: u64,
+}
+
+/// A partition held at a record the target refused: nothing after it counts as replicated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockedSnapshot {
+    /// Source offset of the refused record.
+    pub offset: i64,
+    /// Why the target refused it.
+    pub reason: String,
+    /// Since when, epoch milliseconds.
+    pub since_ms: u64,
+    /// Retries made so far.
+    pub attempts: u32,
+    /// Whether a retry runs now (otherwise reading is paused until the next one).
+    pub retrying: bool,
+}
+
+/// Records of one source partition deleted on the source (retention, delete-records) before
+/// this flow could replicate them: they are not on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredSnapshot {
+    /// Source topic.
+    pub topic: String,
+    /// Remote topic on the target.
+    pub remote_topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Records (offsets) skipped in all since the process started.
+    pub records: u64,
+    /// The first offset of the last range skipped.
+    pub last_first_offset: i64,
+    /// The last offset of the last range skipped.
+    pub last_last_offset: i64,
+    /// When the last range was skipped, epoch milliseconds.
+    pub last_at_ms: u64,
 }
 
 /// MM2's `checkpoint-latency-ms` of one group partition.

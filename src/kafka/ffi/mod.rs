@@ -1,6 +1,6 @@
 //! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
 //! describing consumer groups, reading and altering group offsets, incremental topic config
-//! changes, and ACLs.
+//! changes, ACLs, and a consumer's cached watermarks.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -22,6 +22,7 @@ mod error;
 mod groups;
 mod offsets;
 mod raw;
+mod watermarks;
 
 pub use acls::{
     AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
@@ -36,3 +37,4 @@ pub use offsets::{
     CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
 };
 pub use raw::KafkaHandle;
+pub use watermarks::cached_watermarks;

@@ -1,0 +1,81 @@
+//! The replication producers' context: delivery reports feed the tracker.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rdkafka::Message;
+use rdkafka::client::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+
+use crate::kafka::stats::StatsSink;
+use crate::source::tracker::Tracker;
+use crate::status::{Component, FlowStatus};
+
+use super::lock;
+use super::offset_syncs::OffsetSyncTarget;
+
+/// What every record carries through librdkafka: its source offset. The partition's slot is
+/// found from the remote topic and partition the report names.
+pub(super) type Opaque = usize;
+
+/// The source offset as a delivery opaque (source offsets are never negative).
+pub(super) fn opaque(offset: i64) -> Opaque {
+    usize::try_from(offset).unwrap_or(0)
+}
+
+/// Delivery reports of replicated records feed the tracker.
+pub(super) struct ReplicationProducerContext {
+    pub(super) tracker: Arc<Mutex<Tracker>>,
+    pub(super) offset_syncs: Option<Arc<OffsetSyncTarget>>,
+    pub(super) status: Arc<FlowStatus>,
+    pub(super) stats: Option<StatsSink>,
+    /// Set when librdkafka reports a fatal error: this producer can send nothing more.
+    pub(super) fatal: Arc<AtomicBool>,
+}
+
+impl ClientContext for ReplicationProducerContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
+            tracing::error!(%error, reason, "target producer: fatal error");
+            self.fatal.store(true, Ordering::Release);
+        } else {
+            tracing::warn!(%error, reason, "target producer");
+        }
+        self.status
+            .error(Component::Source, &format_args!("target producer: {error}"));
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(s) = &self.stats {
+            s.write(statistics);
+        }
+    }
+}
+
+impl ProducerContext for ReplicationProducerContext {
+    type DeliveryOpaque = Opaque;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, upstream: Opaque) {
+        let upstream = i64::try_from(upstream).unwrap_or(i64::MAX);
+        let mut t = lock(&self.tracker);
+        let (message, outcome) = match result {
+            Ok(m) => (m, Ok(m.offset())),
+            Err((e, m)) => (m, Err(e.to_string())),
+        };
+        let Some(slot) = t.slot_of_remote(message.topic(), message.partition()) else {
+            // The partition was handed over before its report came; the new owner replays it.
+            return;
+        };
+        let rejected = outcome.is_err();
+        t.on_delivery(slot, upstream, outcome);
+        if rejected {
+            self.status.rejected(slot);
+        } else {
+            self.status.acked(slot, &t, message.timestamp().to_millis());
+        }
+        if let Some(os) = &self.offset_syncs {
+            os.send_pending(&mut t);
+        }
+    }
+}

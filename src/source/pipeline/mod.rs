@@ -1,0 +1,398 @@
+//! The replication pipeline of one process: one source consumer (a member of the flow's
+//! consumer group), idempotent target producers, and the bookkeeping that turns delivery
+//! reports into progress, offset syncs and group commits.
+//!
+//! It runs on a thread of its own: librdkafka does the network work on its threads, and this
+//! thread only moves borrowed records from the consumer to the producer and serves callbacks,
+//! so rebalance callbacks (which run inside `poll`) see the same state without contention.
+//!
+//! - [`delivery`]: delivery reports, matched to records by their source offset;
+//! - [`replicate`]: one record from consumer to producer, and gaps in the source;
+//! - [`rebalance`]: taking partitions on and handing them over;
+//! - [`blocked`]: partitions held at a record the target refused, and their retries;
+//! - [`offset_syncs`]: publishing offset syncs.
+
+mod blocked;
+mod delivery;
+mod offset_syncs;
+mod rebalance;
+mod replicate;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset};
+use tokio::sync::watch;
+
+use crate::kafka::stats::StatsSink;
+use crate::source::SourceError;
+use crate::source::progress::ProgressStore;
+use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
+use crate::source::tracker::Tracker;
+use crate::status::{Component, FlowStatus};
+
+use delivery::ReplicationProducerContext;
+pub use offset_syncs::OffsetSyncTarget;
+use rebalance::RebalanceContext;
+
+/// How often blocked partitions are checked for a due retry.
+const RETRY_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// Where a partition without recorded progress starts (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartWithoutProgress {
+    /// At the log start (`earliest`, MM2's default).
+    Earliest,
+    /// At the log end (`latest`).
+    Latest,
+    /// Nowhere: the flow fails (`none`).
+    Fail,
+}
+
+impl StartWithoutProgress {
+    /// From librdkafka's `auto.offset.reset` value (Java's `none` is librdkafka's `error`).
+    pub fn from_reset(value: Option<&str>) -> Self {
+        match value {
+            Some("latest" | "largest" | "end") => Self::Latest,
+            Some("error" | "none") => Self::Fail,
+            _ => Self::Earliest,
+        }
+    }
+
+    fn offset(self) -> Offset {
+        match self {
+            Self::Latest => Offset::End,
+            Self::Earliest | Self::Fail => Offset::Beginning,
+        }
+    }
+}
+
+/// Settings of a pipeline, derived from the flow's configuration.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// How often progress is written and delayed offset syncs are published
+    /// (Connect's `offset.flush.interval.ms`).
+    pub flush_interval: Duration,
+    /// Bytes in flight to the target before reading pauses.
+    pub max_in_flight_bytes: u64,
+    /// Where to start a partition without recorded progress (`auto.offset.reset`).
+    pub start_without_progress: StartWithoutProgress,
+    /// How long a revoked partition may take to drain: the producer's delivery timeout and
+    /// a margin, since librdkafka reports every record within its delivery timeout.
+    pub drain_timeout: Duration,
+    /// How long stopping may take in all: everything sent acknowledged, progress and the last
+    /// offset syncs written. Below the pod's termination grace period.
+    pub shutdown_timeout: Duration,
+    /// The longest wait between two retries of a partition blocked at a refused record.
+    pub retry_backoff_max: Duration,
+    /// Target producers working side by side; a partition always uses the same one.
+    pub producer_lanes: usize,
+}
+
+fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
+    // A poisoned lock means a panic elsewhere; the data is still the best we have.
+    tracker.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the rebalance callback, the delivery callbacks and the loop share.
+struct Shared {
+    tracker: Arc<Mutex<Tracker>>,
+    /// The target producers ("lanes"); partition slot `s` uses `lanes[s % lanes.len()]`.
+    lanes: Vec<ThreadedProducer<ReplicationProducerContext>>,
+    progress: ProgressStore,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+    runtime: tokio::runtime::Handle,
+    settings: PipelineSettings,
+    fatal: Mutex<Option<SourceError>>,
+    /// Set by a producer's context when librdkafka reports a fatal error.
+    producer_fatal: Arc<AtomicBool>,
+    status: Arc<FlowStatus>,
+}
+
+impl Shared {
+    fn fail(&self, e: SourceError) {
+        tracing::error!(error = %e, "source replication failed");
+        self.status.failed(Component::Source, &e);
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(e);
+        }
+    }
+
+    /// The producer that carries partition slot `slot`.
+    fn lane(&self, slot: usize) -> &ThreadedProducer<ReplicationProducerContext> {
+        &self.lanes[slot % self.lanes.len()]
+    }
+
+    /// The first fatal error of a producer, if any: such a producer sends nothing more.
+    fn producer_fatal_error(&self) -> Option<SourceError> {
+        if !self.producer_fatal.load(Ordering::Acquire) {
+            return None;
+        }
+        let (code, detail) = self.lanes.iter().find_map(|l| l.client().fatal_error())?;
+        Some(SourceError::ProducerFatal {
+            detail: format!("{code}: {detail}"),
+        })
+    }
+}
+
+/// Runs the pipeline until `stop` is set or a fatal error occurs. `topics` carries the set of
+/// replicated topics; a change re-subscribes.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    consumer_config: &ClientConfig,
+    producer_config: &ClientConfig,
+    progress: ProgressStore,
+    offset_syncs: Option<OffsetSyncTarget>,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+    runtime: tokio::runtime::Handle,
+    settings: PipelineSettings,
+    offset_lag_max: i64,
+    mut topics: watch::Receiver<Vec<ReplicatedTopic>>,
+    stop: Arc<AtomicBool>,
+    status: Arc<FlowStatus>,
+) -> Result<(), SourceError> {
+    let tracker = Arc::new(Mutex::new(Tracker::new(
+        offset_lag_max,
+        settings.retry_backoff_max,
+    )));
+    let offset_syncs = offset_syncs.map(Arc::new);
+    let producer_fatal = Arc::new(AtomicBool::new(false));
+    let mut lanes = Vec::with_capacity(settings.producer_lanes.max(1));
+    for lane in 0..settings.producer_lanes.max(1) {
+        let mut producer_config = producer_config.clone();
+        let stats = StatsSink::from_env(&mut producer_config, &format!("producer{lane}"));
+        let producer: ThreadedProducer<ReplicationProducerContext> = producer_config
+            .create_with_context(ReplicationProducerContext {
+                tracker: tracker.clone(),
+                offset_syncs: offset_syncs.clone(),
+                status: status.clone(),
+                stats,
+                fatal: producer_fatal.clone(),
+            })
+            .map_err(|source| SourceError::Client {
+                what: "target producer",
+                source,
+            })?;
+        lanes.push(producer);
+    }
+    let shared = Arc::new(Shared {
+        tracker: tracker.clone(),
+        lanes,
+        progress,
+        selector,
+        admin,
+        runtime,
+        settings: settings.clone(),
+        fatal: Mutex::new(None),
+        producer_fatal,
+        status,
+    });
+    let mut consumer_config = consumer_config.clone();
+    let consumer_stats = StatsSink::from_env(&mut consumer_config, "consumer");
+    let consumer: BaseConsumer<RebalanceContext> = consumer_config
+        .create_with_context(RebalanceContext {
+            shared: shared.clone(),
+            stats: consumer_stats,
+        })
+        .map_err(|source| SourceError::Client {
+            what: "source consumer",
+            source,
+        })?;
+
+    // The initial topic set counts as a change, so the first iteration subscribes.
+    topics.mark_changed();
+    let mut last_flush = Instant::now();
+    let mut last_retry_check = Instant::now();
+    let mut subscribed: Vec<String> = Vec::new();
+    let result = loop {
+        shared.status.tick(&consumer, &tracker);
+        if stop.load(Ordering::Acquire) {
+            break Ok(());
+        }
+        if let Some(e) = shared.fatal.lock().ok().and_then(|mut f| f.take()) {
+            break Err(e);
+        }
+        if let Some(e) = shared.producer_fatal_error() {
+            break Err(e);
+        }
+        if topics.has_changed().unwrap_or(false) {
+            let mut wanted: Vec<String> = topics
+                .borrow_and_update()
+                .iter()
+                .map(|t| t.source.to_string())
+                .collect();
+            wanted.sort();
+            if wanted != subscribed {
+                let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                if names.is_empty() {
+                    consumer.unsubscribe();
+                } else if let Err(e) = consumer.subscribe(&names) {
+                    break Err(SourceError::Consume(e));
+                }
+                tracing::info!(topics = ?wanted, "subscribed");
+                subscribed = wanted;
+            }
+        }
+
+        let (inflight, has_events, blocked) = {
+            let t = lock(&tracker);
+            (t.inflight_bytes, t.has_events(), t.blocked_count())
+        };
+        if has_events {
+            blocked::handle_events(&shared, &consumer);
+        }
+        if blocked > 0 && last_retry_check.elapsed() >= RETRY_CHECK_EVERY {
+            blocked::start_due_retries(&shared, &consumer);
+            last_retry_check = Instant::now();
+        }
+        if inflight >= settings.max_in_flight_bytes {
+            // Backpressure: let the target catch up before reading more. Acknowledgements
+            // arrive on the producers' threads.
+            std::thread::sleep(Duration::from_millis(1));
+        } else {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(msg)) => {
+                    if let Err(e) = replicate::replicate(&shared, &consumer, &msg) {
+                        break Err(e);
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) | None => {}
+                Some(Err(e)) => {
+                    if let Err(fatal) = consumer_error(&shared, &consumer, e) {
+                        break Err(fatal);
+                    }
+                }
+            }
+        }
+
+        if let Some(os) = &offset_syncs {
+            // Syncs left waiting for in-flight capacity go out as it frees up.
+            os.send_pending(&mut lock(&tracker));
+        }
+        if last_flush.elapsed() >= settings.flush_interval {
+            if let Err(e) =
+                shared.write_progress(&consumer, None, CommitMode::Async, Duration::from_secs(30))
+            {
+                break Err(e);
+            }
+            lock(&tracker).offset_syncs.promote_delayed();
+            last_flush = Instant::now();
+        }
+    };
+
+    shut_down(&shared, &consumer, offset_syncs.as_deref(), &settings);
+    consumer.unsubscribe();
+    result
+}
+
+/// Stops within `settings.shutdown_timeout` in all: waits for every record sent (all lanes
+/// at once), then writes progress and the last offset syncs with what time is left.
+fn shut_down(
+    shared: &Shared,
+    consumer: &BaseConsumer<RebalanceContext>,
+    offset_syncs: Option<&OffsetSyncTarget>,
+    settings: &PipelineSettings,
+) {
+    let deadline = Instant::now() + settings.shutdown_timeout;
+    let left = || deadline.saturating_duration_since(Instant::now());
+    while lock(&shared.tracker).inflight_of_all() > 0 && !left().is_zero() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let unsettled = lock(&shared.tracker).inflight_of_all();
+    if unsettled > 0 {
+        tracing::error!(
+            records = unsettled,
+            "records still unacknowledged at shutdown; progress stays before them"
+        );
+    }
+    // Progress only ever covers acknowledged records, so writing it is right even when some
+    // are still out.
+    if let Err(e) = shared.write_progress(
+        consumer,
+        None,
+        CommitMode::Sync,
+        left().max(Duration::from_secs(1)),
+    ) {
+        tracing::error!(error = %e, "writing progress at shutdown failed");
+    }
+    if let Some(os) = offset_syncs {
+        // Publish every partition's latest position, as Connect's final offset commit does,
+        // within MM2's in-flight limit.
+        lock(&shared.tracker).offset_syncs.promote_delayed();
+        loop {
+            os.send_pending(&mut lock(&shared.tracker));
+            let pending = lock(&shared.tracker).offset_syncs.pending_len();
+            if (pending == 0 && os.outstanding() == 0) || left().is_zero() {
+                break;
+            }
+            let _ = os.producer.flush(left().min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// A consumer error: recorded on the status; the flow fails on those retrying cannot fix.
+fn consumer_error(
+    shared: &Shared,
+    consumer: &BaseConsumer<RebalanceContext>,
+    e: KafkaError,
+) -> Result<(), SourceError> {
+    let code = e.rdkafka_error_code();
+    if code == Some(RDKafkaErrorCode::AutoOffsetReset) {
+        // `auto.offset.reset=none` and a position out of range: name the partitions.
+        return Err(SourceError::OffsetOutOfRange {
+            partitions: out_of_range_partitions(shared, consumer),
+            detail: e.to_string(),
+        });
+    }
+    let fatal = matches!(e, KafkaError::MessageConsumptionFatal(_))
+        || matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::GroupAuthorizationFailed
+                    | RDKafkaErrorCode::ClusterAuthorizationFailed
+                    | RDKafkaErrorCode::SaslAuthenticationFailed
+                    | RDKafkaErrorCode::Authentication
+                    | RDKafkaErrorCode::Fatal
+            )
+        );
+    shared
+        .status
+        .error(Component::Source, &format_args!("source consumer: {e}"));
+    if fatal {
+        Err(SourceError::ConsumerFatal(e))
+    } else {
+        tracing::warn!(error = %e, "source consumer");
+        Ok(())
+    }
+}
+
+/// Partitions whose next offset is outside the source log, as `topic-partition (next N,
+/// log LOW..HIGH)`.
+fn out_of_range_partitions(shared: &Shared, consumer: &BaseConsumer<RebalanceContext>) -> String {
+    let wanted: Vec<(String, i32, i64)> = lock(&shared.tracker)
+        .slots()
+        .filter_map(|(_, s)| Some((s.topic.to_string(), s.partition, s.next_expected()?)))
+        .collect();
+    let found: Vec<String> = wanted
+        .into_iter()
+        .filter_map(|(topic, partition, next)| {
+            let (low, high) = consumer
+                .fetch_watermarks(&topic, partition, Duration::from_secs(5))
+                .ok()?;
+            (next < low || next > high)
+                .then(|| format!("{topic}-{partition} (next offset {next}, log {low}..{high})"))
+        })
+        .collect();
+    if found.is_empty() {
+        "(partition not identified)".to_owned()
+    } else {
+        found.join(", ")
+    }
+}

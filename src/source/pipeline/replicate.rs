@@ -1,0 +1,167 @@
+//! Handing one source record to the producer: same partition, key, value, headers, timestamp.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::producer::{BaseRecord, Producer};
+
+use crate::source::tracker::Continuity;
+use crate::status::Component;
+
+use super::delivery::{Opaque, opaque};
+use super::rebalance::RebalanceContext;
+use super::{Shared, lock};
+
+/// How long a record may wait for room in the producer's queue before the flow fails.
+const QUEUE_FULL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Replicates `msg`. A record the producer refuses for good blocks its partition, as a
+/// refusal by the target does; only a producer that stays full fails the flow.
+pub(super) fn replicate(
+    shared: &Shared,
+    consumer: &BaseConsumer<RebalanceContext>,
+    msg: &BorrowedMessage<'_>,
+) -> Result<(), crate::source::SourceError> {
+    let offset = msg.offset();
+    let key = msg.key();
+    let payload = msg.payload();
+    let size = key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len);
+    let (slot, remote, continuity) = {
+        let mut t = lock(&shared.tracker);
+        let Some(id) = t.slot_of(msg.topic(), msg.partition()) else {
+            // A record fetched before its partition was revoked; its new owner replicates it.
+            return Ok(());
+        };
+        let Some(s) = t.slot(id) else {
+            return Ok(());
+        };
+        if !s.accepts_records() {
+            // Fetched before the partition was paused at a refused record; the retry reads
+            // it again.
+            return Ok(());
+        }
+        let remote = s.remote_topic.clone();
+        let continuity = t.on_fetch(id, offset);
+        t.on_send(id, offset, u32::try_from(size).unwrap_or(u32::MAX));
+        (id, remote, continuity)
+    };
+    if continuity != Continuity::InOrder {
+        report_discontinuity(shared, consumer, msg, &remote, continuity);
+    }
+    shared.status.polled(
+        slot,
+        payload.map_or(0, <[u8]>::len),
+        msg.timestamp().to_millis(),
+    );
+    let mut record: BaseRecord<'_, [u8], [u8], Opaque> =
+        BaseRecord::with_opaque_to(&remote, opaque(offset)).partition(msg.partition());
+    if let Some(ts) = msg.timestamp().to_millis() {
+        record = record.timestamp(ts);
+    }
+    if let Some(k) = key {
+        record = record.key(k);
+    }
+    if let Some(p) = payload {
+        record = record.payload(p);
+    }
+    if let Some(h) = msg.headers().filter(|h| h.count() > 0) {
+        record = record.headers(h.detach());
+    }
+    let deadline = Instant::now() + QUEUE_FULL_LIMIT;
+    loop {
+        let lane = shared.lane(slot);
+        let Err((e, r)) = lane.send(record) else {
+            return Ok(());
+        };
+        let code = e.rdkafka_error_code();
+        let passes = matches!(
+            code,
+            Some(RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition)
+        );
+        if !passes {
+            // Refused for good (unknown topic, record too large, ...): the same as a refusal
+            // by the target.
+            let mut t = lock(&shared.tracker);
+            t.on_delivery(slot, offset, Err(e.to_string()));
+            drop(t);
+            shared.status.rejected(slot);
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            lock(&shared.tracker).on_send_refused(slot);
+            return Err(crate::source::SourceError::Produce {
+                topic: remote.to_string(),
+                partition: msg.partition(),
+                detail: format!("the producer's queue stayed full for {QUEUE_FULL_LIMIT:?}: {e}"),
+            });
+        }
+        if code == Some(RDKafkaErrorCode::UnknownPartition) {
+            // The remote topic was just grown: refresh the producer's metadata.
+            let _ = lane
+                .client()
+                .fetch_metadata(Some(&remote), Duration::from_secs(5));
+        }
+        // The producer's queue is full: its thread drains it as acknowledgements come.
+        std::thread::sleep(Duration::from_millis(10));
+        record = r;
+    }
+}
+
+/// A fetched record that does not follow the previous one: find out whether records were
+/// deleted on the source before they could be read, and say so.
+fn report_discontinuity(
+    shared: &Shared,
+    consumer: &BaseConsumer<RebalanceContext>,
+    msg: &BorrowedMessage<'_>,
+    remote: &str,
+    continuity: Continuity,
+) {
+    let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
+    match continuity {
+        Continuity::InOrder => {}
+        Continuity::Gap { expected } => {
+            // Gaps are normal (compaction, transaction markers, aborted records); only a log
+            // start past the expected offset means records were deleted unread. The
+            // consumer's cached log start comes with every fetch, so asking costs nothing.
+            let cached = crate::kafka::ffi::cached_watermarks(consumer.client(), topic, partition);
+            let log_start = match cached {
+                Some((low, _)) if low >= 0 => Some(low),
+                _ => consumer
+                    .fetch_watermarks(topic, partition, Duration::from_secs(5))
+                    .ok()
+                    .map(|(low, _)| low),
+            };
+            let Some(log_start) = log_start.filter(|low| *low > expected) else {
+                return;
+            };
+            let last = log_start.min(offset) - 1;
+            tracing::warn!(
+                %topic, partition, first = expected, last, records = last - expected + 1,
+                log_start,
+                "records deleted on the source before they were replicated (retention or \
+                 delete-records ran while they were unread): source offsets {expected}..={last} \
+                 are not on the target"
+            );
+            shared
+                .status
+                .records_expired(topic, remote, partition, expected, last);
+        }
+        Continuity::Backwards { expected } => {
+            tracing::warn!(
+                %topic, partition, expected, got = offset,
+                "the source partition went back from offset {expected} to {offset}: it was \
+                 deleted and recreated, or truncated; replicating it from {offset}"
+            );
+            shared.status.error(
+                Component::Source,
+                &format_args!(
+                    "source partition {topic}-{partition} went back from offset {expected} to \
+                     {offset} (recreated or truncated)"
+                ),
+            );
+        }
+    }
+}
