@@ -758,7 +758,10 @@ mod tests {
             "{e}"
         );
         let e = err(ConnectorKind::Source, &[("target.producer.acks", "1")]);
-        assert!(e.contains("target.producer.acks") && e.contains("acks=all"), "{e}");
+        assert!(
+            e.contains("target.producer.acks") && e.contains("acks=all"),
+            "{e}"
+        );
         let e = err(ConnectorKind::Source, &[("producer.acks", "0")]);
         assert!(e.contains("producer.acks"), "{e}");
         // What keeps order is accepted, in either spelling.
@@ -782,7 +785,10 @@ mod tests {
             panic!()
         };
         assert_eq!(c.retry_backoff_max, Duration::from_millis(2500));
-        let e = err(ConnectorKind::Source, &[("strait.retry.backoff.max.ms", "soon")]);
+        let e = err(
+            ConnectorKind::Source,
+            &[("strait.retry.backoff.max.ms", "soon")],
+        );
         assert!(e.contains("strait.retry.backoff.max.ms"), "{e}");
     }
 

@@ -17,6 +17,8 @@ use strait::config::{
 };
 use strait::kafka::{ClientRole, client_config};
 
+pub mod scenario;
+
 /// The repository root (tests run with the package root as working directory).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -61,7 +61,7 @@ impl ProducerContext for ReplicationProducerContext {
         let mut t = lock(&self.tracker);
         let (message, outcome) = match result {
             Ok(m) => (m, Ok(m.offset())),
-            Err((e, m)) => (m, Err(e.to_string())),
+            Err((e, m)) => (m, Err(explain_refusal(e, m))),
         };
         let Some(slot) = t.slot_of_remote(message.topic(), message.partition()) else {
             // The partition was handed over before its report came; the new owner replays it.
@@ -78,4 +78,33 @@ impl ProducerContext for ReplicationProducerContext {
             os.send_pending(&mut t);
         }
     }
+}
+
+/// librdkafka's error, with what it means for a replicated record where that is not obvious.
+pub(super) fn explain_refusal(e: &KafkaError, m: &impl Message) -> String {
+    let bytes = m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len);
+    let hint = match e.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::MessageSizeTooLarge) => format!(
+            "the record ({bytes} bytes) is larger than the remote topic or the target broker \
+             accepts (max.message.bytes / message.max.bytes)"
+        ),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed) => {
+            "writing is denied by the target's ACLs (the user needs Write on the remote topic)"
+                .to_owned()
+        }
+        Some(
+            RDKafkaErrorCode::UnknownTopic
+            | RDKafkaErrorCode::UnknownPartition
+            | RDKafkaErrorCode::UnknownTopicOrPartition,
+        ) => "the remote topic or partition does not exist on the target (deleted?)".to_owned(),
+        Some(RDKafkaErrorCode::MessageTimedOut) => {
+            "not acknowledged within the delivery timeout (target unreachable or too slow)"
+                .to_owned()
+        }
+        Some(RDKafkaErrorCode::PolicyViolation | RDKafkaErrorCode::InvalidRecord) => {
+            "the target's policy refused the record".to_owned()
+        }
+        _ => return e.to_string(),
+    };
+    format!("{e}: {hint}")
 }

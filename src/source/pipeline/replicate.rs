@@ -11,12 +11,16 @@ use rdkafka::producer::{BaseRecord, Producer};
 use crate::source::tracker::Continuity;
 use crate::status::Component;
 
-use super::delivery::{Opaque, opaque};
+use super::delivery::{self, Opaque, opaque};
 use super::rebalance::RebalanceContext;
 use super::{Shared, lock};
 
 /// How long a record may wait for room in the producer's queue before the flow fails.
 const QUEUE_FULL_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long a partition the producer does not know yet may take to appear (a remote topic
+/// just grown) before the record counts as refused (the remote topic was deleted).
+const UNKNOWN_PARTITION_LIMIT: Duration = Duration::from_secs(30);
 
 /// Replicates `msg`. A record the producer refuses for good blocks its partition, as a
 /// refusal by the target does; only a producer that stays full fails the flow.
@@ -71,6 +75,7 @@ pub(super) fn replicate(
         record = record.headers(h.detach());
     }
     let deadline = Instant::now() + QUEUE_FULL_LIMIT;
+    let unknown_deadline = Instant::now() + UNKNOWN_PARTITION_LIMIT;
     loop {
         let lane = shared.lane(slot);
         let Err((e, r)) = lane.send(record) else {
@@ -81,11 +86,13 @@ pub(super) fn replicate(
             code,
             Some(RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition)
         );
-        if !passes {
+        let unknown_for_long =
+            code == Some(RDKafkaErrorCode::UnknownPartition) && Instant::now() > unknown_deadline;
+        if !passes || unknown_for_long {
             // Refused for good (unknown topic, record too large, ...): the same as a refusal
             // by the target.
             let mut t = lock(&shared.tracker);
-            t.on_delivery(slot, offset, Err(e.to_string()));
+            t.on_delivery(slot, offset, Err(delivery::explain_refusal(&e, msg)));
             drop(t);
             shared.status.rejected(slot);
             return Ok(());
