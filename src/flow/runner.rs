@@ -68,7 +68,7 @@ async fn run_flow_inner(
         tracing::info!(flow = %flow.name(), "no source replication in this flow");
         let companions = crate::checkpoint::companions::spawn(&flow, None, Some(status.clone()));
         stopped(&mut stop).await;
-        companions.stop().await;
+        stop_companions(Some(companions)).await;
         return Ok(());
     };
     let name = flow.name();
@@ -173,8 +173,11 @@ async fn run_flow_inner(
         })
     })?;
     // Checkpoints and heartbeats run beside replication, led by the same election.
-    let companions =
-        crate::checkpoint::companions::spawn(&flow, Some(leader.clone()), Some(status.clone()));
+    let mut companions = Some(crate::checkpoint::companions::spawn(
+        &flow,
+        Some(leader.clone()),
+        Some(status.clone()),
+    ));
     let mut duties = Duties::new(&sc);
     let result = loop {
         tokio::select! {
@@ -183,7 +186,9 @@ async fn run_flow_inner(
             }
             _ = stopped(&mut stop) => {
                 stop_flag.store(true, Ordering::Release);
-                break replication_outcome((&mut done_rx).await).map_err(&err);
+                // Both stop at once, so the pod's grace period covers the longer, not the sum.
+                let (r, ()) = tokio::join!(&mut done_rx, stop_companions(companions.take()));
+                break replication_outcome(r).map_err(&err);
             }
             Ok(()) = leader.changed() => {
                 // A new leader catches up on the duties at once.
@@ -200,7 +205,7 @@ async fn run_flow_inner(
             }
         }
     };
-    companions.stop().await;
+    stop_companions(companions.take()).await;
     election_stop.store(true, Ordering::Release);
     if result.is_ok() {
         tracing::info!(flow = %name, "stopped cleanly");
@@ -260,6 +265,22 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// How long the checkpointer and heartbeat emitter may take to stop.
+const COMPANIONS_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Stops the checkpointer and heartbeat emitter, within [`COMPANIONS_STOP_TIMEOUT`].
+async fn stop_companions(companions: Option<crate::checkpoint::companions::Companions>) {
+    let Some(c) = companions else { return };
+    if tokio::time::timeout(COMPANIONS_STOP_TIMEOUT, c.stop())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "checkpointer and heartbeats did not stop within {COMPANIONS_STOP_TIMEOUT:?}"
+        );
+    }
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).

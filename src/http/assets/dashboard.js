@@ -141,7 +141,7 @@ function topicsTable(f) {
     const key = `${f.name}|${t.remote}`;
     const open = !collapsed.has(key);
     const lag = sum(t.parts, (p) => p.lag_records);
-    const stalled = t.parts.some((p) => p.stalled);
+    const stalled = t.parts.some((p) => p.stalled || p.blocked);
     rows.push(el("tr", {
       class: `topic${lag > 0 ? " lagging" : ""}${stalled ? " stalled" : ""}`,
       "data-testid": "topic-row", "data-topic": t.remote,
@@ -160,10 +160,12 @@ function topicsTable(f) {
     for (const p of t.parts.sort((a, b) => a.partition - b.partition)) {
       const lat = p.replication_latency_ms.window;
       rows.push(el("tr", {
-        class: `partition${p.lag_records > 0 ? " lagging" : ""}${p.stalled ? " stalled" : ""}`,
+        class: `partition${p.lag_records > 0 ? " lagging" : ""}${p.stalled || p.blocked ? " stalled" : ""}`,
         "data-testid": "partition-row", "data-topic": t.remote, "data-partition": p.partition,
       },
-        el("td", {}, `partition ${p.partition}`, p.stalled ? " (stalled)" : ""),
+        el("td", { title: p.blocked ? p.blocked.reason : "" }, `partition ${p.partition}`,
+          p.blocked ? ` (blocked at offset ${p.blocked.offset}, ${p.blocked.retrying ? "retrying" : `${p.blocked.attempts} retries`})`
+            : p.stalled ? " (stalled)" : ""),
         el("td", { class: "num", "data-testid": "progress", title: "next offset / end offset" },
           `${num(p.next_offset)} / ${num(p.end_offset)}`),
         el("td", { class: "num", "data-testid": "records" }, num(p.records)),
@@ -211,6 +213,19 @@ function groupsTable(f) {
     })))];
 }
 
+function expiredTable(f) {
+  if (!f.expired || !f.expired.length) return null;
+  return [el("h3", {}, "Records deleted on the source before they were replicated"),
+    el("table", { "data-testid": "expired" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Topic (source)"), el("th", { class: "num" }, "Partition"),
+        el("th", { class: "num" }, "Records"), el("th", { class: "num" }, "Last range"), el("th", {}, "When"))),
+      el("tbody", {}, f.expired.map((e) => el("tr", { class: "stalled" },
+        el("td", {}, e.topic), el("td", { class: "num" }, e.partition),
+        el("td", { class: "num" }, num(e.records)),
+        el("td", { class: "num" }, `${e.last_first_offset}..${e.last_last_offset}`),
+        el("td", {}, new Date(e.last_at_ms).toLocaleString())))))];
+}
+
 function flowCard(f) {
   const kind = flowKind(f);
   const t = f.totals;
@@ -230,7 +245,9 @@ function flowCard(f) {
       stat("lag", "lag (records)", num(t.lag_records)),
       stat("lag-seconds", "max lag time", seconds(t.max_lag_seconds)),
       stat("heartbeat", "heartbeat latency", hb.latency_ms === null ? "–" : `${num(hb.latency_ms)} ms`),
-      stat("rebalances", "rebalances", num(f.rebalances))),
+      stat("rebalances", "rebalances", num(f.rebalances)),
+      t.blocked_partitions ? stat("blocked", "partitions blocked", num(t.blocked_partitions)) : null,
+      t.records_expired ? stat("expired", "records deleted unreplicated", num(t.records_expired)) : null),
     sparkline(f.name),
     el("p", { class: "muted", "data-testid": "clusters" }, f.clusters.map((c) =>
       `${c.role} ${c.alias}: ${c.reachable ? "reachable" : "UNREACHABLE"}${c.last_error ? ` (last error: ${c.last_error.message})` : ""}`).join(" · ")),
@@ -239,6 +256,7 @@ function flowCard(f) {
       el("span", { "data-connector": c.name }, `${c.name} `, pill(c.state, c.state === "RUNNING" ? "ok" : c.state === "FAILED" ? "bad" : "warn"), " "))),
     el("h3", {}, "Topics and partitions"),
     topicsTable(f),
+    expiredTable(f),
     groupsTable(f));
 }
 
