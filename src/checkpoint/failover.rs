@@ -18,7 +18,7 @@ use crate::wire::Checkpoint;
 use super::checkpoints_topic::read_checkpoints;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOffsets, GroupState};
-use super::group_sync::{SyncPlan, plan_group_sync};
+use super::group_sync::{Rewind, SyncPlan, plan_group_sync};
 use super::kafka_groups::KafkaGroupOffsets;
 use super::log_reader::{PartitionZeroReader, ReadError};
 use super::planner::Planner;
@@ -204,7 +204,14 @@ impl FailoverClient {
             unchanged: 0,
             offsets: Vec::new(),
         };
-        match plan_group_sync(&state, &current, &checkpoints, &HashMap::new()) {
+        // Never backwards: the operator resets a group on purpose with Kafka's own tools.
+        match plan_group_sync(
+            &state,
+            &current,
+            &checkpoints,
+            &HashMap::new(),
+            Rewind::Never,
+        ) {
             SyncPlan::Skip(SkipReason::ActiveOnTarget { target_state }) => {
                 plan.refused = Some(format!(
                     "group '{group}' is active on the target ({target_state}): stop its consumers first"

@@ -17,6 +17,7 @@ use super::checkpoint_store::CheckpointStore;
 use super::checkpoints_topic::read_checkpoints;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOpError};
+use super::group_sync::Rewind;
 use super::status::{
     CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
 };
@@ -388,7 +389,8 @@ impl<'a> Session<'a> {
     }
 
     /// Writes the newest checkpoints to target groups that have no members, never moving a
-    /// partition back (except to follow a source reset over Strait's own write).
+    /// partition back (unless `strait.sync.group.offsets.rewind.enabled` lets it follow a
+    /// source reset over Strait's own write).
     async fn sync(&mut self) {
         let inputs: Vec<SyncInput> = self
             .relevant
@@ -405,7 +407,13 @@ impl<'a> Session<'a> {
             })
             .collect();
         let target = self.setup.target_groups.clone();
-        let outcome = tokio::task::spawn_blocking(move || sync_groups(&*target, inputs)).await;
+        let rewind = if self.setup.cc.sync_group_offsets_rewind_enabled {
+            Rewind::FollowSourceReset
+        } else {
+            Rewind::Never
+        };
+        let outcome =
+            tokio::task::spawn_blocking(move || sync_groups(&*target, inputs, rewind)).await;
         let results = match outcome {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
@@ -423,6 +431,16 @@ impl<'a> Session<'a> {
                 for w in written {
                     self.written
                         .insert((group.clone(), w.topic.clone(), w.partition), w.offset);
+                    if w.followed_upstream_reset {
+                        // Moving a group back makes its consumers read records again: say so.
+                        let from = w
+                            .previous
+                            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+                        tracing::warn!(flow = %self.setup.flow, group = %group, topic = %w.topic,
+                            partition = w.partition, from = %from, to = w.offset,
+                            "target group moved back to follow a reset of the source group \
+                             (strait.sync.group.offsets.rewind.enabled)");
+                    }
                 }
             }
             self.log_sync(group, state);
@@ -461,8 +479,13 @@ impl<'a> Session<'a> {
                     let p: Vec<String> = partitions
                         .iter()
                         .map(|a| {
+                            let why = if a.source_reset {
+                                " after a source reset; not moved back"
+                            } else {
+                                ""
+                            };
                             format!(
-                                "{}-{} at {} > {}",
+                                "{}-{} at {} > {}{why}",
                                 a.topic, a.partition, a.target, a.checkpoint
                             )
                         })

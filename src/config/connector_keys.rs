@@ -38,7 +38,8 @@ pub const SOURCE: &[&str] = &[
     "strait.max.in.flight.bytes",
 ];
 
-/// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`).
+/// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`), plus Strait's
+/// `strait.sync.group.offsets.rewind.enabled`.
 pub const CHECKPOINT: &[&str] = &[
     "groups",
     "groups.exclude",
@@ -49,6 +50,7 @@ pub const CHECKPOINT: &[&str] = &[
     "sync.group.offsets.enabled",
     "sync.group.offsets.interval.seconds",
     "checkpoints.topic.replication.factor",
+    "strait.sync.group.offsets.rewind.enabled",
 ];
 
 /// MirrorHeartbeatConnector keys.
