@@ -20,7 +20,10 @@ use common::{
     produce_samples, read_topic, strait_yaml, topic_counts, unique, wait_until,
 };
 use strait::checkpoint::checkpoints_topic::read_checkpoints;
-use strait::checkpoint::status::{GroupStatus, GroupSyncState, SkipReason, snapshots};
+use strait::checkpoint::run_checkpointer;
+use strait::checkpoint::status::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, SkipReason, Untranslated, snapshots,
+};
 use strait::checkpoint::translator::TranslationKind;
 use strait::config::{CheckpointConnectorConfig, FlowConfig};
 use strait::flow::run_flow;
@@ -618,6 +621,83 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
     assert_eq!(written[&0], (123, String::new()));
     assert_eq!(written[&1], (250, "x".to_owned()));
 
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+/// While the offset syncs are still being read, nothing translates; the source groups'
+/// offsets are then read once at start (for the status) and on the emit interval, not in a
+/// tight retry loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_offset_syncs_do_not_multiply_source_offset_requests() {
+    common::init_tracing();
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let prefix = unique("ld");
+    let topic = format!("{prefix}-t");
+    create_topic(&src, &topic, 1).await;
+    produce_samples(&src, &topic, 1, 0, 10);
+    let groups: Vec<String> = (0..3).map(|i| format!("{prefix}-app{i}")).collect();
+    for g in &groups {
+        commit_as_member(&src, g, &topic, &[(0, 5, "")]);
+    }
+    // No source side writes offset syncs for this target alias: its offset-syncs topic never
+    // appears, so the checkpointer stays "loading" for the whole test.
+    let mut flow = flow(&tb, &prefix, false);
+    let flow_target_alias = unique("nosyncs");
+    flow.target_alias = flow_target_alias.clone();
+    if let Some(cc) = flow.checkpoint_connector.as_mut() {
+        cc.emit_checkpoints_interval = Duration::from_secs(60);
+    }
+    let status = CheckpointStatusHandle::new("loading");
+    let (_leader_tx, leader_rx) = watch::channel(true);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(run_checkpointer(
+        flow,
+        leader_rx,
+        stop_rx,
+        status.clone(),
+        None,
+    ));
+    let st = status.clone();
+    wait_for("the groups in the status", move || {
+        st.snapshot().groups.len() == 3
+    })
+    .await;
+    // Several seconds of loading: a 500 ms retry would have read each group's offsets again
+    // and again by now.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let s = status.snapshot();
+    assert!(!s.offset_syncs_loaded);
+    assert_eq!(
+        s.source_offset_requests, 3,
+        "one ListConsumerGroupOffsets per group while loading"
+    );
+    for g in &groups {
+        let p = &s.groups[g].partitions;
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].untranslated, Some(Untranslated::SyncsLoading));
+    }
+
+    // The offset-syncs topic appears (empty): loading ends, and the groups are read again at
+    // once rather than a minute later, at the next interval.
+    let syncs_topic = format!("mm2-offset-syncs.{}.internal", flow_target_alias);
+    create_topic(&src, &syncs_topic, 1).await;
+    let started = std::time::Instant::now();
+    let st = status.clone();
+    let g = groups.clone();
+    wait_for(
+        "the groups read again once the offset syncs loaded",
+        move || {
+            let s = st.snapshot();
+            s.offset_syncs_loaded
+                && s.source_offset_requests == 6
+                && g.iter()
+                    .all(|g| s.groups[g].partitions[0].untranslated == Some(Untranslated::NoSyncs))
+        },
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(30));
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();
 }

@@ -15,6 +15,7 @@ use crate::wire::Checkpoint;
 
 use super::checkpoint_store::CheckpointStore;
 use super::checkpoints_topic::read_checkpoints;
+use super::emit_schedule::EmitSchedule;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOpError};
 use super::group_sync::Rewind;
@@ -35,8 +36,6 @@ pub(crate) enum Ended {
     LostLead,
 }
 
-/// While the offset syncs are still loading, emission is retried this often.
-const LOADING_RETRY: Duration = Duration::from_millis(500);
 /// A failed group listing is retried this often.
 const REFRESH_RETRY: Duration = Duration::from_secs(5);
 
@@ -140,13 +139,15 @@ impl<'a> Session<'a> {
         let cc = &self.setup.cc;
         let start = Instant::now();
         let mut next_refresh = Some(start);
-        let mut next_emit = start;
+        let mut emit = EmitSchedule::new(start, cc.emit_checkpoints_interval);
+        let mut loaded = self.follower.loaded_signal();
+        let mut awaiting_load = true;
         // As in MM2, target groups are first synced one interval after start.
         let mut next_sync = cc
             .sync_group_offsets_enabled
             .then(|| start + cc.sync_group_offsets_interval);
         loop {
-            let next = [next_refresh, Some(next_emit), next_sync]
+            let next = [next_refresh, Some(emit.next()), next_sync]
                 .into_iter()
                 .flatten()
                 .min();
@@ -155,6 +156,13 @@ impl<'a> Session<'a> {
                 r = leader.changed() => {
                     if r.is_err() || !*leader.borrow_and_update() {
                         return Ended::LostLead;
+                    }
+                }
+                ok = async { loaded.wait_for(|l| *l).await.is_ok() }, if awaiting_load => {
+                    // Once: loaded stays loaded (an error means the follower is gone).
+                    awaiting_load = false;
+                    if ok {
+                        emit.syncs_loaded(Instant::now());
                     }
                 }
                 _ = sleep_until(next) => {}
@@ -168,14 +176,9 @@ impl<'a> Session<'a> {
                     (true, false) => None,
                 };
             }
-            if now >= next_emit {
-                self.emit().await;
-                next_emit = now
-                    + if self.follower.is_loaded() {
-                        cc.emit_checkpoints_interval
-                    } else {
-                        LOADING_RETRY
-                    };
+            if emit.due(now) {
+                let translated = self.emit().await;
+                emit.emitted(now, translated);
             }
             if next_sync.is_some_and(|t| now >= t) {
                 self.sync().await;
@@ -221,9 +224,12 @@ impl<'a> Session<'a> {
     }
 
     /// Translates every selected group's committed offsets and writes the checkpoints MM2's
-    /// rules allow.
-    async fn emit(&mut self) {
+    /// rules allow. Returns whether the offset syncs were loaded when translating (before,
+    /// nothing translates).
+    async fn emit(&mut self) -> bool {
         let groups = self.groups.clone();
+        let requests = groups.len() as u64;
+        self.status.update(|s| s.source_offset_requests += requests);
         let source = self.setup.source_groups.clone();
         let fetched = tokio::task::spawn_blocking(move || {
             groups
@@ -239,13 +245,13 @@ impl<'a> Session<'a> {
             Ok(f) => f,
             Err(e) => {
                 self.set_error(Some(task_err(e).to_string()));
-                return;
+                return self.follower.is_loaded();
             }
         };
         let mut emits: Vec<Checkpoint> = Vec::new();
         let mut partitions: BTreeMap<String, Vec<PartitionStatus>> = BTreeMap::new();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
-        {
+        let translated = {
             let translator = lock(self.follower.translator());
             for (group, r) in &fetched {
                 match r {
@@ -264,7 +270,8 @@ impl<'a> Session<'a> {
                     }
                 }
             }
-        }
+            translator.is_loaded()
+        };
         let kinds: HashMap<(String, String, i32), Option<TranslationKind>> = partitions
             .iter()
             .flat_map(|(g, ps)| {
@@ -335,6 +342,7 @@ impl<'a> Session<'a> {
                 entry.error = errors.remove(g);
             }
         });
+        translated
     }
 
     /// Writes checkpoints to partition 0 of the checkpoints topic; the ones acknowledged go

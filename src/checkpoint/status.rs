@@ -52,6 +52,9 @@ pub struct CheckpointStatus {
     pub last_group_sync_ms: Option<i64>,
     /// Checkpoints written since start.
     pub checkpoints_emitted: u64,
+    /// Requests for a group's committed offsets (ListConsumerGroupOffsets) sent to the source
+    /// since start: one per checkpointed group per emission.
+    pub source_offset_requests: u64,
     /// The last flow-wide error (listing groups, producing checkpoints), cleared on success.
     pub last_error: Option<String>,
     /// Every selected source group with offsets on checkpointed topics.
