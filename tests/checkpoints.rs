@@ -143,7 +143,32 @@ fn resume_on_target(tgt: &ClientConfig, group: &str, topic: &str) -> BTreeMap<i3
     read
 }
 
-/// Runs the `strait` binary; returns stdout, failing the test on a non-zero exit.
+/// The record timestamp of `group`'s newest checkpoint per partition, read from the
+/// checkpoints topic.
+async fn checkpoint_record_times(tb: &Testbed, group: &str) -> BTreeMap<i32, i64> {
+    let cfg = tb.plaintext_config(Cluster::Target);
+    let group = group.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut reader =
+            strait::checkpoint::log_reader::PartitionZeroReader::open(&cfg, CHECKPOINTS_TOPIC)
+                .unwrap();
+        let mut times = BTreeMap::new();
+        reader
+            .read_to_end(Duration::from_secs(30), |m| {
+                let c = strait::wire::Checkpoint::decode(m.key().unwrap(), m.payload().unwrap())
+                    .unwrap();
+                if c.group == group {
+                    times.insert(c.partition, m.timestamp().to_millis().unwrap());
+                }
+            })
+            .unwrap();
+        times
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs the `strait` binary; returns whether it succeeded, its stdout and its stderr.
 fn strait(args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strait"))
         .args(args)
@@ -581,24 +606,65 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = cli_config(&tb, dir.path());
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["offsets", "apply", "-f", &config, "--group", &group];
+        args.extend_from_slice(extra);
+        strait(&args)
+    };
 
-    let (ok, stdout, stderr) = strait(&[
-        "offsets",
-        "apply",
-        "-f",
-        &config,
-        "--group",
-        &group,
-        "--dry-run",
-        "--json",
-    ]);
+    // Without --execute, apply is a dry run: it shows the plan and writes nothing.
+    let (ok, stdout, stderr) = apply(&[]);
     assert!(ok, "{stderr}");
+    assert!(
+        target_offsets(&tb, &group, &remote).is_empty(),
+        "apply without --execute wrote: {stdout}"
+    );
+    assert!(stdout.contains("CHECKPOINT AGE"), "{stdout}");
+    assert!(
+        stdout.contains("dry run: nothing was written. To write these 2 offsets to group")
+            && stdout.contains("run again with --execute."),
+        "{stdout}"
+    );
+    // One row per partition: topic, partition, current, new, checkpoint age, action.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with(&remote))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for (row, (p, to)) in rows.iter().zip([("0", "123"), ("1", "250")]) {
+        assert_eq!(&row[1..4], &[p, "-", to], "{stdout}");
+        assert!(
+            row[4].ends_with('s') && row[4] != "-",
+            "age {}: {stdout}",
+            row[4]
+        );
+        assert_eq!(&row[5..], &["would", "write"], "{stdout}");
+    }
+
+    // The same as JSON (--dry-run still accepted): each checkpoint's record time and age.
+    let (ok, stdout, stderr) = apply(&["--dry-run", "--json"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("dry run: nothing was written"), "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&plan["dry_run"], &plan["written"]),
+        (&true.into(), &false.into())
+    );
+    let record_times = checkpoint_record_times(&tb, &group).await;
+    let now = strait::checkpoint::status::now_ms();
     let changes: Vec<(i64, i64)> = plan["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["partition"].as_i64().unwrap(), c["to"].as_i64().unwrap()))
+        .map(|c| {
+            let p = c["partition"].as_i64().unwrap();
+            let at = c["checkpoint_timestamp_ms"].as_i64().unwrap();
+            assert_eq!(at, record_times[&(p as i32)], "{stdout}");
+            let age = c["checkpoint_age_ms"].as_i64().unwrap();
+            assert!((0..=now - at).contains(&age), "{stdout}");
+            (p, c["to"].as_i64().unwrap())
+        })
         .collect();
     assert_eq!(changes, vec![(0, 123), (1, 250)]);
     assert!(
@@ -606,20 +672,36 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
         "dry run wrote"
     );
 
-    // An active group is refused.
+    // An active group is refused, and the refusal is the whole answer.
     let member = GroupMember::join(&tgt, &group, &remote);
     member.wait_assigned(Duration::from_secs(60));
-    let (ok, _, stderr) = strait(&["offsets", "apply", "-f", &config, "--group", &group]);
-    assert!(!ok);
-    assert!(stderr.contains("active"), "{stderr}");
+    for extra in [&["--execute"][..], &[]] {
+        let (ok, stdout, stderr) = apply(extra);
+        assert!(!ok, "{stdout}");
+        assert!(
+            stderr.contains("is active on the target") && stderr.contains("nothing was written"),
+            "{stderr}"
+        );
+        assert_eq!(stdout, "", "nothing but the refusal");
+    }
     drop(member);
 
-    let (ok, stdout, stderr) = strait(&["offsets", "apply", "-f", &config, "--group", &group]);
+    let (ok, stdout, stderr) = apply(&["--execute"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("wrote 2 offsets"), "{stdout}");
+    assert!(!stdout.contains("dry run"), "{stdout}");
     let written = target_offsets(&tb, &group, &remote);
     assert_eq!(written[&0], (123, String::new()));
     assert_eq!(written[&1], (250, "x".to_owned()));
+
+    // Again: nothing left to write.
+    let (ok, stdout, stderr) = apply(&["--execute"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 partitions already at their checkpoint")
+            && stdout.contains("nothing to write"),
+        "{stdout}"
+    );
 
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();

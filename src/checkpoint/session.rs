@@ -379,7 +379,7 @@ impl<'a> Session<'a> {
                         let latency = now_ms().saturating_sub(timestamp).max(0) as u64;
                         fs.checkpoint_acked(&c.group, &c.topic, c.partition, latency);
                     }
-                    self.store.update(c.clone());
+                    self.store.update_at(c.clone(), Some(timestamp));
                     written.push(c);
                 }
                 Ok(Err((e, _))) => error = Some(e.to_string()),
