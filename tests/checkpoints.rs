@@ -20,7 +20,10 @@ use common::{
     produce_samples, read_topic, strait_yaml, topic_counts, unique, wait_until,
 };
 use strait::checkpoint::checkpoints_topic::read_checkpoints;
-use strait::checkpoint::status::{GroupStatus, GroupSyncState, SkipReason, snapshots};
+use strait::checkpoint::run_checkpointer;
+use strait::checkpoint::status::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, SkipReason, Untranslated, snapshots,
+};
 use strait::checkpoint::translator::TranslationKind;
 use strait::config::{CheckpointConnectorConfig, FlowConfig};
 use strait::flow::run_flow;
@@ -140,7 +143,32 @@ fn resume_on_target(tgt: &ClientConfig, group: &str, topic: &str) -> BTreeMap<i3
     read
 }
 
-/// Runs the `strait` binary; returns stdout, failing the test on a non-zero exit.
+/// The record timestamp of `group`'s newest checkpoint per partition, read from the
+/// checkpoints topic.
+async fn checkpoint_record_times(tb: &Testbed, group: &str) -> BTreeMap<i32, i64> {
+    let cfg = tb.plaintext_config(Cluster::Target);
+    let group = group.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut reader =
+            strait::checkpoint::log_reader::PartitionZeroReader::open(&cfg, CHECKPOINTS_TOPIC)
+                .unwrap();
+        let mut times = BTreeMap::new();
+        reader
+            .read_to_end(Duration::from_secs(30), |m| {
+                let c = strait::wire::Checkpoint::decode(m.key().unwrap(), m.payload().unwrap())
+                    .unwrap();
+                if c.group == group {
+                    times.insert(c.partition, m.timestamp().to_millis().unwrap());
+                }
+            })
+            .unwrap();
+        times
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs the `strait` binary; returns whether it succeeded, its stdout and its stderr.
 fn strait(args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strait"))
         .args(args)
@@ -390,7 +418,7 @@ async fn failover_resumes_exactly_where_the_source_group_stopped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_sync_respects_the_target_and_follows_source_resets() {
+async fn group_sync_respects_the_target() {
     common::init_tracing();
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
@@ -413,11 +441,8 @@ async fn group_sync_respects_the_target_and_follows_source_resets() {
     let ahead = format!("{prefix}-ahead");
     commit_as_member(&tgt, &ahead, &remote, &[(0, 900, "")]);
     commit_as_member(&src, &ahead, &topic, &[(0, 300, "")]);
-    // A group reset on the source is followed.
-    let reset = format!("{prefix}-reset");
-    commit_as_member(&src, &reset, &topic, &[(0, 800, "")]);
 
-    let (a, b, r) = (active.clone(), ahead.clone(), reset.clone());
+    let (a, b) = (active.clone(), ahead.clone());
     wait_for("every group's sync state", move || {
         let skipped = |g: &str, want: fn(&SkipReason) -> bool| {
             group_status(g).is_some_and(
@@ -426,7 +451,6 @@ async fn group_sync_respects_the_target_and_follows_source_resets() {
         };
         skipped(&a, |r| matches!(r, SkipReason::ActiveOnTarget { .. }))
             && skipped(&b, |r| matches!(r, SkipReason::AheadOnTarget { .. }))
-            && group_status(&r).is_some_and(|s| matches!(s.sync, GroupSyncState::Synced { .. }))
     })
     .await;
     assert!(
@@ -438,38 +462,15 @@ async fn group_sync_respects_the_target_and_follows_source_resets() {
         900,
         "ahead group rewound"
     );
-    assert_eq!(target_offsets(&tb, &reset, &remote)[&0].0, 800);
     if let Some(GroupSyncState::Skipped {
         reason: SkipReason::AheadOnTarget { partitions },
         ..
     }) = group_status(&ahead).map(|s| s.sync)
     {
-        assert_eq!((partitions[0].target, partitions[0].checkpoint), (900, 300));
+        let p = &partitions[0];
+        // Not Strait's write: someone else put the group there.
+        assert_eq!((p.target, p.checkpoint, p.source_reset), (900, 300, false));
     }
-
-    // The source group is reset to an earlier offset: checkpoint and target group follow.
-    commit_as_member(&src, &reset, &topic, &[(0, 200, "")]);
-    let (tb2, r, rt) = (tb.clone(), reset.clone(), remote.clone());
-    wait_for("reset followed on the target", move || {
-        target_offsets(&tb2, &r, &rt)
-            .get(&0)
-            .is_some_and(|o| o.0 == 200)
-    })
-    .await;
-    let Some(GroupSyncState::Synced { written, .. }) = group_status(&reset).map(|s| s.sync) else {
-        panic!("reset group not synced: {:?}", group_status(&reset));
-    };
-    assert!(written[0].followed_upstream_reset);
-    assert_eq!(written[0].previous, Some(800));
-    let cfg = tb.plaintext_config(Cluster::Target);
-    let r = reset.clone();
-    let store = tokio::task::spawn_blocking(move || {
-        read_checkpoints(&cfg, CHECKPOINTS_TOPIC, Some(&r), Duration::from_secs(30)).unwrap()
-    })
-    .await
-    .unwrap();
-    let c = store.get(&reset, &remote, 0).unwrap();
-    assert_eq!((c.upstream_offset, c.downstream_offset), (200, 200));
 
     // Once the active group's consumers leave, it is synced.
     drop(member);
@@ -483,6 +484,94 @@ async fn group_sync_respects_the_target_and_follows_source_resets() {
 
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();
+}
+
+/// A group synced to the target at 800 is reset to 200 on the source. MM2 never moves a target
+/// group back, and neither does Strait by default; with
+/// `strait.sync.group.offsets.rewind.enabled` the reset is followed (the target group still
+/// holds exactly what Strait wrote, so nobody consumed there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_sync_rewinds_a_target_group_only_when_enabled() {
+    common::init_tracing();
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    for rewind in [false, true] {
+        let prefix = unique(if rewind { "rw" } else { "norw" });
+        let topic = format!("{prefix}-events");
+        let remote = format!("source.{topic}");
+        create_topic(&src, &topic, 1).await;
+        produce_samples(&src, &topic, 1, 0, 1000);
+        let mut flow = flow(&tb, &prefix, true);
+        if let Some(cc) = flow.checkpoint_connector.as_mut() {
+            cc.sync_group_offsets_rewind_enabled = rewind;
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let running = tokio::spawn(run_flow(flow, stop_rx));
+        wait_replicated(&tb, &remote, 1000).await;
+
+        // Committed on the source, checkpointed, synced to the (absent) target group.
+        let group = format!("{prefix}-app");
+        commit_as_member(&src, &group, &topic, &[(0, 800, "")]);
+        let (tb2, g, rt) = (tb.clone(), group.clone(), remote.clone());
+        wait_for("target group synced at 800", move || {
+            target_offsets(&tb2, &g, &rt)
+                .get(&0)
+                .is_some_and(|o| o.0 == 800)
+        })
+        .await;
+
+        // The source group is reset: the checkpoint follows it back (MM2's rule).
+        commit_as_member(&src, &group, &topic, &[(0, 200, "")]);
+        let (cfg, g, rt) = (
+            tb.plaintext_config(Cluster::Target),
+            group.clone(),
+            remote.clone(),
+        );
+        wait_for("checkpoint of the reset", move || {
+            read_checkpoints(&cfg, CHECKPOINTS_TOPIC, Some(&g), Duration::from_secs(30))
+                .unwrap()
+                .get(&g, &rt, 0)
+                .is_some_and(|c| (c.upstream_offset, c.downstream_offset) == (200, 200))
+        })
+        .await;
+
+        // A sync round after that checkpoint: the group was moved back, or left ahead (the
+        // status shows either for a whole sync interval; offsets are read after it).
+        let g = group.clone();
+        wait_for(
+            "a sync round after the reset",
+            move || match group_status(&g).map(|s| s.sync) {
+                Some(GroupSyncState::Synced { written, .. }) => written.iter().any(|w| {
+                    (w.previous, w.offset, w.followed_upstream_reset) == (Some(800), 200, true)
+                }),
+                Some(GroupSyncState::Skipped {
+                    reason: SkipReason::AheadOnTarget { partitions },
+                    ..
+                }) => partitions[0].checkpoint == 200,
+                _ => false,
+            },
+        )
+        .await;
+        let status = group_status(&group).map(|s| s.sync);
+        let now = target_offsets(&tb, &group, &remote)[&0].0;
+        if rewind {
+            assert_eq!(now, 200, "reset followed with the key on: {status:?}");
+        } else {
+            assert_eq!(now, 800, "target group moved back by default: {status:?}");
+            let Some(GroupSyncState::Skipped {
+                reason: SkipReason::AheadOnTarget { partitions },
+                ..
+            }) = status
+            else {
+                panic!("reset group not left ahead: {status:?}");
+            };
+            // The status says the partition is ahead because of a source reset.
+            let p = &partitions[0];
+            assert_eq!((p.target, p.checkpoint, p.source_reset), (800, 200, true));
+        }
+        stop_tx.send(true).unwrap();
+        running.await.unwrap().unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,24 +606,65 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = cli_config(&tb, dir.path());
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["offsets", "apply", "-f", &config, "--group", &group];
+        args.extend_from_slice(extra);
+        strait(&args)
+    };
 
-    let (ok, stdout, stderr) = strait(&[
-        "offsets",
-        "apply",
-        "-f",
-        &config,
-        "--group",
-        &group,
-        "--dry-run",
-        "--json",
-    ]);
+    // Without --execute, apply is a dry run: it shows the plan and writes nothing.
+    let (ok, stdout, stderr) = apply(&[]);
     assert!(ok, "{stderr}");
+    assert!(
+        target_offsets(&tb, &group, &remote).is_empty(),
+        "apply without --execute wrote: {stdout}"
+    );
+    assert!(stdout.contains("CHECKPOINT AGE"), "{stdout}");
+    assert!(
+        stdout.contains("dry run: nothing was written. To write these 2 offsets to group")
+            && stdout.contains("run again with --execute."),
+        "{stdout}"
+    );
+    // One row per partition: topic, partition, current, new, checkpoint age, action.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with(&remote))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for (row, (p, to)) in rows.iter().zip([("0", "123"), ("1", "250")]) {
+        assert_eq!(&row[1..4], &[p, "-", to], "{stdout}");
+        assert!(
+            row[4].ends_with('s') && row[4] != "-",
+            "age {}: {stdout}",
+            row[4]
+        );
+        assert_eq!(&row[5..], &["would", "write"], "{stdout}");
+    }
+
+    // The same as JSON (--dry-run still accepted): each checkpoint's record time and age.
+    let (ok, stdout, stderr) = apply(&["--dry-run", "--json"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("dry run: nothing was written"), "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&plan["dry_run"], &plan["written"]),
+        (&true.into(), &false.into())
+    );
+    let record_times = checkpoint_record_times(&tb, &group).await;
+    let now = strait::checkpoint::status::now_ms();
     let changes: Vec<(i64, i64)> = plan["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["partition"].as_i64().unwrap(), c["to"].as_i64().unwrap()))
+        .map(|c| {
+            let p = c["partition"].as_i64().unwrap();
+            let at = c["checkpoint_timestamp_ms"].as_i64().unwrap();
+            assert_eq!(at, record_times[&(p as i32)], "{stdout}");
+            let age = c["checkpoint_age_ms"].as_i64().unwrap();
+            assert!((0..=now - at).contains(&age), "{stdout}");
+            (p, c["to"].as_i64().unwrap())
+        })
         .collect();
     assert_eq!(changes, vec![(0, 123), (1, 250)]);
     assert!(
@@ -542,21 +672,114 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
         "dry run wrote"
     );
 
-    // An active group is refused.
+    // An active group is refused, and the refusal is the whole answer.
     let member = GroupMember::join(&tgt, &group, &remote);
     member.wait_assigned(Duration::from_secs(60));
-    let (ok, _, stderr) = strait(&["offsets", "apply", "-f", &config, "--group", &group]);
-    assert!(!ok);
-    assert!(stderr.contains("active"), "{stderr}");
+    for extra in [&["--execute"][..], &[]] {
+        let (ok, stdout, stderr) = apply(extra);
+        assert!(!ok, "{stdout}");
+        assert!(
+            stderr.contains("is active on the target") && stderr.contains("nothing was written"),
+            "{stderr}"
+        );
+        assert_eq!(stdout, "", "nothing but the refusal");
+    }
     drop(member);
 
-    let (ok, stdout, stderr) = strait(&["offsets", "apply", "-f", &config, "--group", &group]);
+    let (ok, stdout, stderr) = apply(&["--execute"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("wrote 2 offsets"), "{stdout}");
+    assert!(!stdout.contains("dry run"), "{stdout}");
     let written = target_offsets(&tb, &group, &remote);
     assert_eq!(written[&0], (123, String::new()));
     assert_eq!(written[&1], (250, "x".to_owned()));
 
+    // Again: nothing left to write.
+    let (ok, stdout, stderr) = apply(&["--execute"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 partitions already at their checkpoint")
+            && stdout.contains("nothing to write"),
+        "{stdout}"
+    );
+
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+/// While the offset syncs are still being read, nothing translates; the source groups'
+/// offsets are then read once at start (for the status) and on the emit interval, not in a
+/// tight retry loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_offset_syncs_do_not_multiply_source_offset_requests() {
+    common::init_tracing();
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let prefix = unique("ld");
+    let topic = format!("{prefix}-t");
+    create_topic(&src, &topic, 1).await;
+    produce_samples(&src, &topic, 1, 0, 10);
+    let groups: Vec<String> = (0..3).map(|i| format!("{prefix}-app{i}")).collect();
+    for g in &groups {
+        commit_as_member(&src, g, &topic, &[(0, 5, "")]);
+    }
+    // No source side writes offset syncs for this target alias: its offset-syncs topic never
+    // appears, so the checkpointer stays "loading" for the whole test.
+    let mut flow = flow(&tb, &prefix, false);
+    let flow_target_alias = unique("nosyncs");
+    flow.target_alias = flow_target_alias.clone();
+    if let Some(cc) = flow.checkpoint_connector.as_mut() {
+        cc.emit_checkpoints_interval = Duration::from_secs(60);
+    }
+    let status = CheckpointStatusHandle::new("loading");
+    let (_leader_tx, leader_rx) = watch::channel(true);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(run_checkpointer(
+        flow,
+        leader_rx,
+        stop_rx,
+        status.clone(),
+        None,
+    ));
+    let st = status.clone();
+    wait_for("the groups in the status", move || {
+        st.snapshot().groups.len() == 3
+    })
+    .await;
+    // Several seconds of loading: a 500 ms retry would have read each group's offsets again
+    // and again by now.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let s = status.snapshot();
+    assert!(!s.offset_syncs_loaded);
+    assert_eq!(
+        s.source_offset_requests, 3,
+        "one ListConsumerGroupOffsets per group while loading"
+    );
+    for g in &groups {
+        let p = &s.groups[g].partitions;
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].untranslated, Some(Untranslated::SyncsLoading));
+    }
+
+    // The offset-syncs topic appears (empty): loading ends, and the groups are read again at
+    // once rather than a minute later, at the next interval.
+    let syncs_topic = format!("mm2-offset-syncs.{}.internal", flow_target_alias);
+    create_topic(&src, &syncs_topic, 1).await;
+    let started = std::time::Instant::now();
+    let st = status.clone();
+    let g = groups.clone();
+    wait_for(
+        "the groups read again once the offset syncs loaded",
+        move || {
+            let s = st.snapshot();
+            s.offset_syncs_loaded
+                && s.source_offset_requests == 6
+                && g.iter()
+                    .all(|g| s.groups[g].partitions[0].untranslated == Some(Untranslated::NoSyncs))
+        },
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(30));
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();
 }

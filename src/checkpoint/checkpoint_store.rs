@@ -38,10 +38,18 @@ impl EmitDecision {
     }
 }
 
+/// A checkpoint and when it was written.
+#[derive(Debug, Clone)]
+struct Entry {
+    checkpoint: Checkpoint,
+    /// The record's timestamp (milliseconds since the Unix epoch), when known.
+    timestamp_ms: Option<i64>,
+}
+
 /// Newest checkpoints by group, then by downstream (topic, partition).
 #[derive(Debug, Default, Clone)]
 pub struct CheckpointStore {
-    groups: HashMap<String, BTreeMap<(String, i32), Checkpoint>>,
+    groups: HashMap<String, BTreeMap<(String, i32), Entry>>,
 }
 
 impl CheckpointStore {
@@ -53,20 +61,45 @@ impl CheckpointStore {
     /// Records a checkpoint read from the topic or emitted; the newest one per key wins, as
     /// when Java reads the topic.
     pub fn update(&mut self, checkpoint: Checkpoint) {
+        self.update_at(checkpoint, None);
+    }
+
+    /// [`update`](Self::update), with the checkpoint record's timestamp (milliseconds since
+    /// the Unix epoch): when the checkpoint was written.
+    pub fn update_at(&mut self, checkpoint: Checkpoint, timestamp_ms: Option<i64>) {
         self.groups
             .entry(checkpoint.group.clone())
             .or_default()
-            .insert((checkpoint.topic.clone(), checkpoint.partition), checkpoint);
+            .insert(
+                (checkpoint.topic.clone(), checkpoint.partition),
+                Entry {
+                    checkpoint,
+                    timestamp_ms,
+                },
+            );
     }
 
     /// The newest checkpoint of a group's downstream partition.
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&Checkpoint> {
+        self.entry(group, topic, partition).map(|e| &e.checkpoint)
+    }
+
+    /// When the newest checkpoint of a group's downstream partition was written (its record
+    /// timestamp, milliseconds since the Unix epoch), if known.
+    pub fn timestamp_ms(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        self.entry(group, topic, partition)?.timestamp_ms
+    }
+
+    fn entry(&self, group: &str, topic: &str, partition: i32) -> Option<&Entry> {
         self.groups.get(group)?.get(&(topic.to_owned(), partition))
     }
 
     /// The newest checkpoints of a group, ordered by downstream topic and partition.
     pub fn group(&self, group: &str) -> impl Iterator<Item = &Checkpoint> {
-        self.groups.get(group).into_iter().flat_map(|m| m.values())
+        self.groups
+            .get(group)
+            .into_iter()
+            .flat_map(|m| m.values().map(|e| &e.checkpoint))
     }
 
     /// Every group with at least one checkpoint.
@@ -90,7 +123,10 @@ impl CheckpointStore {
         let Some(group) = self.groups.get(&new.group) else {
             return EmitDecision::FirstForGroup;
         };
-        let Some(last) = group.get(&(new.topic.clone(), new.partition)) else {
+        let Some(last) = group
+            .get(&(new.topic.clone(), new.partition))
+            .map(|e| &e.checkpoint)
+        else {
             return EmitDecision::FirstForPartition;
         };
         if new.upstream_offset < last.upstream_offset {
@@ -156,5 +192,17 @@ mod tests {
         assert_eq!(s.group("none").count(), 0);
         assert_eq!(s.len(), 2);
         assert!(!s.is_empty());
+    }
+
+    #[test]
+    fn record_times_follow_the_newest_checkpoint() {
+        let mut s = CheckpointStore::new();
+        s.update_at(cp("g", 0, 10, 10), Some(1_000));
+        assert_eq!(s.timestamp_ms("g", "A.t", 0), Some(1_000));
+        s.update_at(cp("g", 0, 12, 12), Some(2_000));
+        assert_eq!(s.timestamp_ms("g", "A.t", 0), Some(2_000));
+        s.update(cp("g", 0, 13, 13));
+        assert_eq!(s.timestamp_ms("g", "A.t", 0), None);
+        assert_eq!(s.timestamp_ms("g", "A.t", 1), None);
     }
 }

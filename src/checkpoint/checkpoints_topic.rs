@@ -12,9 +12,9 @@ use crate::wire::Checkpoint;
 use super::checkpoint_store::CheckpointStore;
 use super::log_reader::{PartitionZeroReader, ReadError};
 
-/// Reads every checkpoint in `topic` (keeping the newest per group and partition), or only
-/// those of `group`. Undecodable records are skipped, as Java does. A missing topic gives an
-/// empty store.
+/// Reads every checkpoint in `topic` (keeping the newest per group and partition, with its
+/// record timestamp), or only those of `group`. Undecodable records are skipped, as Java does.
+/// A missing topic gives an empty store.
 pub fn read_checkpoints(
     config: &ClientConfig,
     topic: &str,
@@ -32,7 +32,9 @@ pub fn read_checkpoints(
             return;
         };
         match Checkpoint::decode(k, v) {
-            Ok(c) if group.is_none_or(|g| g == c.group) => store.update(c),
+            Ok(c) if group.is_none_or(|g| g == c.group) => {
+                store.update_at(c, m.timestamp().to_millis());
+            }
             Ok(_) => {}
             Err(e) => tracing::debug!(topic, offset = m.offset(), error = %e, "skipping an invalid checkpoint"),
         }

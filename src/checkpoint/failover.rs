@@ -15,14 +15,15 @@ use serde::Serialize;
 use crate::config::FlowConfig;
 use crate::wire::Checkpoint;
 
+use super::checkpoint_store::CheckpointStore;
 use super::checkpoints_topic::read_checkpoints;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOffsets, GroupState};
-use super::group_sync::{SyncPlan, plan_group_sync};
+use super::group_sync::{Rewind, SyncPlan, plan_group_sync};
 use super::kafka_groups::KafkaGroupOffsets;
 use super::log_reader::{PartitionZeroReader, ReadError};
 use super::planner::Planner;
-use super::status::{AheadOffset, PartitionStatus, SkipReason};
+use super::status::{AheadOffset, PartitionStatus, SkipReason, now_ms};
 use super::sync_follower::{decode, lock};
 use super::task::role_config;
 use super::translator::Translator;
@@ -40,6 +41,29 @@ pub struct OffsetChange {
     pub from: Option<i64>,
     /// The offset to write.
     pub to: i64,
+    /// When the checkpoint behind `to` was written (its record timestamp, milliseconds since
+    /// the Unix epoch), if known.
+    pub checkpoint_timestamp_ms: Option<i64>,
+    /// How old that checkpoint was when the plan was made, in milliseconds.
+    pub checkpoint_age_ms: Option<i64>,
+}
+
+/// One partition `strait offsets apply` leaves alone because the group is further along on
+/// the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptOffset {
+    /// Downstream topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The group's offset on the target.
+    pub target: i64,
+    /// The newest checkpoint's offset.
+    pub checkpoint: i64,
+    /// When that checkpoint was written (milliseconds since the Unix epoch), if known.
+    pub checkpoint_timestamp_ms: Option<i64>,
+    /// How old it was when the plan was made, in milliseconds.
+    pub checkpoint_age_ms: Option<i64>,
 }
 
 /// What `strait offsets apply` would do to a target group.
@@ -49,12 +73,13 @@ pub struct ApplyPlan {
     pub group: String,
     /// Its state on the target.
     pub target_state: GroupState,
-    /// Why nothing may be written (the group is active on the target), if so.
+    /// Why nothing may be written (the group is active on the target), if so; the plan is
+    /// then empty, as the group's partitions were not compared.
     pub refused: Option<String>,
     /// Partitions to write.
     pub changes: Vec<OffsetChange>,
     /// Partitions left alone because the group is further along on the target.
-    pub ahead: Vec<AheadOffset>,
+    pub ahead: Vec<KeptOffset>,
     /// Partitions already at their checkpoint.
     pub unchanged: usize,
     #[serde(skip)]
@@ -127,17 +152,31 @@ impl FailoverClient {
         group: &str,
         topics: &[String],
     ) -> Result<Vec<Checkpoint>, CheckpointError> {
-        let store = read_checkpoints(
+        let store = self.read_group(group)?;
+        Ok(self.wanted_checkpoints(&store, group, topics))
+    }
+
+    /// Every checkpoint of `group` in the checkpoints topic, with record timestamps.
+    fn read_group(&self, group: &str) -> Result<CheckpointStore, CheckpointError> {
+        Ok(read_checkpoints(
             &self.target_consumer,
             &self.checkpoints_topic,
             Some(group),
             TIMEOUT,
-        )?;
-        Ok(store
+        )?)
+    }
+
+    fn wanted_checkpoints(
+        &self,
+        store: &CheckpointStore,
+        group: &str,
+        topics: &[String],
+    ) -> Vec<Checkpoint> {
+        store
             .group(group)
             .filter(|c| self.wanted(topics, &c.topic))
             .cloned()
-            .collect())
+            .collect()
     }
 
     /// Translates the group's current offsets on the source now: Strait's translation, MM2's
@@ -176,10 +215,12 @@ impl FailoverClient {
             .collect())
     }
 
-    /// What applying the group's checkpoints to its target group would change. Partitions
-    /// where the target group is ahead are left alone; an active group is refused.
+    /// What applying the group's checkpoints to its target group would change, with the age of
+    /// each checkpoint. Partitions where the target group is ahead are left alone; an active
+    /// group is refused (and nothing else is planned).
     pub fn plan_apply(&self, group: &str, topics: &[String]) -> Result<ApplyPlan, CheckpointError> {
-        let checkpoints = self.checkpoints(group, topics)?;
+        let store = self.read_group(group)?;
+        let checkpoints = self.wanted_checkpoints(&store, group, topics);
         let state = self
             .target_groups
             .describe(&[group.to_owned()])?
@@ -204,15 +245,41 @@ impl FailoverClient {
             unchanged: 0,
             offsets: Vec::new(),
         };
-        match plan_group_sync(&state, &current, &checkpoints, &HashMap::new()) {
+        let now = now_ms();
+        let when = |topic: &str, partition: i32| {
+            let at = store.timestamp_ms(group, topic, partition);
+            (at, at.map(|t| now.saturating_sub(t).max(0)))
+        };
+        let kept = |a: AheadOffset| {
+            let (at, age) = when(&a.topic, a.partition);
+            KeptOffset {
+                topic: a.topic,
+                partition: a.partition,
+                target: a.target,
+                checkpoint: a.checkpoint,
+                checkpoint_timestamp_ms: at,
+                checkpoint_age_ms: age,
+            }
+        };
+        // Never backwards: the operator resets a group on purpose with Kafka's own tools.
+        match plan_group_sync(
+            &state,
+            &current,
+            &checkpoints,
+            &HashMap::new(),
+            Rewind::Never,
+        ) {
             SyncPlan::Skip(SkipReason::ActiveOnTarget { target_state }) => {
                 plan.refused = Some(format!(
-                    "group '{group}' is active on the target ({target_state}): stop its consumers first"
+                    "group '{group}' is active on the target ({target_state}): stop its consumers first; nothing was written"
                 ));
+                return Ok(plan);
             }
             SyncPlan::Skip(SkipReason::NothingTranslated) => {}
-            SyncPlan::Skip(SkipReason::AheadOnTarget { partitions }) => plan.ahead = partitions,
-            SyncPlan::UpToDate { ahead } => plan.ahead = ahead,
+            SyncPlan::Skip(SkipReason::AheadOnTarget { partitions }) => {
+                plan.ahead = partitions.into_iter().map(kept).collect();
+            }
+            SyncPlan::UpToDate { ahead } => plan.ahead = ahead.into_iter().map(kept).collect(),
             SyncPlan::Write {
                 offsets,
                 written,
@@ -220,14 +287,19 @@ impl FailoverClient {
             } => {
                 plan.changes = written
                     .into_iter()
-                    .map(|w| OffsetChange {
-                        topic: w.topic,
-                        partition: w.partition,
-                        from: w.previous,
-                        to: w.offset,
+                    .map(|w| {
+                        let (at, age) = when(&w.topic, w.partition);
+                        OffsetChange {
+                            topic: w.topic,
+                            partition: w.partition,
+                            from: w.previous,
+                            to: w.offset,
+                            checkpoint_timestamp_ms: at,
+                            checkpoint_age_ms: age,
+                        }
                     })
                     .collect();
-                plan.ahead = ahead;
+                plan.ahead = ahead.into_iter().map(kept).collect();
                 plan.offsets = offsets;
             }
         }

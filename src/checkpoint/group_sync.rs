@@ -2,9 +2,11 @@
 //! `syncGroupOffset` rules made explicit: only groups without members on the target are
 //! written, and a partition where the target group is further along is never moved back.
 //!
-//! One refinement over MM2: when the source group was reset to an earlier offset and the
-//! target partition still holds exactly the offset Strait wrote there (so nobody consumed on
-//! the target since), the reset is followed. MM2 leaves such a group ahead forever.
+//! One opt-in departure from MM2 (`strait.sync.group.offsets.rewind.enabled`, off by
+//! default): when the source group was reset to an earlier offset and the target partition
+//! still holds exactly the offset Strait wrote there (so nobody consumed on the target since),
+//! the reset may be followed. MM2 leaves such a group ahead; so does Strait unless asked, since
+//! moving a group back makes its consumers read records again after a failover.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,14 +36,26 @@ pub enum SyncPlan {
     },
 }
 
+/// Whether group sync may move a target partition back (`strait.sync.group.offsets.rewind.enabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewind {
+    /// Never (MM2's rule, the default): a partition further along on the target is left there.
+    Never,
+    /// To follow a reset of the source group, when the target partition still holds exactly
+    /// the offset Strait wrote there.
+    FollowSourceReset,
+}
+
 /// Decides what to write to a target group in `state` whose committed offsets are `target`
-/// (downstream topic, partition → offset), given the group's newest `checkpoints` and the
-/// offsets Strait itself wrote to it earlier (`written_by_us`, same keys).
+/// (downstream topic, partition → offset), given the group's newest `checkpoints`, the
+/// offsets Strait itself wrote to it earlier (`written_by_us`, same keys) and whether a
+/// partition may be moved back (`rewind`).
 pub fn plan_group_sync<'a>(
     state: &GroupState,
     target: &BTreeMap<(String, i32), i64>,
     checkpoints: impl IntoIterator<Item = &'a Checkpoint>,
     written_by_us: &HashMap<(String, i32), i64>,
+    rewind: Rewind,
 ) -> SyncPlan {
     let checkpoints: Vec<&Checkpoint> = checkpoints.into_iter().collect();
     if checkpoints.is_empty() {
@@ -64,7 +78,10 @@ pub fn plan_group_sync<'a>(
             Some(t) if t < c.downstream_offset => false,
             Some(t) if t == c.downstream_offset => continue,
             Some(t) => {
-                if written_by_us.get(&key) == Some(&t) {
+                // Checkpoints only go down when the source group went back, so a target still
+                // at Strait's own write is ahead because of a source reset.
+                let source_reset = written_by_us.get(&key) == Some(&t);
+                if source_reset && rewind == Rewind::FollowSourceReset {
                     true
                 } else {
                     ahead.push(AheadOffset {
@@ -72,6 +89,7 @@ pub fn plan_group_sync<'a>(
                         partition: c.partition,
                         target: t,
                         checkpoint: c.downstream_offset,
+                        source_reset,
                     });
                     continue;
                 }
@@ -129,7 +147,13 @@ mod tests {
     #[test]
     fn absent_group_gets_everything() {
         let cps = [cp(0, 10), cp(1, 20)];
-        let plan = plan_group_sync(&GroupState::Dead, &target(&[]), &cps, &HashMap::new());
+        let plan = plan_group_sync(
+            &GroupState::Dead,
+            &target(&[]),
+            &cps,
+            &HashMap::new(),
+            Rewind::Never,
+        );
         let SyncPlan::Write { offsets, ahead, .. } = plan else {
             panic!("expected a write: {plan:?}");
         };
@@ -147,7 +171,13 @@ mod tests {
             GroupState::Reconciling,
             GroupState::Unknown("X".to_owned()),
         ] {
-            let plan = plan_group_sync(&state, &target(&[]), &[cp(0, 1)], &HashMap::new());
+            let plan = plan_group_sync(
+                &state,
+                &target(&[]),
+                &[cp(0, 1)],
+                &HashMap::new(),
+                Rewind::Never,
+            );
             assert_eq!(
                 plan,
                 SyncPlan::Skip(SkipReason::ActiveOnTarget {
@@ -159,7 +189,13 @@ mod tests {
 
     #[test]
     fn nothing_translated_is_a_reason() {
-        let plan = plan_group_sync(&GroupState::Empty, &target(&[]), &[], &HashMap::new());
+        let plan = plan_group_sync(
+            &GroupState::Empty,
+            &target(&[]),
+            &[],
+            &HashMap::new(),
+            Rewind::Never,
+        );
         assert_eq!(plan, SyncPlan::Skip(SkipReason::NothingTranslated));
     }
 
@@ -168,7 +204,7 @@ mod tests {
         let cps = [cp(0, 10), cp(1, 20), cp(2, 30), cp(3, 40)];
         // p0 behind → written; p1 equal → nothing; p2 ahead → left; p3 reset to -1 → written.
         let t = target(&[(0, 5), (1, 20), (2, 99), (3, -1)]);
-        let plan = plan_group_sync(&GroupState::Empty, &t, &cps, &HashMap::new());
+        let plan = plan_group_sync(&GroupState::Empty, &t, &cps, &HashMap::new(), Rewind::Never);
         let SyncPlan::Write {
             offsets,
             written,
@@ -192,7 +228,8 @@ mod tests {
                 topic: "A.t".to_owned(),
                 partition: 2,
                 target: 99,
-                checkpoint: 30
+                checkpoint: 30,
+                source_reset: false,
             }]
         );
         // All ahead or equal: a reason, or up to date.
@@ -201,6 +238,7 @@ mod tests {
             &target(&[(0, 11), (1, 20)]),
             &cps[..2],
             &HashMap::new(),
+            Rewind::Never,
         );
         assert!(matches!(
             plan,
@@ -211,22 +249,89 @@ mod tests {
             &target(&[(0, 10), (1, 20)]),
             &cps[..2],
             &HashMap::new(),
+            Rewind::Never,
         );
         assert_eq!(plan, SyncPlan::UpToDate { ahead: vec![] });
     }
 
     #[test]
-    fn upstream_reset_is_followed_only_over_our_own_write() {
+    fn upstream_reset_never_rewinds_by_default() {
+        // The source group was reset from 10 to 3; the target still holds Strait's 10.
         let cps = [cp(0, 3)];
         let ours: HashMap<(String, i32), i64> = [(("A.t".to_owned(), 0), 10)].into();
-        let plan = plan_group_sync(&GroupState::Empty, &target(&[(0, 10)]), &cps, &ours);
+        let plan = plan_group_sync(
+            &GroupState::Empty,
+            &target(&[(0, 10)]),
+            &cps,
+            &ours,
+            Rewind::Never,
+        );
+        assert_eq!(
+            plan,
+            SyncPlan::Skip(SkipReason::AheadOnTarget {
+                partitions: vec![AheadOffset {
+                    topic: "A.t".to_owned(),
+                    partition: 0,
+                    target: 10,
+                    checkpoint: 3,
+                    source_reset: true,
+                }]
+            })
+        );
+        // Other partitions are still written; the reset one is reported as ahead.
+        let cps = [cp(0, 3), cp(1, 7)];
+        let plan = plan_group_sync(
+            &GroupState::Empty,
+            &target(&[(0, 10), (1, 5)]),
+            &cps,
+            &ours,
+            Rewind::Never,
+        );
+        let SyncPlan::Write { offsets, ahead, .. } = plan else {
+            panic!("expected a write: {plan:?}");
+        };
+        assert_eq!(
+            offsets
+                .iter()
+                .map(|o| (o.partition, o.offset))
+                .collect::<Vec<_>>(),
+            vec![(1, 7)]
+        );
+        assert_eq!(
+            ahead
+                .iter()
+                .map(|a| (a.partition, a.target, a.checkpoint, a.source_reset))
+                .collect::<Vec<_>>(),
+            vec![(0, 10, 3, true)]
+        );
+    }
+
+    #[test]
+    fn upstream_reset_is_followed_only_over_our_own_write_when_enabled() {
+        let cps = [cp(0, 3)];
+        let ours: HashMap<(String, i32), i64> = [(("A.t".to_owned(), 0), 10)].into();
+        let rewind = Rewind::FollowSourceReset;
+        let plan = plan_group_sync(&GroupState::Empty, &target(&[(0, 10)]), &cps, &ours, rewind);
         let SyncPlan::Write { written, .. } = plan else {
             panic!("expected a write: {plan:?}");
         };
         assert!(written[0].followed_upstream_reset);
-        assert_eq!(written[0].offset, 3);
+        assert_eq!((written[0].previous, written[0].offset), (Some(10), 3));
         // Someone consumed on the target since (12 is not ours): left alone.
-        let plan = plan_group_sync(&GroupState::Empty, &target(&[(0, 12)]), &cps, &ours);
+        let plan = plan_group_sync(&GroupState::Empty, &target(&[(0, 12)]), &cps, &ours, rewind);
+        assert!(matches!(
+            plan,
+            SyncPlan::Skip(SkipReason::AheadOnTarget { ref partitions })
+                if !partitions[0].source_reset
+        ));
+        // Strait never wrote this group: left alone too.
+        let plan = plan_group_sync(
+            &GroupState::Empty,
+            &target(&[(0, 10)]),
+            &cps,
+            &HashMap::new(),
+            rewind,
+        );
         assert!(matches!(
             plan,
             SyncPlan::Skip(SkipReason::AheadOnTarget { .. })

@@ -15,6 +15,7 @@
 //! | [`group_sync`] | what to write to a target group, or why not |
 //! | [`status`] | the per-group status other parts read (HTTP, CLI) |
 //! | [`task`] / `session` / `sync_round` | the running checkpointer of a flow |
+//! | `emit_schedule` | when group offsets are read: on the interval, and once when the syncs have loaded |
 //! | [`companions`] | checkpointer and heartbeat emitter started beside a flow's replication |
 //! | [`failover`] | `strait offsets translate/apply`: what a group should use on the target |
 //! | [`log_reader`], [`internal_topic`] | reading and creating MM2's single-partition topics |
@@ -29,6 +30,7 @@
 pub mod checkpoint_store;
 pub mod checkpoints_topic;
 pub mod companions;
+mod emit_schedule;
 pub mod error;
 pub mod failover;
 pub mod group_offsets;

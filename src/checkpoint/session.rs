@@ -15,8 +15,10 @@ use crate::wire::Checkpoint;
 
 use super::checkpoint_store::CheckpointStore;
 use super::checkpoints_topic::read_checkpoints;
+use super::emit_schedule::EmitSchedule;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOpError};
+use super::group_sync::Rewind;
 use super::status::{
     CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
 };
@@ -34,8 +36,6 @@ pub(crate) enum Ended {
     LostLead,
 }
 
-/// While the offset syncs are still loading, emission is retried this often.
-const LOADING_RETRY: Duration = Duration::from_millis(500);
 /// A failed group listing is retried this often.
 const REFRESH_RETRY: Duration = Duration::from_secs(5);
 
@@ -139,13 +139,15 @@ impl<'a> Session<'a> {
         let cc = &self.setup.cc;
         let start = Instant::now();
         let mut next_refresh = Some(start);
-        let mut next_emit = start;
+        let mut emit = EmitSchedule::new(start, cc.emit_checkpoints_interval);
+        let mut loaded = self.follower.loaded_signal();
+        let mut awaiting_load = true;
         // As in MM2, target groups are first synced one interval after start.
         let mut next_sync = cc
             .sync_group_offsets_enabled
             .then(|| start + cc.sync_group_offsets_interval);
         loop {
-            let next = [next_refresh, Some(next_emit), next_sync]
+            let next = [next_refresh, Some(emit.next()), next_sync]
                 .into_iter()
                 .flatten()
                 .min();
@@ -154,6 +156,13 @@ impl<'a> Session<'a> {
                 r = leader.changed() => {
                     if r.is_err() || !*leader.borrow_and_update() {
                         return Ended::LostLead;
+                    }
+                }
+                ok = async { loaded.wait_for(|l| *l).await.is_ok() }, if awaiting_load => {
+                    // Once: loaded stays loaded (an error means the follower is gone).
+                    awaiting_load = false;
+                    if ok {
+                        emit.syncs_loaded(Instant::now());
                     }
                 }
                 _ = sleep_until(next) => {}
@@ -167,14 +176,9 @@ impl<'a> Session<'a> {
                     (true, false) => None,
                 };
             }
-            if now >= next_emit {
-                self.emit().await;
-                next_emit = now
-                    + if self.follower.is_loaded() {
-                        cc.emit_checkpoints_interval
-                    } else {
-                        LOADING_RETRY
-                    };
+            if emit.due(now) {
+                let translated = self.emit().await;
+                emit.emitted(now, translated);
             }
             if next_sync.is_some_and(|t| now >= t) {
                 self.sync().await;
@@ -220,9 +224,12 @@ impl<'a> Session<'a> {
     }
 
     /// Translates every selected group's committed offsets and writes the checkpoints MM2's
-    /// rules allow.
-    async fn emit(&mut self) {
+    /// rules allow. Returns whether the offset syncs were loaded when translating (before,
+    /// nothing translates).
+    async fn emit(&mut self) -> bool {
         let groups = self.groups.clone();
+        let requests = groups.len() as u64;
+        self.status.update(|s| s.source_offset_requests += requests);
         let source = self.setup.source_groups.clone();
         let fetched = tokio::task::spawn_blocking(move || {
             groups
@@ -238,13 +245,13 @@ impl<'a> Session<'a> {
             Ok(f) => f,
             Err(e) => {
                 self.set_error(Some(task_err(e).to_string()));
-                return;
+                return self.follower.is_loaded();
             }
         };
         let mut emits: Vec<Checkpoint> = Vec::new();
         let mut partitions: BTreeMap<String, Vec<PartitionStatus>> = BTreeMap::new();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
-        {
+        let translated = {
             let translator = lock(self.follower.translator());
             for (group, r) in &fetched {
                 match r {
@@ -263,7 +270,8 @@ impl<'a> Session<'a> {
                     }
                 }
             }
-        }
+            translator.is_loaded()
+        };
         let kinds: HashMap<(String, String, i32), Option<TranslationKind>> = partitions
             .iter()
             .flat_map(|(g, ps)| {
@@ -334,6 +342,7 @@ impl<'a> Session<'a> {
                 entry.error = errors.remove(g);
             }
         });
+        translated
     }
 
     /// Writes checkpoints to partition 0 of the checkpoints topic; the ones acknowledged go
@@ -370,7 +379,7 @@ impl<'a> Session<'a> {
                         let latency = now_ms().saturating_sub(timestamp).max(0) as u64;
                         fs.checkpoint_acked(&c.group, &c.topic, c.partition, latency);
                     }
-                    self.store.update(c.clone());
+                    self.store.update_at(c.clone(), Some(timestamp));
                     written.push(c);
                 }
                 Ok(Err((e, _))) => error = Some(e.to_string()),
@@ -388,7 +397,8 @@ impl<'a> Session<'a> {
     }
 
     /// Writes the newest checkpoints to target groups that have no members, never moving a
-    /// partition back (except to follow a source reset over Strait's own write).
+    /// partition back (unless `strait.sync.group.offsets.rewind.enabled` lets it follow a
+    /// source reset over Strait's own write).
     async fn sync(&mut self) {
         let inputs: Vec<SyncInput> = self
             .relevant
@@ -405,7 +415,13 @@ impl<'a> Session<'a> {
             })
             .collect();
         let target = self.setup.target_groups.clone();
-        let outcome = tokio::task::spawn_blocking(move || sync_groups(&*target, inputs)).await;
+        let rewind = if self.setup.cc.sync_group_offsets_rewind_enabled {
+            Rewind::FollowSourceReset
+        } else {
+            Rewind::Never
+        };
+        let outcome =
+            tokio::task::spawn_blocking(move || sync_groups(&*target, inputs, rewind)).await;
         let results = match outcome {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
@@ -423,6 +439,16 @@ impl<'a> Session<'a> {
                 for w in written {
                     self.written
                         .insert((group.clone(), w.topic.clone(), w.partition), w.offset);
+                    if w.followed_upstream_reset {
+                        // Moving a group back makes its consumers read records again: say so.
+                        let from = w
+                            .previous
+                            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+                        tracing::warn!(flow = %self.setup.flow, group = %group, topic = %w.topic,
+                            partition = w.partition, from = %from, to = w.offset,
+                            "target group moved back to follow a reset of the source group \
+                             (strait.sync.group.offsets.rewind.enabled)");
+                    }
                 }
             }
             self.log_sync(group, state);
@@ -461,8 +487,13 @@ impl<'a> Session<'a> {
                     let p: Vec<String> = partitions
                         .iter()
                         .map(|a| {
+                            let why = if a.source_reset {
+                                " after a source reset; not moved back"
+                            } else {
+                                ""
+                            };
                             format!(
-                                "{}-{} at {} > {}",
+                                "{}-{} at {} > {}{why}",
                                 a.topic, a.partition, a.target, a.checkpoint
                             )
                         })

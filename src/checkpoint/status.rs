@@ -52,6 +52,9 @@ pub struct CheckpointStatus {
     pub last_group_sync_ms: Option<i64>,
     /// Checkpoints written since start.
     pub checkpoints_emitted: u64,
+    /// Requests for a group's committed offsets (ListConsumerGroupOffsets) sent to the source
+    /// since start: one per checkpointed group per emission.
+    pub source_offset_requests: u64,
     /// The last flow-wide error (listing groups, producing checkpoints), cleared on success.
     pub last_error: Option<String>,
     /// Every selected source group with offsets on checkpointed topics.
@@ -126,7 +129,8 @@ pub struct SyncedOffset {
     /// The group's offset on the target before, if it had one.
     pub previous: Option<i64>,
     /// True when this moved the group back because the source group was reset and the target
-    /// group still held exactly what Strait had written (nobody consumed there since).
+    /// group still held exactly what Strait had written (nobody consumed there since); only
+    /// with `strait.sync.group.offsets.rewind.enabled`.
     pub followed_upstream_reset: bool,
 }
 
@@ -141,6 +145,10 @@ pub struct AheadOffset {
     pub target: i64,
     /// The newest checkpoint's offset.
     pub checkpoint: i64,
+    /// True when the target still holds exactly what Strait wrote and the checkpoint is lower
+    /// because the source group was reset to an earlier offset: left ahead because group sync
+    /// never moves a group back unless `strait.sync.group.offsets.rewind.enabled` is set.
+    pub source_reset: bool,
 }
 
 /// Why a group was not synced.

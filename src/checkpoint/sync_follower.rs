@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{ClientConfig, Message, Offset};
+use tokio::sync::watch;
 
 use crate::wire::OffsetSync;
 
@@ -25,6 +26,7 @@ pub fn lock(translator: &Mutex<Translator>) -> MutexGuard<'_, Translator> {
 pub struct SyncFollower {
     translator: Arc<Mutex<Translator>>,
     stop: Arc<AtomicBool>,
+    loaded: watch::Receiver<bool>,
 }
 
 impl SyncFollower {
@@ -37,11 +39,16 @@ impl SyncFollower {
     ) -> std::io::Result<Self> {
         let translator = Arc::new(Mutex::new(Translator::new(reset_on_initial_load)));
         let stop = Arc::new(AtomicBool::new(false));
+        let (loaded_tx, loaded) = watch::channel(false);
         let (t, s) = (translator.clone(), stop.clone());
         std::thread::Builder::new()
             .name("strait-offset-syncs".to_owned())
-            .spawn(move || follow(&config, &topic, &t, &s))?;
-        Ok(Self { translator, stop })
+            .spawn(move || follow(&config, &topic, &t, &s, &loaded_tx))?;
+        Ok(Self {
+            translator,
+            stop,
+            loaded,
+        })
     }
 
     /// The translator being fed.
@@ -52,6 +59,12 @@ impl SyncFollower {
     /// Whether the topic has been read to its end once.
     pub fn is_loaded(&self) -> bool {
         lock(&self.translator).is_loaded()
+    }
+
+    /// Turns true when the topic has been read to its end once (the translator is loaded by
+    /// then), so waiting for it takes no polling.
+    pub fn loaded_signal(&self) -> watch::Receiver<bool> {
+        self.loaded.clone()
     }
 }
 
@@ -76,7 +89,13 @@ pub(crate) fn decode(m: &BorrowedMessage<'_>) -> Option<Decoded> {
     Some((sync, run))
 }
 
-fn follow(config: &ClientConfig, topic: &str, translator: &Mutex<Translator>, stop: &AtomicBool) {
+fn follow(
+    config: &ClientConfig,
+    topic: &str,
+    translator: &Mutex<Translator>,
+    stop: &AtomicBool,
+    loaded_signal: &watch::Sender<bool>,
+) {
     let mut reader: Option<PartitionZeroReader> = None;
     let mut warned = false;
     let mut loaded = false;
@@ -129,6 +148,7 @@ fn follow(config: &ClientConfig, topic: &str, translator: &Mutex<Translator>, st
             if !loaded && r.reached_end() {
                 t.finish_initial_load();
                 loaded = true;
+                loaded_signal.send_replace(true);
                 tracing::info!(topic, "offset syncs loaded; translating");
             }
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::wire::Checkpoint;
 
 use super::group_offsets::{GroupOffsets, GroupOpError, GroupState};
-use super::group_sync::{SyncPlan, plan_group_sync};
+use super::group_sync::{Rewind, SyncPlan, plan_group_sync};
 use super::status::{GroupSyncState, SkipReason, now_ms};
 
 /// What syncing one group needs.
@@ -20,11 +20,12 @@ pub(crate) struct SyncInput {
     pub(crate) ours: HashMap<(String, i32), i64>,
 }
 
-/// Describes the target groups, plans and writes each; blocking. Fails only when the groups
-/// cannot be described at all.
+/// Describes the target groups, plans and writes each (moving partitions back only as
+/// `rewind` allows); blocking. Fails only when the groups cannot be described at all.
 pub(crate) fn sync_groups(
     target: &dyn GroupOffsets,
     inputs: Vec<SyncInput>,
+    rewind: Rewind,
 ) -> Result<Vec<(String, GroupSyncState)>, GroupOpError> {
     let names: Vec<String> = inputs
         .iter()
@@ -63,7 +64,7 @@ pub(crate) fn sync_groups(
         } else {
             BTreeMap::new()
         };
-        let plan = plan_group_sync(&state, &current, &input.checkpoints, &input.ours);
+        let plan = plan_group_sync(&state, &current, &input.checkpoints, &input.ours, rewind);
         let result = match plan {
             SyncPlan::Skip(reason) => GroupSyncState::Skipped { at_ms, reason },
             SyncPlan::UpToDate { ahead } => GroupSyncState::UpToDate { at_ms, ahead },
@@ -144,6 +145,7 @@ mod tests {
                 input("behind", vec![cp("behind", 0, 10)]),
                 input("untranslated", vec![]),
             ],
+            Rewind::Never,
         )
         .unwrap();
         let kinds: Vec<(&str, &str)> = out

@@ -26,8 +26,8 @@ pub enum OffsetsCommand {
     /// Print the target offsets a consumer group should use after failing over (its newest
     /// checkpoints).
     Translate(TranslateArgs),
-    /// Write the group's translated offsets to the group on the target. Refuses a group with
-    /// active members; never moves a partition backwards.
+    /// Show, then with --execute write, the group's translated offsets to the group on the
+    /// target. Refuses a group with active members; never moves a partition backwards.
     Apply(ApplyArgs),
 }
 
@@ -69,7 +69,11 @@ pub struct ApplyArgs {
     /// Shared arguments.
     #[command(flatten)]
     pub common: Common,
-    /// Show what would change without writing anything.
+    /// Write the offsets. Without it nothing is written: the plan is shown (a dry run).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub execute: bool,
+    /// Only show what would change (the default; accepted for scripts written before
+    /// --execute).
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -98,7 +102,7 @@ pub fn offsets(args: &OffsetsArgs, options: &LoadOptions) -> ExitCode {
     let result = match &args.command {
         OffsetsCommand::Translate(a) if a.live => live(&client, &flow, common),
         OffsetsCommand::Translate(_) => translate(&client, &flow, common),
-        OffsetsCommand::Apply(a) => apply(&client, &flow, common, a.dry_run),
+        OffsetsCommand::Apply(a) => apply(&client, &flow, common, a.execute),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -274,45 +278,85 @@ fn apply(
     client: &FailoverClient,
     flow: &FlowConfig,
     c: &Common,
-    dry_run: bool,
+    execute: bool,
 ) -> Result<(), String> {
     let plan = client
         .plan_apply(&c.group, &c.topics)
         .map_err(|e| e.to_string())?;
+    if let Some(why) = &plan.refused {
+        // The refusal is the whole answer: the group's partitions were not compared.
+        if c.json {
+            #[derive(Serialize)]
+            struct RefusedOut<'a> {
+                flow: String,
+                group: &'a str,
+                target_state: String,
+                refused: &'a str,
+            }
+            print_json(&RefusedOut {
+                flow: flow.name(),
+                group: &plan.group,
+                target_state: plan.target_state.to_string(),
+                refused: why,
+            })?;
+        }
+        return Err(why.clone());
+    }
+    if !c.json {
+        print_plan(&plan, execute);
+    }
+    let written = if execute && !plan.changes.is_empty() {
+        client.apply(&plan).map_err(|e| e.to_string())?;
+        true
+    } else {
+        false
+    };
     if c.json {
         #[derive(Serialize)]
         struct ApplyOut<'a> {
             flow: String,
             dry_run: bool,
+            written: bool,
             #[serde(flatten)]
             plan: &'a ApplyPlan,
         }
         print_json(&ApplyOut {
             flow: flow.name(),
-            dry_run,
+            dry_run: !execute,
+            written,
             plan: &plan,
         })?;
-    } else {
-        print_plan(&plan, dry_run);
     }
-    if let Some(why) = &plan.refused {
-        return Err(why.clone());
-    }
-    if dry_run {
-        return Ok(());
-    }
-    client.apply(&plan).map_err(|e| e.to_string())?;
-    if !c.json && !plan.changes.is_empty() {
-        println!(
-            "wrote {} offsets to group '{}' on the target",
-            plan.changes.len(),
+    // In JSON mode the notes go to stderr, so stdout stays one JSON document.
+    let note = |text: String| {
+        if c.json {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    };
+    let n = plan.changes.len();
+    let has_checkpoints = n > 0 || !plan.ahead.is_empty() || plan.unchanged > 0;
+    if !has_checkpoints {
+        // Already said (or visible in the JSON): there is nothing to apply.
+    } else if written {
+        note(format!(
+            "wrote {n} offsets to group '{}' on the target",
             plan.group
-        );
+        ));
+    } else if n == 0 {
+        note("nothing to write".to_owned());
+    } else {
+        note(format!(
+            "dry run: nothing was written. To write these {n} offsets to group '{}' on the \
+             target, run again with --execute.",
+            plan.group
+        ));
     }
     Ok(())
 }
 
-fn print_plan(plan: &ApplyPlan, dry_run: bool) {
+fn print_plan(plan: &ApplyPlan, execute: bool) {
     println!(
         "group '{}' on the target: {}",
         plan.group, plan.target_state
@@ -330,7 +374,8 @@ fn print_plan(plan: &ApplyPlan, dry_run: bool) {
                 ch.partition.to_string(),
                 ch.from.map_or_else(|| "-".to_owned(), |f| f.to_string()),
                 ch.to.to_string(),
-                if dry_run { "would write" } else { "write" }.to_owned(),
+                age(ch.checkpoint_age_ms),
+                if execute { "write" } else { "would write" }.to_owned(),
             ]
         })
         .collect();
@@ -340,14 +385,39 @@ fn print_plan(plan: &ApplyPlan, dry_run: bool) {
             a.partition.to_string(),
             a.target.to_string(),
             a.checkpoint.to_string(),
+            age(a.checkpoint_age_ms),
             "kept: target is ahead".to_owned(),
         ]
     }));
     if !rows.is_empty() {
-        print_table(&["TOPIC", "PARTITION", "CURRENT", "NEW", "ACTION"], &rows);
+        print_table(
+            &[
+                "TOPIC",
+                "PARTITION",
+                "CURRENT",
+                "NEW",
+                "CHECKPOINT AGE",
+                "ACTION",
+            ],
+            &rows,
+        );
     }
     if plan.unchanged > 0 {
         println!("{} partitions already at their checkpoint", plan.unchanged);
+    }
+}
+
+/// A checkpoint's age for people: `42s`, `5m07s`, `3h02m`, `2d04h`; `-` when unknown.
+fn age(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "-".to_owned();
+    };
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
     }
 }
 
@@ -375,5 +445,21 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     line(headers.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_read_at_a_glance() {
+        assert_eq!(age(None), "-");
+        assert_eq!(age(Some(-5)), "0s");
+        assert_eq!(age(Some(999)), "0s");
+        assert_eq!(age(Some(42_000)), "42s");
+        assert_eq!(age(Some(307_000)), "5m07s");
+        assert_eq!(age(Some(3 * 3_600_000 + 120_000)), "3h02m");
+        assert_eq!(age(Some(2 * 86_400_000 + 4 * 3_600_000)), "2d04h");
     }
 }

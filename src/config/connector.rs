@@ -561,6 +561,8 @@ fn checkpoint_config(
         emit_checkpoints_interval,
         sync_group_offsets_enabled,
         sync_group_offsets_interval,
+        sync_group_offsets_rewind_enabled: r
+            .bool("strait.sync.group.offsets.rewind.enabled", false)?,
         checkpoints_topic_replication_factor: r.replication_factor(
             "checkpoints.topic.replication.factor",
             d.checkpoints_topic_replication_factor,
@@ -873,8 +875,19 @@ mod tests {
             panic!()
         };
         assert!(c.sync_group_offsets_enabled);
+        assert!(!c.sync_group_offsets_rewind_enabled, "MM2 never rewinds");
         assert_eq!(c.groups, vec!["test.*"]);
         assert_eq!(c.refresh_groups_interval, Duration::from_secs(10));
+        let (p, w) = run(
+            ConnectorKind::Checkpoint,
+            &[("strait.sync.group.offsets.rewind.enabled", "true")],
+        )
+        .unwrap();
+        let ConnectorConfig::Checkpoint(c) = p.config else {
+            panic!()
+        };
+        assert!(c.sync_group_offsets_rewind_enabled);
+        assert!(w.is_empty(), "{w:?}");
 
         let (p, _) = run(
             ConnectorKind::Heartbeat,

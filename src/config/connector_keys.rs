@@ -39,7 +39,8 @@ pub const SOURCE: &[&str] = &[
     "strait.retry.backoff.max.ms",
 ];
 
-/// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`).
+/// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`), plus Strait's
+/// `strait.sync.group.offsets.rewind.enabled`.
 pub const CHECKPOINT: &[&str] = &[
     "groups",
     "groups.exclude",
@@ -50,6 +51,7 @@ pub const CHECKPOINT: &[&str] = &[
     "sync.group.offsets.enabled",
     "sync.group.offsets.interval.seconds",
     "checkpoints.topic.replication.factor",
+    "strait.sync.group.offsets.rewind.enabled",
 ];
 
 /// MirrorHeartbeatConnector keys.

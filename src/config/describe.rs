@@ -258,10 +258,20 @@ fn checkpoint(out: &mut String, c: &CheckpointConnectorConfig) {
         "    refresh groups {}, emit checkpoints {}, sync group offsets {}, checkpoints replication factor {}, offset syncs on {}",
         every(c.refresh_groups_enabled, c.refresh_groups_interval),
         every(c.emit_checkpoints_enabled, c.emit_checkpoints_interval),
-        every(c.sync_group_offsets_enabled, c.sync_group_offsets_interval),
+        sync_group_offsets(c),
         c.checkpoints_topic_replication_factor,
         location(c.offset_syncs_topic_location)
     );
+}
+
+/// Group sync's cadence, and whether it may move a target group back.
+fn sync_group_offsets(c: &CheckpointConnectorConfig) -> String {
+    let every = every(c.sync_group_offsets_enabled, c.sync_group_offsets_interval);
+    if c.sync_group_offsets_enabled && c.sync_group_offsets_rewind_enabled {
+        format!("{every} (follows source resets backwards)")
+    } else {
+        every
+    }
 }
 
 fn heartbeat(out: &mut String, c: &HeartbeatConnectorConfig, target_alias: &str) {

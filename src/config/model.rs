@@ -478,6 +478,11 @@ pub struct CheckpointConnectorConfig {
     pub sync_group_offsets_enabled: bool,
     /// `sync.group.offsets.interval.seconds` (default 60).
     pub sync_group_offsets_interval: Duration,
+    /// Strait: `strait.sync.group.offsets.rewind.enabled` (default false, MM2's behaviour).
+    /// When true, group sync moves a target partition back to follow a reset of the source
+    /// group, provided the target still holds exactly the offset Strait wrote there (nobody
+    /// consumed on the target since).
+    pub sync_group_offsets_rewind_enabled: bool,
     /// `checkpoints.topic.replication.factor` (default 3).
     pub checkpoints_topic_replication_factor: i16,
     /// `offset-syncs.topic.location` (must match the source connector's).
@@ -500,6 +505,7 @@ impl Default for CheckpointConnectorConfig {
             emit_checkpoints_interval: Duration::from_secs(60),
             sync_group_offsets_enabled: false,
             sync_group_offsets_interval: Duration::from_secs(60),
+            sync_group_offsets_rewind_enabled: false,
             checkpoints_topic_replication_factor: 3,
             offset_syncs_topic_location: OffsetSyncsLocation::Source,
         }

@@ -500,6 +500,18 @@ fn group_families(o: &mut String, s: &ProcessSnapshot) {
         }
         let mut fam = family(
             o,
+            "strait_checkpoint_source_offset_requests_total",
+            "counter",
+            "Requests for a group's committed offsets (ListConsumerGroupOffsets) sent to the source by the checkpointer.",
+        );
+        for (f, c) in &with_groups {
+            fam.sample(
+                &[("source", &f.source), ("target", &f.target)],
+                c.source_offset_requests as f64,
+            );
+        }
+        let mut fam = family(
+            o,
             "strait_checkpointer_active",
             "gauge",
             "1 when this process runs the flow's checkpointer (one process per flow does).",
