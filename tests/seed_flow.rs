@@ -63,19 +63,21 @@ fn seed_files(tb: &Testbed, dir: &Path, topic: &str, run: &str) -> Vec<std::path
             "repl-uswest-useast-offsets-topic",
             &format!("{run}-offsets-topic"),
         );
-    // The seed's connectors unchanged but for one thing: the test bed has one broker, so the
-    // topics Strait creates use the broker's default replication factor instead of MM2's 2-3.
+    // The seed's connectors unchanged but for one thing on a one-broker test bed: the topics
+    // Strait creates use the broker's default replication factor instead of MM2's 2-3. On the
+    // three-broker bed (STRAIT_TESTBED_BROKERS=3) they run exactly as written.
     let single_broker = "    key.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n    replication.factor: -1\n    offset-syncs.topic.replication.factor: -1\n    checkpoints.topic.replication.factor: -1\n    heartbeats.topic.replication.factor: -1\n";
-    let connectors = std::fs::read_to_string(fixtures.join("connectors.yaml"))
-        .unwrap()
-        .replace(
+    let mut connectors = std::fs::read_to_string(fixtures.join("connectors.yaml")).unwrap();
+    if tb.brokers() == 1 {
+        connectors = connectors.replace(
             "    key.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n",
             single_broker,
-        )
-        .replace(
-            "refresh.topics.interval.seconds: 10",
-            "refresh.topics.interval.seconds: 2",
         );
+    }
+    let connectors = connectors.replace(
+        "refresh.topics.interval.seconds: 10",
+        "refresh.topics.interval.seconds: 2",
+    );
     let files = [
         ("kafka-connect.yaml", connect),
         ("connectors.yaml", connectors),

@@ -13,7 +13,9 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
  * SASL_SSL listeners are reached as user admin (password from STRAIT_PROBE_PASSWORD) with
  * the PEM CA in STRAIT_PROBE_TRUSTSTORE; SSL listeners (client certificates required) with the
  * PKCS#12 keystore in STRAIT_PROBE_KEYSTORE (password STRAIT_PROBE_KEYSTORE_PASSWORD) and the
- * same CA. Gives up early when a pid in STRAIT_PROBE_PIDS dies.
+ * same CA. Gives up early when a pid in STRAIT_PROBE_PIDS dies. A listener answers once its
+ * cluster lists at least STRAIT_PROBE_BROKERS brokers (default 1), so a multi-broker cluster
+ * counts as up only with every broker registered.
  */
 public class Probe {
     public static void main(String[] args) throws Exception {
@@ -65,7 +67,8 @@ public class Probe {
         }
         try (Admin admin = Admin.create(p)) {
             DescribeClusterOptions o = new DescribeClusterOptions().timeoutMs(3000);
-            return admin.describeCluster(o).nodes().get(4, TimeUnit.SECONDS).size() > 0
+            int brokers = Integer.parseInt(System.getenv().getOrDefault("STRAIT_PROBE_BROKERS", "1"));
+            return admin.describeCluster(o).nodes().get(4, TimeUnit.SECONDS).size() >= brokers
                     && admin.listTopics().names().get(4, TimeUnit.SECONDS) != null;
         } catch (Exception e) {
             return false;

@@ -97,6 +97,14 @@ impl Testbed {
         Testbed { vars }
     }
 
+    /// Brokers per cluster (`STRAIT_TESTBED_BROKERS` at `up`; 1 for older env files).
+    pub fn brokers(&self) -> usize {
+        self.vars
+            .get("BROKERS")
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(1)
+    }
+
     /// One value of the env file.
     pub fn var(&self, key: &str) -> &str {
         self.vars
@@ -255,12 +263,16 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Creates a topic and waits for it, failing the test on any error.
+/// Creates a topic at the brokers' default replication factor, failing the test on any error.
 pub async fn create_topic(config: &ClientConfig, topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = config.create().expect("admin client");
     let results = admin
         .create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &[NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(-1),
+            )],
             &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
         )
         .await
