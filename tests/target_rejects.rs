@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::scenario::{
-    Flow, create_topic_with, delete_topic, kafka_acls, partition_status, produce_values,
-    progress_of, set_topic_config,
+    Flow, Tally, create_topic_with, delete_topic, kafka_acls, partition_status, produce_values,
+    progress_of, report, set_topic_config,
 };
 use common::{
     Cluster, Rec, StraitProcess, Testbed, http_get, metric_value, read_topic, unique, wait_for,
@@ -43,9 +43,19 @@ fn values_of(recs: &[(i64, Rec)]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// One running case: the flow, its process and what it replicates.
+struct Case<'a> {
+    tb: &'a Testbed,
+    flow: &'a Flow,
+    topic: &'a str,
+    p: &'a StraitProcess,
+    addr: &'a str,
+}
+
 /// Waits until `/status` shows the partition blocked at `offset` with a reason containing
 /// `why`; returns the reason.
-fn wait_blocked(p: &StraitProcess, addr: &str, topic: &str, offset: i64, why: &str) -> String {
+fn wait_blocked(c: &Case<'_>, offset: i64, why: &str) -> String {
+    let (p, addr, topic) = (c.p, c.addr, c.topic);
     let mut reason = String::new();
     let seen = wait_for(Duration::from_secs(120), || {
         let Some(ps) = partition_status(addr, topic, 0) else {
@@ -66,7 +76,8 @@ fn wait_blocked(p: &StraitProcess, addr: &str, topic: &str, offset: i64, why: &s
 
 /// While blocked: not ready with the reason, the blocked metric set, progress below the
 /// refused record, and no record from it on the target before the fix.
-fn assert_held(addr: &str, flow: &Flow, tb: &Testbed, topic: &str, refused: i64) {
+fn assert_held(c: &Case<'_>, refused: i64) {
+    let (addr, flow, tb, topic) = (c.addr, c.flow, c.tb, c.topic);
     let (code, body) = http_get(addr, "/readyz");
     assert_eq!(code, 503, "{body}");
     assert!(
@@ -89,15 +100,8 @@ fn assert_held(addr: &str, flow: &Flow, tb: &Testbed, topic: &str, refused: i64)
 
 /// Waits until the remote topic holds `expected` in order (re-sent records after the refused
 /// one allowed, nothing missing), the partition is unblocked and progress reached `last`.
-fn assert_recovered(
-    p: &StraitProcess,
-    addr: &str,
-    flow: &Flow,
-    tb: &Testbed,
-    topic: &str,
-    expected: &[Vec<u8>],
-    last: i64,
-) {
+fn assert_recovered(c: &Case<'_>, scenario: &str, expected: &[Vec<u8>], last: i64) {
+    let (p, addr, flow, tb, topic) = (c.p, c.addr, c.flow, c.tb, c.topic);
     let tgt = tb.plaintext_config(Cluster::Target);
     let remote = format!("source.{topic}");
     wait_until(Duration::from_secs(120), "progress after the fix", || {
@@ -117,6 +121,14 @@ fn assert_recovered(
             next += 1;
         }
     }
+    report(
+        scenario,
+        Tally {
+            records: expected.len(),
+            missing: expected.len() - next,
+            duplicates: got.len().saturating_sub(next),
+        },
+    );
     assert_eq!(
         next,
         expected.len(),
@@ -155,8 +167,15 @@ fn a_record_too_large_for_the_target_holds_its_partition_until_the_limit_is_rais
     );
     let p = flow.start("strait");
     let addr = p.http_addr(Duration::from_secs(30));
-    let reason = wait_blocked(&p, &addr, &topic, 10, "too large");
-    assert_held(&addr, &flow, &tb, &topic, 10);
+    let case = Case {
+        tb: &tb,
+        flow: &flow,
+        topic: &topic,
+        p: &p,
+        addr: &addr,
+    };
+    let reason = wait_blocked(&case, 10, "too large");
+    assert_held(&case, 10);
     let on_target = values_of(&read_topic(&tgt, &remote).remove(0));
     assert_eq!(
         on_target[..10],
@@ -176,7 +195,7 @@ fn a_record_too_large_for_the_target_holds_its_partition_until_the_limit_is_rais
 
     // The operator raises the remote topic's limit: the next retry writes it, and the rest.
     set_topic_config(&tgt, &remote, "max.message.bytes", "4000000");
-    assert_recovered(&p, &addr, &flow, &tb, &topic, &values, 20);
+    assert_recovered(&case, "target-refuses-too-large", &values, 20);
 }
 
 #[test]
@@ -201,6 +220,13 @@ fn writes_denied_by_an_acl_hold_the_partition_until_granted() {
     );
     let p = flow.start("strait");
     let addr = p.http_addr(Duration::from_secs(30));
+    let case = Case {
+        tb: &tb,
+        flow: &flow,
+        topic: &topic,
+        p: &p,
+        addr: &addr,
+    };
     wait_until(Duration::from_secs(60), "the first records", || {
         progress_of(&flow, &tb, &topic, 0) == Some(9)
     });
@@ -242,11 +268,11 @@ fn writes_denied_by_an_acl_hold_the_partition_until_granted() {
     let mut values = first.clone();
     values.extend(small("b", 10..20));
     produce_values(&src, &topic, 0, &values[10..]);
-    wait_blocked(&p, &addr, &topic, 10, "authorization");
-    assert_held(&addr, &flow, &tb, &topic, 10);
+    wait_blocked(&case, 10, "authorization");
+    assert_held(&case, 10);
 
     acl("--remove");
-    assert_recovered(&p, &addr, &flow, &tb, &topic, &values, 19);
+    assert_recovered(&case, "target-denies-write", &values, 19);
 }
 
 #[test]
@@ -271,6 +297,13 @@ fn a_deleted_remote_topic_holds_the_partition_until_it_exists_again() {
     );
     let p = flow.start("strait");
     let addr = p.http_addr(Duration::from_secs(30));
+    let case = Case {
+        tb: &tb,
+        flow: &flow,
+        topic: &topic,
+        p: &p,
+        addr: &addr,
+    };
     wait_until(Duration::from_secs(60), "the first records", || {
         progress_of(&flow, &tb, &topic, 0) == Some(9)
     });
@@ -278,14 +311,14 @@ fn a_deleted_remote_topic_holds_the_partition_until_it_exists_again() {
     delete_topic(&tgt, &remote);
     let second = small("b", 10..20);
     produce_values(&src, &topic, 0, &second);
-    let reason = wait_blocked(&p, &addr, &topic, 10, "");
+    let reason = wait_blocked(&case, 10, "");
     assert!(reason.to_lowercase().contains("topic"), "reason: {reason}");
-    assert_held(&addr, &flow, &tb, &topic, 10);
+    assert_held(&case, 10);
 
     // The operator makes the remote topic again: the records written after the deletion
     // arrive in it, and the log says that the earlier ones are gone from the target.
     create_topic_with(&tgt, &remote, 1, &[]);
-    assert_recovered(&p, &addr, &flow, &tb, &topic, &second, 19);
+    assert_recovered(&case, "remote-topic-deleted", &second, 19);
     assert!(
         p.log_text().contains("went back from 9 to 0"),
         "no warning that the remote partition went back: {}",

@@ -199,8 +199,15 @@ async fn run_flow_inner(
             _ = sleep_until_or_forever(duties.next()) => {
                 let leads = *leader.borrow();
                 let due = duties.take_due(tokio::time::Instant::now());
-                if let Err(e) = run_duties(&admin, &selector, &topics_tx, leads, due).await {
-                    tracing::warn!(flow = %name, error = %e, "a periodic duty failed; will retry");
+                // A duty can wait long on an unreachable cluster; a stop must not wait for it
+                // (the next turn sees the stop at once).
+                tokio::select! {
+                    r = run_duties(&admin, &selector, &topics_tx, leads, due) => {
+                        if let Err(e) = r {
+                            tracing::warn!(flow = %name, error = %e, "a periodic duty failed; will retry");
+                        }
+                    }
+                    _ = stopped(&mut stop) => {}
                 }
             }
         }

@@ -271,3 +271,270 @@ pub fn produce_values(config: &ClientConfig, topic: &str, partition: i32, values
         ctx.last_error()
     );
 }
+
+// ---- faults on the three-broker test bed ----
+
+/// Whether the test bed has three brokers per cluster; prints why a test is skipped if not.
+pub fn needs_three_brokers(tb: &Testbed, test: &str) -> bool {
+    if tb.brokers() >= 3 {
+        return true;
+    }
+    eprintln!(
+        "skipped {test}: needs the three-broker test bed (STRAIT_TESTBED_BROKERS=3 testbed/kafka.sh up, \
+         or scripts/faults.sh)"
+    );
+    false
+}
+
+/// Runs `testbed/kafka.sh node CLUSTER N ACTION` (kill, stop, cont, start) on this test bed.
+pub fn node(cluster: Cluster, n: i32, action: &str) {
+    let name = match cluster {
+        Cluster::Source => "source",
+        Cluster::Target => "target",
+    };
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("testbed/kafka.sh"))
+        .args(["node", name, &n.to_string(), action])
+        .output()
+        .expect("run testbed/kafka.sh node");
+    assert!(
+        out.status.success(),
+        "node {name} {n} {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The broker (node id) leading `topic`/`partition`, from the cluster's metadata.
+pub fn leader_of(config: &ClientConfig, topic: &str, partition: i32) -> i32 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    md.topics()[0]
+        .partitions()
+        .iter()
+        .find(|p| p.id() == partition)
+        .map(|p| p.leader())
+        .expect("partition in metadata")
+}
+
+/// Runs a class of Kafka's own tools against a cluster's PLAINTEXT listener.
+pub fn kafka_tool(tb: &Testbed, cluster: Cluster, class: &str, args: &[&str]) -> String {
+    let bootstrap = tb.bootstrap(cluster, super::Listener::Plaintext);
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("testbed/kafka.sh"))
+        .args(["java", class, "--bootstrap-server"])
+        .arg(&bootstrap)
+        .args(args)
+        .output()
+        .expect("run a Kafka tool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{class} {args:?}: {text}");
+    text
+}
+
+/// Moves `topic`/`partition`'s replicas to `replicas` (the first becomes preferred leader) and
+/// waits until the reassignment completed.
+pub fn reassign(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32, replicas: &[i32]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reassign.json");
+    let list: Vec<String> = replicas.iter().map(i32::to_string).collect();
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"version":1,"partitions":[{{"topic":"{topic}","partition":{partition},"replicas":[{}]}}]}}"#,
+            list.join(",")
+        ),
+    )
+    .unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let class = "org.apache.kafka.tools.reassign.ReassignPartitionsCommand";
+    kafka_tool(
+        tb,
+        cluster,
+        class,
+        &["--reassignment-json-file", &file, "--execute"],
+    );
+    assert!(
+        wait_for(Duration::from_secs(120), || {
+            kafka_tool(
+                tb,
+                cluster,
+                class,
+                &["--reassignment-json-file", &file, "--verify"],
+            )
+            .contains("is completed")
+        }),
+        "reassignment of {topic}-{partition} did not complete"
+    );
+}
+
+/// Moves leadership of every partition of `topic` back to its preferred replica.
+pub fn elect_preferred_leaders(tb: &Testbed, cluster: Cluster, topic: &str, partitions: i32) {
+    for p in 0..partitions {
+        let p = p.to_string();
+        // "No election needed" is not an error: the tool exits 0 either way for a valid input.
+        let _ = kafka_tool(
+            tb,
+            cluster,
+            "org.apache.kafka.tools.LeaderElectionCommand",
+            &[
+                "--election-type",
+                "PREFERRED",
+                "--topic",
+                topic,
+                "--partition",
+                &p,
+            ],
+        );
+    }
+}
+
+/// Writes numbered records to every partition of a topic at a steady rate from a thread of its
+/// own (acks=all, idempotent), through broker faults, until stopped.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(u64, u64)>>,
+}
+
+impl Load {
+    /// Starts writing `rate` records per second to `topic` (`partitions` partitions).
+    pub fn start(config: &ClientConfig, topic: &str, partitions: i32, rate: u64) -> Load {
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (cfg, topic, flag) = (config.clone(), topic.to_owned(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut cfg = cfg;
+            cfg.set("enable.idempotence", "true")
+                .set("acks", "all")
+                .set("linger.ms", "5")
+                .set("message.timeout.ms", "300000");
+            let producer: BaseProducer<strait::kafka::CountingContext> = cfg
+                .create_with_context(strait::kafka::CountingContext::default())
+                .expect("load producer");
+            let started = std::time::Instant::now();
+            let mut seq: u64 = 0;
+            while !flag.load(Ordering::Acquire) {
+                let due = started.elapsed().as_secs_f64() * rate as f64;
+                while (seq as f64) < due {
+                    let key = format!("r{seq}");
+                    let value = format!("{seq:012}-{}", "v".repeat(80));
+                    let partition = (seq % partitions as u64) as i32;
+                    let record = BaseRecord::to(&topic)
+                        .partition(partition)
+                        .key(&key)
+                        .payload(&value);
+                    if producer.send(record).is_err() {
+                        // Queue full (a broker down): let it drain, then go on.
+                        producer.poll(Duration::from_millis(50));
+                        break;
+                    }
+                    seq += 1;
+                }
+                producer.poll(Duration::from_millis(5));
+            }
+            let _ = producer.flush(Duration::from_secs(300));
+            let ctx = producer.context();
+            (ctx.acked(), ctx.failed())
+        });
+        Load {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops writing; returns (acknowledged, failed) records.
+    pub fn stop(mut self) -> (u64, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.thread
+            .take()
+            .map(|t| t.join().expect("load thread"))
+            .unwrap_or((0, 0))
+    }
+}
+
+/// What a scenario found: source records, and how many are missing on the target or there
+/// more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Records in the source topic.
+    pub records: usize,
+    /// Source records not on the target.
+    pub missing: usize,
+    /// Target records beyond the first copy of each source record.
+    pub duplicates: usize,
+}
+
+/// A record by its key and value (the load numbers both).
+type RecordId<'a> = (&'a Option<Vec<u8>>, &'a Option<Vec<u8>>);
+
+/// Counts, independently of Strait, every source record of `topic` on the remote topic, by
+/// key and value: missing ones, repeated ones, and none that the source does not have.
+pub fn tally(tb: &Testbed, topic: &str, remote: &str) -> Tally {
+    use std::collections::HashMap;
+    let src = super::read_topic(&tb.plaintext_config(Cluster::Source), topic);
+    let tgt = super::read_topic(&tb.plaintext_config(Cluster::Target), remote);
+    assert_eq!(
+        src.len(),
+        tgt.len(),
+        "partition counts of {topic} and {remote}"
+    );
+    let mut t = Tally {
+        records: 0,
+        missing: 0,
+        duplicates: 0,
+    };
+    for (p, (s, d)) in src.iter().zip(&tgt).enumerate() {
+        let mut seen: HashMap<RecordId<'_>, usize> = HashMap::new();
+        for (_, r) in d {
+            *seen.entry((&r.key, &r.value)).or_default() += 1;
+        }
+        let mut matched = 0;
+        for (_, r) in s {
+            match seen.get(&(&r.key, &r.value)) {
+                Some(n) if *n > 0 => {
+                    matched += 1;
+                    t.duplicates += n - 1;
+                }
+                _ => t.missing += 1,
+            }
+        }
+        // Source records are distinct, so every distinct target record matched one of them.
+        assert_eq!(
+            seen.len(),
+            matched,
+            "{remote}/{p}: target records the source partition does not have"
+        );
+        t.records += s.len();
+    }
+    t
+}
+
+/// Adds a scenario's row to the fault suite's report (`STRAIT_FAULTS_REPORT`), if asked for.
+pub fn report(scenario: &str, t: Tally) {
+    use std::io::Write;
+    eprintln!(
+        "scenario {scenario}: {} records, {} missing, {} duplicates",
+        t.records, t.missing, t.duplicates
+    );
+    let Ok(path) = std::env::var("STRAIT_FAULTS_REPORT") else {
+        return;
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("report file");
+    writeln!(
+        f,
+        "{scenario}\t{}\t{}\t{}",
+        t.records, t.missing, t.duplicates
+    )
+    .expect("report");
+}

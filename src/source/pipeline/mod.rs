@@ -39,6 +39,9 @@ use delivery::ReplicationProducerContext;
 pub use offset_syncs::OffsetSyncTarget;
 use rebalance::RebalanceContext;
 
+/// How long a periodic progress write may take before the loop goes on without it.
+const PROGRESS_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often blocked partitions are checked for a due retry.
 const RETRY_CHECK_EVERY: Duration = Duration::from_millis(200);
 
@@ -111,6 +114,8 @@ struct Shared {
     fatal: Mutex<Option<SourceError>>,
     /// Set by a producer's context when librdkafka reports a fatal error.
     producer_fatal: Arc<AtomicBool>,
+    /// When stopping must be done by, once a stop was asked for.
+    stop_by: std::sync::OnceLock<Instant>,
     status: Arc<FlowStatus>,
 }
 
@@ -121,6 +126,11 @@ impl Shared {
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(e);
         }
+    }
+
+    /// When stopping must be done by, once a stop was asked for.
+    fn stopping_deadline(&self) -> Option<Instant> {
+        self.stop_by.get().copied()
     }
 
     /// The producer that carries partition slot `slot`.
@@ -191,6 +201,7 @@ pub fn run(
         settings: settings.clone(),
         fatal: Mutex::new(None),
         producer_fatal,
+        stop_by: std::sync::OnceLock::new(),
         status,
     });
     let mut consumer_config = consumer_config.clone();
@@ -276,16 +287,22 @@ pub fn run(
             os.send_pending(&mut lock(&tracker));
         }
         if last_flush.elapsed() >= settings.flush_interval {
+            // A target that cannot take progress now (unreachable, leaderless) is no reason
+            // to stop: progress stays where it was and the next flush tries again.
             if let Err(e) =
-                shared.write_progress(&consumer, None, CommitMode::Async, Duration::from_secs(30))
+                shared.write_progress(&consumer, None, CommitMode::Async, PROGRESS_WRITE_TIMEOUT)
             {
-                break Err(e);
+                tracing::warn!(error = %e, "writing progress failed; retrying at the next flush");
+                shared.status.error(Component::Source, &e);
             }
             lock(&tracker).offset_syncs.promote_delayed();
             last_flush = Instant::now();
         }
     };
 
+    let _ = shared
+        .stop_by
+        .set(Instant::now() + settings.shutdown_timeout);
     shut_down(&shared, &consumer, offset_syncs.as_deref(), &settings);
     consumer.unsubscribe();
     result
@@ -299,7 +316,9 @@ fn shut_down(
     offset_syncs: Option<&OffsetSyncTarget>,
     settings: &PipelineSettings,
 ) {
-    let deadline = Instant::now() + settings.shutdown_timeout;
+    let deadline = shared
+        .stopping_deadline()
+        .unwrap_or_else(|| Instant::now() + settings.shutdown_timeout);
     let left = || deadline.saturating_duration_since(Instant::now());
     while lock(&shared.tracker).inflight_of_all() > 0 && !left().is_zero() {
         std::thread::sleep(Duration::from_millis(5));

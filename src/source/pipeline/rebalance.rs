@@ -95,11 +95,15 @@ impl Shared {
     /// librdkafka reports each record within its delivery timeout, so waiting that long (and
     /// a request timeout more) means waiting the queue out rather than guessing.
     fn drain(&self, ids: &[SlotId]) -> Result<(), SourceError> {
-        let deadline = Instant::now() + self.settings.drain_timeout;
+        let mut deadline = Instant::now() + self.settings.drain_timeout;
         loop {
             let left = lock(&self.tracker).inflight_of(ids);
             if left == 0 {
                 return Ok(());
+            }
+            // Stopping has a budget of its own: a hand-over during shutdown fits inside it.
+            if let Some(stop) = self.stopping_deadline() {
+                deadline = deadline.min(stop);
             }
             if Instant::now() > deadline {
                 return Err(SourceError::Drain {
@@ -230,23 +234,31 @@ impl Shared {
                 .filter_map(|e| t.slot_of(e.topic(), e.partition()))
                 .collect()
         };
-        let drained = self.drain(&ids);
+        let lost = consumer.assignment_lost();
+        let drained = if lost {
+            // The session expired: another member may already own these partitions and read
+            // them from their last progress, so waiting for our records gains nothing (they
+            // land as duplicates at worst) and would keep this consumer from rejoining. Its
+            // progress wins: none is written from here.
+            tracing::warn!("partitions lost without a clean hand-over; progress not written");
+            Ok(())
+        } else {
+            self.drain(&ids)
+        };
         if drained.is_err() {
             // Records of these partitions may still land after the new owner started from
             // the progress written before: never write progress for them from here.
             tracing::error!(
                 "revoked partitions not drained in time; their progress is not written"
             );
-        } else if consumer.assignment_lost() {
-            // Another member may already own these partitions; its progress wins.
-            tracing::warn!("partitions lost without a clean hand-over; progress not written");
-        } else {
-            self.write_progress(
-                consumer,
-                Some(&ids),
-                CommitMode::Sync,
-                Duration::from_secs(30),
-            )?;
+        } else if !lost {
+            let timeout = match self.stopping_deadline() {
+                Some(by) => by
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1)),
+                None => Duration::from_secs(30),
+            };
+            self.write_progress(consumer, Some(&ids), CommitMode::Sync, timeout)?;
         }
         let mut t = lock(&self.tracker);
         let mut paused = TopicPartitionList::new();
@@ -266,6 +278,10 @@ impl Shared {
             && let Err(e) = consumer.resume(&paused)
         {
             tracing::warn!(error = %e, "resuming blocked partitions on hand-over");
+        }
+        // While stopping, a hand-over cut short is part of stopping, not a failure.
+        if self.stopping_deadline().is_some() {
+            return Ok(());
         }
         drained
     }

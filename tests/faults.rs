@@ -1,0 +1,340 @@
+//! The fault suite: real brokers failing under a running flow, and Strait itself killed, on the
+//! three-broker test bed (`scripts/faults.sh` brings it up, runs this file and prints the
+//! table). Every scenario writes numbered records to the source all along, lets the fault hit
+//! mid-stream, waits until the flow's progress covers the whole source, then checks the copy
+//! twice: by an independent count of the remote topic (every source record there, none
+//! foreign) and by `strait verify` (record by record, in order). Missing records fail the
+//! scenario; duplicates (at-least-once replays after a crash) are counted and reported.
+//! On a one-broker bed every scenario is skipped with one line saying how to run it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::scenario::{
+    Flow, Load, Tally, create_topic_with, elect_preferred_leaders, leader_of, needs_three_brokers,
+    node, reassign, report, tally,
+};
+use common::{Cluster, StraitProcess, Testbed, topic_counts, unique, wait_for};
+
+/// Partitions of every scenario's topic.
+const PARTITIONS: i32 = 6;
+/// Records per second the load writes.
+const RATE: u64 = 800;
+
+/// One scenario's topic, flow and load.
+struct Scenario {
+    name: &'static str,
+    tb: Testbed,
+    topic: String,
+    remote: String,
+    flow: Flow,
+    load: Option<Load>,
+}
+
+impl Scenario {
+    /// A fresh topic with load running, and a flow over it (not started).
+    fn start(name: &'static str, extra: &[(&str, &str)]) -> Option<Scenario> {
+        let tb = Testbed::get();
+        if !needs_three_brokers(&tb, name) {
+            return None;
+        }
+        let src = tb.plaintext_config(Cluster::Source);
+        let topic = unique(name);
+        create_topic_with(&src, &topic, PARTITIONS, &[]);
+        let mut keys = vec![("strait.retry.backoff.max.ms", "5000")];
+        keys.extend_from_slice(extra);
+        let flow = Flow::new(&tb, &topic, &keys);
+        let load = Some(Load::start(&src, &topic, PARTITIONS, RATE));
+        Some(Scenario {
+            name,
+            remote: format!("source.{topic}"),
+            tb,
+            topic,
+            flow,
+            load,
+        })
+    }
+
+    fn process(&self, name: &str) -> StraitProcess {
+        self.flow.start(name)
+    }
+
+    /// Waits until the remote topic exists on the target with every partition.
+    fn wait_remote(&self) {
+        let tgt = self.tb.plaintext_config(Cluster::Target);
+        assert!(
+            wait_for(Duration::from_secs(60), || topic_counts(&tgt, &self.remote)
+                .is_some_and(
+                    |c| c.len() == PARTITIONS as usize && c.iter().sum::<i64>() > 0
+                )),
+            "{} never appeared on the target",
+            self.remote
+        );
+    }
+
+    /// Stops the load, waits until progress covers every source record, stops `processes`
+    /// cleanly, checks the copy, reports it and fails on anything missing.
+    fn finish(mut self, processes: Vec<StraitProcess>) -> Tally {
+        let (acked, failed) = self.load.take().map(Load::stop).unwrap_or_default();
+        assert!(acked > 0, "the load wrote nothing");
+        let ends = self.source_ends();
+        let logs = || {
+            processes
+                .iter()
+                .map(|p| p.log_text())
+                .map(|l| l.lines().rev().take(40).collect::<Vec<_>>().join("\n"))
+                .collect::<Vec<_>>()
+                .join("\n----\n")
+        };
+        let done = wait_for(Duration::from_secs(240), || {
+            let progress = self.progress();
+            ends.iter()
+                .all(|(p, end)| *end == 0 || progress.get(p).is_some_and(|o| *o + 1 >= *end))
+        });
+        assert!(
+            done,
+            "{}: progress never covered the source (ends {ends:?}, progress {:?}); logs (newest first):\n{}",
+            self.name,
+            self.progress(),
+            logs()
+        );
+        for mut p in processes {
+            if p.running() {
+                p.signal("TERM");
+                assert_eq!(p.wait(Duration::from_secs(90)), Some(0), "{}", p.log_text());
+            }
+        }
+        let t = tally(&self.tb, &self.topic, &self.remote);
+        assert!(
+            t.records as u64 >= acked,
+            "the source holds {} records but {acked} were acknowledged to the load ({failed} failed)",
+            t.records
+        );
+        let (code, json) = self.flow.verify(&self.topic);
+        let mut verify_missing = 0;
+        for p in json["partitions"].as_array().into_iter().flatten() {
+            verify_missing += p["missing"]["count"].as_u64().unwrap_or(0);
+            let problems: Vec<&str> = p["problems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .filter(|v| *v != "duplicated")
+                .collect();
+            assert!(
+                problems.is_empty(),
+                "{}: strait verify found {problems:?} (exit {code}): {p}",
+                self.name
+            );
+        }
+        report(self.name, t);
+        assert_eq!(t.missing, 0, "{}: records missing on the target", self.name);
+        assert_eq!(
+            verify_missing, 0,
+            "{}: strait verify found records missing",
+            self.name
+        );
+        t
+    }
+
+    /// The source's end offset per partition.
+    fn source_ends(&self) -> HashMap<i32, i64> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let c: BaseConsumer = self.tb.plaintext_config(Cluster::Source).create().unwrap();
+        (0..PARTITIONS)
+            .map(|p| {
+                let (_, high) = c
+                    .fetch_watermarks(&self.topic, p, Duration::from_secs(30))
+                    .unwrap();
+                (p, high)
+            })
+            .collect()
+    }
+
+    /// The flow's progress per partition of the topic.
+    fn progress(&self) -> HashMap<i32, i64> {
+        let store = strait::source::progress::ProgressStore::new(
+            &self.tb.plaintext_config(Cluster::Target),
+            &self.flow.offsets_topic,
+            5,
+            "MirrorSourceConnector",
+            "source",
+        )
+        .unwrap();
+        store
+            .read_all(Duration::from_secs(30))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|((t, _), _)| *t == self.topic)
+            .map(|((_, p), o)| (p, o))
+            .collect()
+    }
+}
+
+/// Runs `fault` mid-stream with one Strait process.
+fn with_one_process(s: Scenario, fault: impl FnOnce(&Scenario)) -> Tally {
+    let p = s.process("strait");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    fault(&s);
+    std::thread::sleep(Duration::from_secs(8));
+    s.finish(vec![p])
+}
+
+/// Kills the broker leading partition 0 of `topic` on `cluster`, lets the flow run without it,
+/// and starts it again.
+fn kill_and_restart_leader(s: &Scenario, cluster: Cluster, topic: &str) {
+    let leader = leader_of(&s.tb.plaintext_config(cluster), topic, 0);
+    node(cluster, leader, "kill");
+    std::thread::sleep(Duration::from_secs(12));
+    node(cluster, leader, "start");
+}
+
+#[test]
+fn source_partition_leader_killed_and_restarted() {
+    let Some(s) = Scenario::start("source-leader-kill9", &[]) else {
+        return;
+    };
+    let topic = s.topic.clone();
+    with_one_process(s, |s| kill_and_restart_leader(s, Cluster::Source, &topic));
+}
+
+#[test]
+fn target_partition_leader_killed_and_restarted() {
+    let Some(s) = Scenario::start("target-leader-kill9", &[]) else {
+        return;
+    };
+    let remote = s.remote.clone();
+    let t = with_one_process(s, |s| kill_and_restart_leader(s, Cluster::Target, &remote));
+    // The idempotent producer retries across the leader change without writing twice.
+    assert_eq!(t.duplicates, 0, "duplicates after a target broker restart");
+}
+
+/// Freezes the broker leading partition 0 for longer than librdkafka's request timeout (30 s),
+/// then thaws it: its session with the controller expires, leadership moves, requests to it
+/// time out, and it comes back with a stale view.
+fn freeze_leader(s: &Scenario, cluster: Cluster, topic: &str) {
+    let leader = leader_of(&s.tb.plaintext_config(cluster), topic, 0);
+    node(cluster, leader, "stop");
+    std::thread::sleep(Duration::from_secs(40));
+    node(cluster, leader, "cont");
+}
+
+#[test]
+fn target_broker_frozen_past_the_request_timeout() {
+    let Some(s) = Scenario::start("target-broker-sigstop", &[]) else {
+        return;
+    };
+    let remote = s.remote.clone();
+    with_one_process(s, |s| freeze_leader(s, Cluster::Target, &remote));
+}
+
+#[test]
+fn source_broker_frozen_past_the_request_timeout() {
+    let Some(s) = Scenario::start("source-broker-sigstop", &[]) else {
+        return;
+    };
+    let topic = s.topic.clone();
+    with_one_process(s, |s| freeze_leader(s, Cluster::Source, &topic));
+}
+
+#[test]
+fn partitions_reassigned_and_leaders_elected_on_both_clusters() {
+    let Some(s) = Scenario::start("reassign-and-elect", &[]) else {
+        return;
+    };
+    with_one_process(s, |s| {
+        for (cluster, topic) in [(Cluster::Source, &s.topic), (Cluster::Target, &s.remote)] {
+            // Partition 0's preferred leader becomes another broker, then leaders move there.
+            let leader = leader_of(&s.tb.plaintext_config(cluster), topic, 0);
+            let others: Vec<i32> = (1..=3).filter(|b| *b != leader).collect();
+            reassign(&s.tb, cluster, topic, 0, &[others[0], others[1], leader]);
+            elect_preferred_leaders(&s.tb, cluster, topic, PARTITIONS);
+            let now = leader_of(&s.tb.plaintext_config(cluster), topic, 0);
+            assert_ne!(now, leader, "leadership of {topic}-0 did not move");
+        }
+    });
+}
+
+#[test]
+fn strait_killed_twenty_times_with_three_processes() {
+    let Some(s) = Scenario::start("strait-kill9-x20", &[]) else {
+        return;
+    };
+    let mut procs: Vec<StraitProcess> = (0..3).map(|i| s.process(&format!("p{i}-0"))).collect();
+    s.wait_remote();
+    let started = Instant::now();
+    for round in 1..=20 {
+        std::thread::sleep(Duration::from_secs(3));
+        let i = round % 3;
+        procs[i].signal("KILL");
+        procs[i].wait(Duration::from_secs(10));
+        procs[i] = s.process(&format!("p{i}-{round}"));
+    }
+    eprintln!("20 kills in {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_secs(5));
+    s.finish(procs);
+}
+
+#[test]
+fn scaled_from_one_process_to_three_and_back() {
+    let Some(s) = Scenario::start("scale-1-3-1", &[]) else {
+        return;
+    };
+    let first = s.process("p0");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(6));
+    let mut added: Vec<StraitProcess> = (1..3).map(|i| s.process(&format!("p{i}"))).collect();
+    std::thread::sleep(Duration::from_secs(15));
+    for p in &mut added {
+        p.signal("TERM");
+        assert_eq!(p.wait(Duration::from_secs(90)), Some(0), "{}", p.log_text());
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    let t = s.finish(vec![first]);
+    // Clean hand-overs re-send nothing.
+    assert_eq!(
+        t.duplicates, 0,
+        "duplicates after clean scale-out and scale-in"
+    );
+}
+
+#[test]
+fn stopped_within_the_grace_period_while_the_target_is_frozen() {
+    let Some(s) = Scenario::start("stop-target-frozen", &[]) else {
+        return;
+    };
+    let mut p = s.process("first");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    for n in 1..=3 {
+        node(Cluster::Target, n, "stop");
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let asked = Instant::now();
+    p.signal("TERM");
+    // Thaw the target whatever happens, or every later scenario would meet a frozen cluster.
+    let stopped = wait_for(Duration::from_secs(85), || !p.running());
+    let took = asked.elapsed();
+    for n in 1..=3 {
+        node(Cluster::Target, n, "cont");
+    }
+    assert!(
+        stopped,
+        "still running 85 s after SIGTERM: {}",
+        p.log_text()
+    );
+    let code = p.wait(Duration::from_secs(1));
+    // Kubernetes kills the pod 90 s after SIGTERM (deploy/): stopping must fit well inside.
+    assert!(
+        took < Duration::from_secs(75),
+        "stopping took {took:?} with the target frozen; log:\n{}",
+        p.log_text()
+    );
+    eprintln!("stopped in {took:?} (exit {code:?}) with the target frozen");
+    let second = s.process("second");
+    s.finish(vec![second]);
+}
