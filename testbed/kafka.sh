@@ -443,11 +443,15 @@ cmd_down() {
     [[ -e $f ]] && stop_pidfile "$f" "MirrorMaker 2 '$(basename "$f" .pid)'"
   done
   for c in "${CLUSTERS[@]}"; do
+    # All nodes of a cluster at once: the last of three stopped alone would wait for a quorum
+    # that is gone. A frozen node would ignore SIGTERM until thawed.
     for k in $(nodes); do
-      # A frozen node would ignore SIGTERM until thawed.
-      [[ -f "$(node_dir "$c" "$k")/pid" ]] && kill -CONT "$(cat "$(node_dir "$c" "$k")/pid")" 2>/dev/null
-      stop_pidfile "$(node_dir "$c" "$k")/pid" "node $k of the '$c' cluster"
+      if pid_alive "$(node_dir "$c" "$k")/pid"; then
+        kill -CONT "$(cat "$(node_dir "$c" "$k")/pid")" 2>/dev/null || true
+        kill -TERM "$(cat "$(node_dir "$c" "$k")/pid")" 2>/dev/null || true
+      fi
     done
+    for k in $(nodes); do stop_pidfile "$(node_dir "$c" "$k")/pid" "node $k of the '$c' cluster"; done
   done
   rm -f "$ENV_FILE"
 }
