@@ -167,7 +167,12 @@ impl Shared {
             .collect();
         self.runtime
             .block_on(self.admin.ensure_remote_topics(&wanted))?;
-        let progress = self.progress.read_all(Duration::from_secs(60))?;
+        let assigned: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        let progress = self.progress.read_for(&assigned, Duration::from_secs(60))?;
         // The group's committed offsets only mirror progress; where they exist without progress
         // the target (or its offsets topic) was rebuilt or replaced, and the user must know.
         let committed: HashMap<(String, i32), i64> = consumer

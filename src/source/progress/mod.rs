@@ -3,19 +3,22 @@
 //! last upstream offset written. Strait reads what MM2 wrote and MM2 reads what Strait writes,
 //! so a flow moves between them without replicating again.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+mod reader;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+use reader::{ReadError, Reader};
 
 use crate::kafka::CountingContext;
 use crate::source::SourceError;
 use crate::source::tracker::DueProgress;
 use crate::wire::{
-    SourcePartition, offsets_topic_partition, parse_source_offset_key, parse_source_offset_value,
-    source_offset_key, source_offset_value,
+    SourcePartition, offsets_topic_partition, source_offset_key, source_offset_value,
 };
 
 /// Reads and writes one flow's progress in the offsets topic.
@@ -25,6 +28,7 @@ pub struct ProgressStore {
     connector: String,
     source_alias: String,
     reader_config: ClientConfig,
+    reader: Mutex<Option<Reader>>,
     producer: ThreadedProducer<CountingContext>,
 }
 
@@ -62,6 +66,7 @@ impl ProgressStore {
         reader_config
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
+            // Positions only: the reader is assigned partitions and never commits.
             .set("group.id", "strait-progress-reader")
             // Connect writes the offsets topic transactionally when exactly-once is on.
             .set("isolation.level", "read_committed");
@@ -71,6 +76,7 @@ impl ProgressStore {
             connector: connector.to_owned(),
             source_alias: source_alias.to_owned(),
             reader_config,
+            reader: Mutex::new(None),
             producer,
         })
     }
@@ -87,72 +93,78 @@ impl ProgressStore {
         }
     }
 
-    /// Reads the whole offsets topic and returns the last upstream offset replicated for every
-    /// partition of this flow (the newest record per key wins; tombstones clear it).
+    /// The last upstream offset replicated for each of `partitions` (source topic and
+    /// partition) that has progress, including every write to the offsets topic committed
+    /// before this call (another process's, when it handed the partition over). Only the
+    /// offsets-topic partitions that can hold their keys are read, each once from its start
+    /// and afterwards only from where the last read ended.
+    pub fn read_for(
+        &self,
+        partitions: &[(String, i32)],
+        timeout: Duration,
+    ) -> Result<HashMap<(String, i32), i64>, SourceError> {
+        let needed: BTreeSet<i32> = partitions
+            .iter()
+            .map(|(topic, partition)| self.partition_of(topic, *partition))
+            .collect();
+        self.with_reader(|r| {
+            let values = r.catch_up(&needed, timeout)?;
+            Ok(partitions
+                .iter()
+                .filter_map(|k| values.get(k).map(|o| (k.clone(), *o)))
+                .collect())
+        })
+    }
+
+    /// Every partition of this flow with progress (reads all of the offsets topic).
     pub fn read_all(&self, timeout: Duration) -> Result<HashMap<(String, i32), i64>, SourceError> {
-        let consumer: BaseConsumer = self
-            .reader_config
-            .create()
+        let all: BTreeSet<i32> = (0..self.partitions).collect();
+        self.with_reader(|r| r.catch_up(&all, timeout).cloned())
+    }
+
+    /// Records read from the offsets topic so far, any connector's (how much following it
+    /// cost).
+    pub fn records_read(&self) -> u64 {
+        self.reader
+            .lock()
+            .map_or(0, |r| r.as_ref().map_or(0, Reader::records_read))
+    }
+
+    /// The offsets-topic partition holding a source partition's key.
+    fn partition_of(&self, topic: &str, partition: i32) -> i32 {
+        let key = source_offset_key(
+            &self.connector,
+            &SourcePartition {
+                cluster: self.source_alias.clone(),
+                topic: topic.to_owned(),
+                partition,
+            },
+        );
+        offsets_topic_partition(&key, self.partitions)
+    }
+
+    /// Runs `f` on the reader, made on first use.
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut Reader) -> Result<T, ReadError>,
+    ) -> Result<T, SourceError> {
+        // A poisoned lock means a panic elsewhere; the reader's state is still consistent
+        // (each record is applied whole).
+        let mut guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let reader = Reader::new(
+                &self.reader_config,
+                &self.topic,
+                &self.connector,
+                &self.source_alias,
+            )
             .map_err(|e| self.err(format!("cannot create reader: {e}")))?;
-        let mut tpl = TopicPartitionList::new();
-        let mut ends = HashMap::new();
-        let deadline = Instant::now() + timeout;
-        for p in 0..self.partitions {
-            let (low, high) = loop {
-                match consumer.fetch_watermarks(&self.topic, p, timeout) {
-                    Ok(w) => break w,
-                    // A topic created a moment ago has no leaders yet; that passes.
-                    Err(e) if is_transient(&e) && Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                    Err(e) => return Err(self.err(format!("partition {p}: {e}"))),
-                }
-            };
-            if high > low {
-                ends.insert(p, high);
-                tpl.add_partition_offset(&self.topic, p, Offset::Offset(low))
-                    .map_err(|e| self.err(e))?;
-            }
+            *guard = Some(reader);
         }
-        let mut out = HashMap::new();
-        if ends.is_empty() {
-            return Ok(out);
+        match guard.as_mut() {
+            Some(r) => f(r).map_err(|e| self.err(e)),
+            None => Err(self.err("no reader")),
         }
-        consumer.assign(&tpl).map_err(|e| self.err(e))?;
-        while !ends.is_empty() {
-            if Instant::now() > deadline {
-                return Err(self.err(format!("not read to the end within {timeout:?}")));
-            }
-            let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
-                continue;
-            };
-            let msg = msg.map_err(|e| self.err(e))?;
-            if ends
-                .get(&msg.partition())
-                .is_some_and(|end| msg.offset() + 1 >= *end)
-            {
-                ends.remove(&msg.partition());
-            }
-            let Some((connector, sp)) = msg.key().and_then(parse_source_offset_key) else {
-                continue;
-            };
-            if connector != self.connector || sp.cluster != self.source_alias {
-                continue;
-            }
-            match parse_source_offset_value(msg.payload().unwrap_or_default()) {
-                Ok(Some(offset)) => {
-                    out.insert((sp.topic, sp.partition), offset);
-                }
-                Ok(None) => {
-                    out.remove(&(sp.topic, sp.partition));
-                }
-                Err(e) => {
-                    tracing::warn!(topic = %sp.topic, partition = sp.partition, error = %e,
-                        "ignoring an unreadable progress record");
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// Writes progress for the given partitions and waits until the target acknowledged it.
@@ -191,21 +203,4 @@ impl ProgressStore {
         }
         Ok(())
     }
-}
-
-/// Errors a new or moving partition leader causes, which retrying resolves.
-fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
-    use rdkafka::error::RDKafkaErrorCode as C;
-    matches!(
-        e.rdkafka_error_code(),
-        Some(
-            C::NotLeaderForPartition
-                | C::LeaderNotAvailable
-                | C::UnknownTopicOrPartition
-                | C::UnknownPartition
-                | C::UnknownTopic
-                | C::RequestTimedOut
-                | C::OperationTimedOut
-        )
-    )
 }
