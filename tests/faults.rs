@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::scenario::{
-    Flow, Load, Tally, create_topic_with, elect_preferred_leaders, leader_of, needs_three_brokers,
-    node, reassign, report, tally,
+    Flow, Load, Tally, create_topic_with, elect_preferred_leaders, kafka_tool, leader_of,
+    needs_three_brokers, node, reassign, report, tally,
 };
 use common::{Cluster, StraitProcess, Testbed, topic_counts, unique, wait_for};
 
@@ -337,4 +337,74 @@ fn stopped_within_the_grace_period_while_the_target_is_frozen() {
     eprintln!("stopped in {took:?} (exit {code:?}) with the target frozen");
     let second = s.process("second");
     s.finish(vec![second]);
+}
+
+/// A produce quota on the target for the replicating user, lifted when dropped.
+struct Throttle<'a>(&'a Testbed);
+
+impl<'a> Throttle<'a> {
+    fn on(tb: &'a Testbed, bytes_per_second: u32) -> Throttle<'a> {
+        let rate = format!("producer_byte_rate={bytes_per_second}");
+        kafka_tool(
+            tb,
+            Cluster::Target,
+            "kafka.admin.ConfigCommand",
+            &[
+                "--alter",
+                "--add-config",
+                &rate,
+                "--entity-type",
+                "users",
+                "--entity-name",
+                "replicator",
+            ],
+        );
+        Throttle(tb)
+    }
+}
+
+impl Drop for Throttle<'_> {
+    fn drop(&mut self) {
+        kafka_tool(
+            self.0,
+            Cluster::Target,
+            "kafka.admin.ConfigCommand",
+            &[
+                "--alter",
+                "--delete-config",
+                "producer_byte_rate",
+                "--entity-type",
+                "users",
+                "--entity-name",
+                "replicator",
+            ],
+        );
+    }
+}
+
+#[test]
+fn hand_over_waits_out_a_slow_target() {
+    let Some(s) = Scenario::start("handover-slow-target", &[]) else {
+        return;
+    };
+    let mut first = s.process("first");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    // The target takes the replicating user's writes at a trickle, so records pile up in
+    // flight; then a second process joins and the first must hand partitions over with
+    // records that take more than a minute to be acknowledged. It waits them out instead of
+    // failing, or handing over before they landed.
+    let throttle = Throttle::on(&s.tb, 2048);
+    std::thread::sleep(Duration::from_secs(10));
+    let second = s.process("second");
+    std::thread::sleep(Duration::from_secs(75));
+    drop(throttle);
+    std::thread::sleep(Duration::from_secs(15));
+    assert!(
+        first.running(),
+        "the first process gave up during the hand-over: {}",
+        first.log_text()
+    );
+    let t = s.finish(vec![first, second]);
+    assert_eq!(t.duplicates, 0, "a hand-over that waited re-sends nothing");
 }
