@@ -390,10 +390,10 @@ fn hand_over_waits_out_a_slow_target() {
     let mut first = s.process("first");
     s.wait_remote();
     std::thread::sleep(Duration::from_secs(5));
-    // The target takes the replicating user's writes at a trickle, so records pile up in
-    // flight; then a second process joins and the first must hand partitions over with
-    // records that take more than a minute to be acknowledged. It waits them out instead of
-    // failing, or handing over before they landed.
+    // The target throttles the replicating user's writes (a produce quota far below the
+    // load), so records pile up in flight; then a second process joins and the first must
+    // hand partitions over while their records are slow to be acknowledged. It waits them
+    // out, then hands over: nothing missing, nothing sent twice.
     let throttle = Throttle::on(&s.tb, 2048);
     std::thread::sleep(Duration::from_secs(10));
     let second = s.process("second");
