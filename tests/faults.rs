@@ -408,3 +408,33 @@ fn hand_over_waits_out_a_slow_target() {
     let t = s.finish(vec![first, second]);
     assert_eq!(t.duplicates, 0, "a hand-over that waited re-sends nothing");
 }
+
+#[test]
+fn hand_over_waits_out_a_target_without_quorum() {
+    let Some(s) = Scenario::start("handover-target-no-quorum", &[]) else {
+        return;
+    };
+    let mut first = s.process("first");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    // Two of the three target brokers freeze: acks=all writes cannot complete (no second
+    // in-sync replica, no controller quorum to shrink the ISR), yet the third broker still
+    // answers, so a second process can start and join. The first must hand partitions over
+    // with records unacknowledged for over a minute: it waits them out, without failing and
+    // without writing progress past them.
+    for n in [2, 3] {
+        node(Cluster::Target, n, "stop");
+    }
+    let second = s.process("second");
+    std::thread::sleep(Duration::from_secs(80));
+    for n in [2, 3] {
+        node(Cluster::Target, n, "cont");
+    }
+    std::thread::sleep(Duration::from_secs(15));
+    assert!(
+        first.running(),
+        "the first process gave up during the hand-over: {}",
+        first.log_text()
+    );
+    s.finish(vec![first, second]);
+}
