@@ -213,14 +213,41 @@ fn target_partition_leader_killed_and_restarted() {
     assert_eq!(t.duplicates, 0, "duplicates after a target broker restart");
 }
 
+/// Brokers frozen (SIGSTOP) until dropped, so a failing scenario never leaves a cluster
+/// frozen for the next one.
+struct Frozen {
+    cluster: Cluster,
+    nodes: Vec<i32>,
+}
+
+impl Frozen {
+    fn new(cluster: Cluster, nodes: &[i32]) -> Frozen {
+        for n in nodes {
+            node(cluster, *n, "stop");
+        }
+        Frozen {
+            cluster,
+            nodes: nodes.to_vec(),
+        }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for n in &self.nodes {
+            node(self.cluster, *n, "cont");
+        }
+    }
+}
+
 /// Freezes the broker leading partition 0 for longer than librdkafka's request timeout (30 s),
 /// then thaws it: its session with the controller expires, leadership moves, requests to it
 /// time out, and it comes back with a stale view.
 fn freeze_leader(s: &Scenario, cluster: Cluster, topic: &str) {
     let leader = leader_of(&s.tb.plaintext_config(cluster), topic, 0);
-    node(cluster, leader, "stop");
+    let frozen = Frozen::new(cluster, &[leader]);
     std::thread::sleep(Duration::from_secs(40));
-    node(cluster, leader, "cont");
+    drop(frozen);
 }
 
 #[test]
@@ -310,18 +337,14 @@ fn stopped_within_the_grace_period_while_the_target_is_frozen() {
     let mut p = s.process("first");
     s.wait_remote();
     std::thread::sleep(Duration::from_secs(5));
-    for n in 1..=3 {
-        node(Cluster::Target, n, "stop");
-    }
+    let frozen = Frozen::new(Cluster::Target, &[1, 2, 3]);
     std::thread::sleep(Duration::from_secs(3));
     let asked = Instant::now();
     p.signal("TERM");
     // Thaw the target whatever happens, or every later scenario would meet a frozen cluster.
     let stopped = wait_for(Duration::from_secs(85), || !p.running());
     let took = asked.elapsed();
-    for n in 1..=3 {
-        node(Cluster::Target, n, "cont");
-    }
+    drop(frozen);
     assert!(
         stopped,
         "still running 85 s after SIGTERM: {}",
@@ -422,14 +445,10 @@ fn hand_over_waits_out_a_target_without_quorum() {
     // answers, so a second process can start and join. The first must hand partitions over
     // with records unacknowledged for over a minute: it waits them out, without failing and
     // without writing progress past them.
-    for n in [2, 3] {
-        node(Cluster::Target, n, "stop");
-    }
+    let frozen = Frozen::new(Cluster::Target, &[2, 3]);
     let second = s.process("second");
     std::thread::sleep(Duration::from_secs(80));
-    for n in [2, 3] {
-        node(Cluster::Target, n, "cont");
-    }
+    drop(frozen);
     std::thread::sleep(Duration::from_secs(15));
     assert!(
         first.running(),
