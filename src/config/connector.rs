@@ -462,6 +462,7 @@ fn source_config(
         compression_type,
         consumer_overrides,
         producer_overrides,
+        exactly_once: None,
     })
 }
 

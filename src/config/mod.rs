@@ -35,10 +35,10 @@ pub use describe::describe;
 pub use error::{ConfigError, ConfigWarning, Origin};
 pub use load::{LoadOptions, Loaded, load, load_with};
 pub use model::{
-    CheckpointConnectorConfig, ClusterConnection, FlowConfig, HeartbeatConnectorConfig, Keystore,
-    KeystoreSource, OffsetSyncsLocation, PolicyConfig, PolicyKind, Sasl, SaslMechanism,
-    SecurityProtocol, SourceConnectorConfig, StraitConfig, Tls, Truststore, UseDefaultsFrom,
-    WorkerConfig,
+    CheckpointConnectorConfig, ClusterConnection, ExactlyOnceConfig, FlowConfig,
+    HeartbeatConnectorConfig, Keystore, KeystoreSource, OffsetSyncsLocation, PolicyConfig,
+    PolicyKind, Sasl, SaslMechanism, SecurityProtocol, SourceConnectorConfig, StraitConfig, Tls,
+    Truststore, UseDefaultsFrom, WorkerConfig,
 };
 pub use providers::kube_api::{KubernetesApiMode, KubernetesApiOptions};
 pub use secret::Secret;

@@ -395,6 +395,29 @@ pub struct SourceConnectorConfig {
     pub consumer_overrides: BTreeMap<String, String>,
     /// Further target producer settings (`target.producer.*`, `producer.*`), librdkafka names.
     pub producer_overrides: BTreeMap<String, String>,
+    /// Exactly-once replication (KIP-618), when on: records and progress are written to the
+    /// target in one transaction per commit interval.
+    pub exactly_once: Option<ExactlyOnceConfig>,
+}
+
+/// Exactly-once replication settings (KIP-618's keys, resolved).
+///
+/// On when the worker has `exactly.once.source.support=enabled` or the source connector has
+/// `strait.exactly.once.enabled=true`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactlyOnceConfig {
+    /// Start of every transactional id; each replicated source partition writes with
+    /// `<prefix>-<topic>-<partition>` (`strait.transactional.id.prefix`, default
+    /// `<group.id>-<connector name>`, as Connect's `<group.id>-<connector>-<task>`).
+    pub transactional_id_prefix: String,
+    /// How often each partition's transaction is committed (`transaction.boundary`:
+    /// `poll`, the default, is every 100 ms; `interval` is `transaction.boundary.interval.ms`,
+    /// default the worker's `offset.flush.interval.ms`).
+    pub commit_interval: Duration,
+    /// The producer's `transaction.timeout.ms` (default 60000, Java's).
+    pub transaction_timeout: Duration,
+    /// `exactly.once.support=required`: the flow refuses to run without exactly-once.
+    pub required: bool,
 }
 
 /// MM2's default `topics.exclude`.
@@ -445,6 +468,7 @@ impl Default for SourceConnectorConfig {
             compression_type: "lz4".to_owned(),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
+            exactly_once: None,
         }
     }
 }
