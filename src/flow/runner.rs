@@ -12,7 +12,9 @@ use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig};
 use crate::flow::election::spawn_election;
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
-use crate::source::pipeline::{self, OffsetSyncTarget, PipelineSettings, StartWithoutProgress};
+use crate::source::pipeline::{
+    self, OffsetSyncTarget, PipelineSettings, StartWithoutProgress, TransactionSettings,
+};
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
 use crate::status::{Component, ComponentState, FlowStatus};
@@ -132,6 +134,11 @@ async fn run_flow_inner(
         shutdown_timeout: SHUTDOWN_TIMEOUT,
         retry_backoff_max: sc.retry_backoff_max,
         producer_lanes: producer_lanes(sc.tasks_max),
+        transactions: sc.exactly_once.as_ref().map(|e| TransactionSettings {
+            transactional_id_prefix: e.transactional_id_prefix.clone(),
+            commit_interval: e.commit_interval,
+            transaction_timeout: e.transaction_timeout,
+        }),
     };
     let stop_flag = Arc::new(AtomicBool::new(false));
     let mut done_rx = {

@@ -98,6 +98,14 @@ pub enum SourceError {
         /// librdkafka's explanation.
         detail: String,
     },
+    /// Exactly-once: a partition's transaction could not be started, committed or aborted.
+    #[error("transactions on the target (transactional id '{transactional_id}'): {detail}")]
+    Transaction {
+        /// The partition's transactional id.
+        transactional_id: String,
+        /// librdkafka's error, and what it means where that is not obvious.
+        detail: String,
+    },
     /// The replication thread could not be started.
     #[error("cannot start the replication thread: {0}")]
     Thread(std::io::Error),

@@ -107,6 +107,15 @@ pub struct PartitionSlot {
     last_downstream: Option<i64>,
     /// Set while the partition is held at a refused record.
     pub blocked: Option<Blocked>,
+    /// Exactly-once: the source offsets of the first and last record sent in the open
+    /// transaction.
+    txn: Option<(i64, i64)>,
+    /// Exactly-once: `(upstream, downstream)` of records acknowledged in the open transaction.
+    /// Their offset syncs wait for the commit: an aborted record must never be synced.
+    uncommitted: Vec<(i64, i64)>,
+    /// Exactly-once: where the next retry of a blocked partition reads from (the start of the
+    /// aborted transaction, which may be before the refused record).
+    retry_from: Option<i64>,
 }
 
 impl PartitionSlot {
@@ -186,6 +195,8 @@ pub struct Tracker {
     blocked: usize,
     /// The longest wait between two retries of a blocked partition.
     retry_max: Duration,
+    /// Exactly-once: offset syncs wait for commits, and aborts rewind (see [`Tracker::on_abort`]).
+    transactional: bool,
     /// Records acknowledged since start.
     pub acked_records: u64,
     /// Bytes acknowledged since start.
@@ -208,10 +219,16 @@ impl Tracker {
             events: Vec::new(),
             blocked: 0,
             retry_max,
+            transactional: false,
             acked_records: 0,
             acked_bytes: 0,
             rejected_records: 0,
         }
+    }
+
+    /// Exactly-once mode: records count as replicated only once their transaction commits.
+    pub fn set_transactional(&mut self) {
+        self.transactional = true;
     }
 
     /// Starts tracking a partition; `progress` is the last upstream offset already replicated.
@@ -236,6 +253,9 @@ impl Tracker {
             next_expected: progress.map(|p| p + 1),
             last_downstream: None,
             blocked: None,
+            txn: None,
+            uncommitted: Vec::new(),
+            retry_from: None,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -334,7 +354,11 @@ impl Tracker {
 
     /// Notes a record handed to the producer.
     pub fn on_send(&mut self, id: SlotId, upstream: i64, bytes: u32) {
+        let transactional = self.transactional;
         if let Some(slot) = self.slot_mut(id) {
+            if transactional {
+                slot.txn = Some(slot.txn.map_or((upstream, upstream), |(first, _)| (first, upstream)));
+            }
             slot.sent.push_back(Sent {
                 upstream,
                 bytes,
@@ -453,8 +477,12 @@ impl Tracker {
                     });
                 }
                 slot.last_downstream = Some(downstream);
-                self.offset_syncs
-                    .on_ack(&slot.topic, slot.partition, upstream, downstream);
+                if self.transactional {
+                    slot.uncommitted.push((upstream, downstream));
+                } else {
+                    self.offset_syncs
+                        .on_ack(&slot.topic, slot.partition, upstream, downstream);
+                }
             }
             if slot.blocked.as_ref().is_some_and(|b| upstream >= b.offset) {
                 slot.blocked = None;
@@ -501,7 +529,7 @@ impl Tracker {
         let b = slot.blocked.as_mut()?;
         b.attempts += 1;
         b.state = RetryState::Retrying;
-        let offset = b.offset;
+        let offset = slot.retry_from.take().unwrap_or(b.offset);
         slot.sent.clear();
         slot.unreported = 0;
         slot.next_expected = Some(offset);
@@ -547,6 +575,55 @@ impl Tracker {
             .collect()
     }
 
+    /// Exactly-once: the first and last source offset sent in slot `id`'s open transaction,
+    /// if it has records.
+    pub fn open_transaction(&self, id: SlotId) -> Option<(i64, i64)> {
+        self.slot(id)?.txn
+    }
+
+    /// Exactly-once: slot `id`'s transaction committed with progress at `offset` (its last
+    /// record). Its records are replicated now: their offset syncs go out.
+    pub fn on_commit(&mut self, id: SlotId, offset: i64) {
+        let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut) else {
+            return;
+        };
+        slot.txn = None;
+        slot.last_written = Some(offset);
+        for (upstream, downstream) in slot.uncommitted.drain(..) {
+            self.offset_syncs
+                .on_ack(&slot.topic, slot.partition, upstream, downstream);
+        }
+    }
+
+    /// Exactly-once: slot `id`'s transaction was aborted. Everything sent in it is forgotten
+    /// (readers never see it) and the partition goes back to its committed progress. Returns
+    /// the source offset to read again from; a blocked partition keeps it for its retry.
+    /// Call it only once the producer has reported on every record it was given.
+    pub fn on_abort(&mut self, id: SlotId) -> Option<i64> {
+        let slot = self.slots.get_mut(id).and_then(Option::as_mut)?;
+        let from = slot
+            .txn
+            .take()
+            .map(|(first, _)| first)
+            .or_else(|| slot.last_written.map(|w| w + 1));
+        let pending: u64 = slot
+            .sent
+            .iter()
+            .filter(|s| s.outcome == Outcome::Pending)
+            .map(|s| u64::from(s.bytes))
+            .sum();
+        self.inflight_bytes = self.inflight_bytes.saturating_sub(pending);
+        slot.sent.clear();
+        slot.unreported = 0;
+        slot.uncommitted.clear();
+        slot.last_acked = slot.last_written;
+        slot.next_expected = from;
+        if slot.blocked.is_some() {
+            slot.retry_from = from;
+        }
+        from
+    }
+
     /// Notes that progress was written.
     pub fn mark_written(&mut self, id: SlotId, offset: i64) {
         if let Some(slot) = self.slot_mut(id) {
@@ -583,6 +660,91 @@ mod tests {
         let mut t = Tracker::new(100, Duration::from_secs(60));
         let id = t.open("t".into(), "src.t".into(), 0, None);
         (t, id)
+    }
+
+    fn transactional_with_one(progress: Option<i64>) -> (Tracker, SlotId) {
+        let mut t = Tracker::new(100, Duration::from_secs(60));
+        t.set_transactional();
+        let id = t.open("t".into(), "src.t".into(), 0, progress);
+        (t, id)
+    }
+
+    #[test]
+    fn exactly_once_offset_syncs_wait_for_the_commit() {
+        let (mut t, id) = transactional_with_one(Some(9));
+        for up in 10..13 {
+            t.on_send(id, up, 10);
+        }
+        assert_eq!(t.open_transaction(id), Some((10, 12)));
+        for (up, down) in [(10, 100), (11, 101), (12, 102)] {
+            t.on_delivery(id, up, Ok(down));
+        }
+        // Acknowledged inside an open transaction: nothing is synced yet.
+        assert_eq!(t.offset_syncs.pending_len(), 0);
+        t.on_commit(id, 12);
+        assert_eq!(t.open_transaction(id), None);
+        assert_eq!(t.slot(id).unwrap().last_written, Some(12));
+        let syncs = t.offset_syncs.take_pending(10);
+        assert_eq!(
+            syncs
+                .iter()
+                .map(|s| (s.upstream_offset, s.downstream_offset))
+                .collect::<Vec<_>>(),
+            vec![(10, 100)],
+            "the first record after start is synced at once (MM2's rule)"
+        );
+    }
+
+    #[test]
+    fn exactly_once_abort_forgets_the_transaction_and_rewinds() {
+        let (mut t, id) = transactional_with_one(Some(9));
+        for up in 10..14 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 10, Ok(100));
+        t.on_delivery(id, 11, Ok(101));
+        assert_eq!(t.inflight_bytes, 20);
+        assert_eq!(t.on_abort(id), Some(10), "read again from the first record");
+        let s = t.slot(id).unwrap();
+        assert_eq!(
+            (s.last_acked, s.last_written, s.inflight(), s.next_expected()),
+            (Some(9), Some(9), 0, Some(10))
+        );
+        assert_eq!(t.inflight_bytes, 0);
+        // Reports of the purged records find nothing to change.
+        t.on_delivery(id, 12, Err("purged".into()));
+        assert_eq!(t.rejected_records, 0);
+        t.on_commit(id, 9);
+        assert_eq!(t.offset_syncs.pending_len(), 0, "no sync for aborted records");
+        // Read again, the records commit normally.
+        for up in 10..12 {
+            assert_eq!(t.on_fetch(id, up), Continuity::InOrder);
+            t.on_send(id, up, 10);
+            t.on_delivery(id, up, Ok(up + 95));
+        }
+        t.on_commit(id, 11);
+        assert_eq!(t.slot(id).unwrap().last_written, Some(11));
+        assert_eq!(t.offset_syncs.take_pending(10)[0].downstream_offset, 105);
+    }
+
+    #[test]
+    fn exactly_once_refusal_retries_from_the_aborted_transaction_start() {
+        let (mut t, id) = transactional_with_one(None);
+        for up in 0..5 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 0, Ok(0));
+        t.on_delivery(id, 1, Ok(1));
+        t.on_delivery(id, 2, Err("too large".into()));
+        assert_eq!(t.slot(id).unwrap().blocked.as_ref().unwrap().offset, 2);
+        t.on_delivery(id, 3, Err("purged".into()));
+        t.on_delivery(id, 4, Err("purged".into()));
+        assert_eq!(t.on_abort(id), Some(0));
+        // The block stays (the status shows the refused record) until the retry writes it.
+        assert_eq!(t.slot(id).unwrap().blocked.as_ref().unwrap().offset, 2);
+        let due = t.due_retries(Instant::now() + Duration::from_secs(10));
+        assert_eq!(due, vec![id]);
+        assert_eq!(t.start_retry(id), Some(0), "the retry reads the whole transaction again");
     }
 
     #[test]

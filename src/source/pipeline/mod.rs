@@ -17,6 +17,7 @@ mod delivery;
 mod offset_syncs;
 mod rebalance;
 mod replicate;
+mod transactions;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,9 +39,14 @@ use crate::status::{Component, FlowStatus};
 use delivery::ReplicationProducerContext;
 pub use offset_syncs::OffsetSyncTarget;
 use rebalance::RebalanceContext;
+pub use transactions::TransactionSettings;
+use transactions::{Transactions, Which};
 
 /// How long a periodic progress write may take before the loop goes on without it.
 const PROGRESS_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often transactions are checked for a due commit (exactly-once).
+const TRANSACTION_CHECK_EVERY: Duration = Duration::from_millis(5);
 
 /// How often blocked partitions are checked for a due retry.
 const RETRY_CHECK_EVERY: Duration = Duration::from_millis(200);
@@ -94,6 +100,8 @@ pub struct PipelineSettings {
     pub retry_backoff_max: Duration,
     /// Target producers working side by side; a partition always uses the same one.
     pub producer_lanes: usize,
+    /// Exactly-once: a transactional producer per partition instead of the lanes.
+    pub transactions: Option<TransactionSettings>,
 }
 
 fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
@@ -105,7 +113,10 @@ fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
 struct Shared {
     tracker: Arc<Mutex<Tracker>>,
     /// The target producers ("lanes"); partition slot `s` uses `lanes[s % lanes.len()]`.
+    /// None with exactly-once, where each partition has a transactional producer of its own.
     lanes: Vec<ThreadedProducer<ReplicationProducerContext>>,
+    /// Exactly-once: the partitions' transactional producers.
+    txns: Option<Transactions>,
     progress: ProgressStore,
     selector: Arc<TopicSelector>,
     admin: Arc<TopicAdmin>,
@@ -133,15 +144,27 @@ impl Shared {
         self.stop_by.get().copied()
     }
 
-    /// The producer that carries partition slot `slot`.
-    fn lane(&self, slot: usize) -> &ThreadedProducer<ReplicationProducerContext> {
-        &self.lanes[slot % self.lanes.len()]
+    /// Runs `f` with the producer that carries partition slot `slot`; `None` when the slot has
+    /// none (exactly-once, a partition not taken on).
+    fn with_producer<R>(
+        &self,
+        slot: usize,
+        f: impl FnOnce(&ThreadedProducer<ReplicationProducerContext>) -> R,
+    ) -> Option<R> {
+        match &self.txns {
+            Some(t) => t.with_producer(slot, f),
+            None if self.lanes.is_empty() => None,
+            None => Some(f(&self.lanes[slot % self.lanes.len()])),
+        }
     }
 
     /// The first fatal error of a producer, if any: such a producer sends nothing more.
     fn producer_fatal_error(&self) -> Option<SourceError> {
         if !self.producer_fatal.load(Ordering::Acquire) {
             return None;
+        }
+        if let Some(t) = &self.txns {
+            return t.fatal_error();
         }
         let (code, detail) = self.lanes.iter().find_map(|l| l.client().fatal_error())?;
         Some(SourceError::ProducerFatal {
@@ -171,10 +194,28 @@ pub fn run(
         offset_lag_max,
         settings.retry_backoff_max,
     )));
+    if settings.transactions.is_some() {
+        lock(&tracker).set_transactional();
+    }
     let offset_syncs = offset_syncs.map(Arc::new);
     let producer_fatal = Arc::new(AtomicBool::new(false));
-    let mut lanes = Vec::with_capacity(settings.producer_lanes.max(1));
-    for lane in 0..settings.producer_lanes.max(1) {
+    let txns = settings.transactions.clone().map(|t| {
+        Transactions::new(
+            t,
+            producer_config,
+            tracker.clone(),
+            offset_syncs.clone(),
+            status.clone(),
+            producer_fatal.clone(),
+        )
+    });
+    let lane_count = if txns.is_some() {
+        0
+    } else {
+        settings.producer_lanes.max(1)
+    };
+    let mut lanes = Vec::with_capacity(lane_count);
+    for lane in 0..lane_count {
         let mut producer_config = producer_config.clone();
         let stats = StatsSink::from_env(&mut producer_config, &format!("producer{lane}"));
         let producer: ThreadedProducer<ReplicationProducerContext> = producer_config
@@ -194,6 +235,7 @@ pub fn run(
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
         lanes,
+        txns,
         progress,
         selector,
         admin,
@@ -220,6 +262,7 @@ pub fn run(
     topics.mark_changed();
     let mut last_flush = Instant::now();
     let mut last_retry_check = Instant::now();
+    let mut last_transaction_check = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
         shared.status.tick(&consumer, &tracker);
@@ -282,11 +325,29 @@ pub fn run(
             }
         }
 
+        if let Some(txns) = &shared.txns
+            && last_transaction_check.elapsed() >= TRANSACTION_CHECK_EVERY
+        {
+            if let Err(e) = txns.settle(
+                &shared,
+                &consumer,
+                Which::Due,
+                false,
+                transactions::COMMIT_TIMEOUT,
+            ) {
+                break Err(e);
+            }
+            last_transaction_check = Instant::now();
+        }
         if let Some(os) = &offset_syncs {
             // Syncs left waiting for in-flight capacity go out as it frees up.
             os.send_pending(&mut lock(&tracker));
         }
-        if last_flush.elapsed() >= settings.flush_interval {
+        if last_flush.elapsed() >= settings.flush_interval && shared.txns.is_some() {
+            // Progress is committed with the records; only delayed offset syncs are due.
+            lock(&tracker).offset_syncs.promote_delayed();
+            last_flush = Instant::now();
+        } else if last_flush.elapsed() >= settings.flush_interval {
             // A target that cannot take progress now (unreachable, leaderless) is no reason
             // to stop: progress stays where it was and the next flush tries again.
             if let Err(e) =
@@ -320,7 +381,16 @@ fn shut_down(
         .stopping_deadline()
         .unwrap_or_else(|| Instant::now() + settings.shutdown_timeout);
     let left = || deadline.saturating_duration_since(Instant::now());
-    while lock(&shared.tracker).inflight_of_all() > 0 && !left().is_zero() {
+    if let Some(txns) = &shared.txns {
+        // Committing waits for every record of the transaction; what cannot commit in time
+        // is aborted and read again by the partition's next owner.
+        if let Err(e) = txns.settle(shared, consumer, Which::All, false, left()) {
+            tracing::error!(error = %e, "committing transactions at shutdown failed");
+        }
+        txns.release(&txns.slots());
+    }
+    while shared.txns.is_none() && lock(&shared.tracker).inflight_of_all() > 0 && !left().is_zero()
+    {
         std::thread::sleep(Duration::from_millis(5));
     }
     let unsettled = lock(&shared.tracker).inflight_of_all();
@@ -332,7 +402,8 @@ fn shut_down(
     }
     // Progress only ever covers acknowledged records, so writing it is right even when some
     // are still out.
-    if let Err(e) = shared.write_progress(
+    if shared.txns.is_none()
+        && let Err(e) = shared.write_progress(
         consumer,
         None,
         CommitMode::Sync,

@@ -16,6 +16,7 @@ use crate::source::topics::ReplicatedTopic;
 use crate::source::tracker::SlotId;
 use crate::status::Component;
 
+use super::transactions::{Fenced, Transactions, Which};
 use super::{Shared, StartWithoutProgress, lock};
 
 /// The consumer's context: rebalances hand partitions over cleanly.
@@ -172,6 +173,16 @@ impl Shared {
             .iter()
             .map(|e| (e.topic().to_owned(), e.partition()))
             .collect();
+        // Exactly-once: earlier owners are fenced off first, so the progress read next is the
+        // last any of them can ever commit.
+        let mut fenced: HashMap<(String, i32), Fenced> = match &self.txns {
+            Some(txns) => txns
+                .fence(&assigned)?
+                .into_iter()
+                .map(|f| (f.key(), f))
+                .collect(),
+            None => HashMap::new(),
+        };
         let progress = self.progress.read_for(&assigned, Duration::from_secs(60))?;
         // The group's committed offsets only mirror progress; where they exist without progress
         // the target (or its offsets topic) was rebuilt or replaced, and the user must know.
@@ -202,10 +213,14 @@ impl Shared {
             });
         }
         let mut t = lock(&self.tracker);
+        let mut opened = Vec::new();
         for (topic, partition) in elements {
             let done = progress.get(&(topic.clone(), partition)).copied();
             let remote = self.selector.remote_name(&topic);
             let slot = t.open(topic.as_str().into(), remote.into(), partition, done);
+            if let Some(f) = fenced.remove(&(topic.clone(), partition)) {
+                opened.push((slot, f));
+            }
             self.status.partition_assigned(slot, t.slot(slot));
             let start = match done {
                 Some(o) => Offset::Offset(o + 1),
@@ -224,6 +239,12 @@ impl Shared {
             tpl.set_partition_offset(&topic, partition, start)
                 .map_err(SourceError::Consume)?;
         }
+        drop(t);
+        if let Some(txns) = &self.txns {
+            for (slot, f) in opened {
+                txns.begin(slot, f)?;
+            }
+        }
         Ok(())
     }
 
@@ -240,6 +261,9 @@ impl Shared {
                 .collect()
         };
         let lost = consumer.assignment_lost();
+        if let Some(txns) = &self.txns {
+            return self.hand_over_transactions(txns, consumer, &ids, lost);
+        }
         let drained = if lost {
             // The session expired: another member may already own these partitions and read
             // them from their last progress, so waiting for our records gains nothing (they
@@ -265,9 +289,46 @@ impl Shared {
             };
             self.write_progress(consumer, Some(&ids), CommitMode::Sync, timeout)?;
         }
+        self.close_slots(consumer, &ids);
+        // While stopping, a hand-over cut short is part of stopping, not a failure.
+        if self.stopping_deadline().is_some() {
+            return Ok(());
+        }
+        drained
+    }
+
+    /// Exactly-once hand-over: the revoked partitions' transactions commit (waiting for their
+    /// records) or, lost or failing, abort; either way the next owner fences this process off
+    /// before reading progress, so nothing here can land after it starts.
+    fn hand_over_transactions(
+        &self,
+        txns: &Transactions,
+        consumer: &BaseConsumer<RebalanceContext>,
+        ids: &[SlotId],
+        lost: bool,
+    ) -> Result<(), SourceError> {
+        let timeout = match self.stopping_deadline() {
+            Some(by) => by
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_secs(1)),
+            None => self.settings.drain_timeout,
+        };
+        if lost {
+            tracing::warn!("partitions lost without a clean hand-over; their transactions abort");
+        }
+        if let Err(e) = txns.settle(self, consumer, Which::Slots(ids), lost, timeout) {
+            tracing::error!(error = %e, "ending the transactions of revoked partitions");
+        }
+        txns.release(ids);
+        self.close_slots(consumer, ids);
+        Ok(())
+    }
+
+    /// Stops tracking handed-over partitions.
+    fn close_slots(&self, consumer: &BaseConsumer<RebalanceContext>, ids: &[SlotId]) {
         let mut t = lock(&self.tracker);
         let mut paused = TopicPartitionList::new();
-        for id in ids {
+        for &id in ids {
             self.status.partition_released(id);
             if let Some(s) = t.close(id) {
                 if s.blocked.is_some() {
@@ -284,10 +345,5 @@ impl Shared {
         {
             tracing::warn!(error = %e, "resuming blocked partitions on hand-over");
         }
-        // While stopping, a hand-over cut short is part of stopping, not a failure.
-        if self.stopping_deadline().is_some() {
-            return Ok(());
-        }
-        drained
     }
 }

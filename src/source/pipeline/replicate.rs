@@ -24,6 +24,8 @@ const UNKNOWN_PARTITION_LIMIT: Duration = Duration::from_secs(30);
 
 /// Replicates `msg`. A record the producer refuses for good blocks its partition, as a
 /// refusal by the target does; only a producer that stays full fails the flow.
+// librdkafka hands a refused record back inside the error, to be sent again as is.
+#[allow(clippy::result_large_err)]
 pub(super) fn replicate(
     shared: &Shared,
     consumer: &BaseConsumer<RebalanceContext>,
@@ -77,8 +79,16 @@ pub(super) fn replicate(
     let deadline = Instant::now() + QUEUE_FULL_LIMIT;
     let unknown_deadline = Instant::now() + UNKNOWN_PARTITION_LIMIT;
     loop {
-        let lane = shared.lane(slot);
-        let Err((e, r)) = lane.send(record) else {
+        let Some(sent) = shared.with_producer(slot, |p| p.send(record)) else {
+            lock(&shared.tracker).on_send_refused(slot);
+            return Err(crate::source::SourceError::Produce {
+                topic: remote.to_string(),
+                partition: msg.partition(),
+                detail: "no producer for this partition (its transactions never started)"
+                    .to_owned(),
+            });
+        };
+        let Err((e, r)) = sent else {
             return Ok(());
         };
         let code = e.rdkafka_error_code();
@@ -107,9 +117,10 @@ pub(super) fn replicate(
         }
         if code == Some(RDKafkaErrorCode::UnknownPartition) {
             // The remote topic was just grown: refresh the producer's metadata.
-            let _ = lane
-                .client()
-                .fetch_metadata(Some(&remote), Duration::from_secs(5));
+            let _ = shared.with_producer(slot, |p| {
+                p.client()
+                    .fetch_metadata(Some(&remote), Duration::from_secs(5))
+            });
         }
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));

@@ -143,6 +143,24 @@ impl ProgressStore {
         offsets_topic_partition(&key, self.partitions)
     }
 
+    /// The offsets-topic record saying that `topic`-`partition` is replicated up to `offset`:
+    /// key, value and the offsets-topic partition it belongs in.
+    pub fn record_of(&self, topic: &str, partition: i32, offset: i64) -> (Vec<u8>, Vec<u8>, i32) {
+        let key = source_offset_key(
+            &self.connector,
+            &SourcePartition {
+                cluster: self.source_alias.clone(),
+                topic: topic.to_owned(),
+                partition,
+            },
+        );
+        let value = source_offset_value(offset);
+        // Connect's own producer picks the partition with Kafka's default partitioner;
+        // doing the same keeps one key in one partition whoever writes it.
+        let at = offsets_topic_partition(&key, self.partitions);
+        (key, value, at)
+    }
+
     /// Runs `f` on the reader, made on first use.
     fn with_reader<T>(
         &self,
@@ -174,18 +192,7 @@ impl ProgressStore {
         }
         let failed_before = self.producer.context().failed();
         for d in due {
-            let key = source_offset_key(
-                &self.connector,
-                &SourcePartition {
-                    cluster: self.source_alias.clone(),
-                    topic: d.topic.to_string(),
-                    partition: d.partition,
-                },
-            );
-            let value = source_offset_value(d.offset);
-            // Connect's own producer picks the partition with Kafka's default partitioner;
-            // doing the same keeps one key in one partition whoever writes it.
-            let partition = offsets_topic_partition(&key, self.partitions);
+            let (key, value, partition) = self.record_of(&d.topic, d.partition, d.offset);
             let record = BaseRecord::<[u8], [u8]>::to(&self.topic)
                 .key(&key)
                 .payload(&value)

@@ -1,0 +1,543 @@
+//! Exactly-once replication (what KIP-618 gives MM2 on Connect): every replicated partition
+//! writes through a transactional producer of its own, and its records and its progress (the
+//! Connect-format offsets record) are committed in one target transaction per commit interval.
+//!
+//! - **Transactional ids** are `<prefix>-<source topic>-<partition>`: stable for a partition
+//!   whoever owns it. Taking a partition on starts with `init_transactions`, which aborts what
+//!   an earlier owner left open and bars that owner (a zombie: frozen, cut off, or late to
+//!   notice it lost the partition) from ever committing again. Only then is progress read.
+//! - **Progress** is the offsets record written inside the transaction, so a read_committed
+//!   reader of the remote topic sees each source record exactly once: records of an aborted
+//!   transaction and their progress vanish together, and the partition is read again from the
+//!   transaction's first record.
+//! - **Offset syncs** of a transaction's records are published only after it commits.
+//!
+//! A producer per partition costs a connection per broker and a thread per partition; the
+//! partition is the unit that moves between processes, so it is the unit that can be fenced.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::source::SourceError;
+use crate::source::tracker::{RetryState, SlotId, Tracker};
+use crate::status::FlowStatus;
+
+use super::delivery::ReplicationProducerContext;
+use super::offset_syncs::OffsetSyncTarget;
+use super::rebalance::RebalanceContext;
+use super::{Shared, lock};
+
+/// How long a periodic commit may take before the transaction is aborted and its records read
+/// again. Below Kafka's default transaction timeout, and short enough that a stop asked for
+/// during a commit still ends within the pod's grace period.
+pub(super) const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long fencing earlier owners may take when partitions are assigned.
+const FENCE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an abort waits for the producer to hand back the reports of the records it purged,
+/// so that none of them is taken for a record of the next transaction.
+const PURGED_REPORTS_WAIT: Duration = Duration::from_secs(10);
+
+/// Settings of exactly-once replication.
+#[derive(Debug, Clone)]
+pub struct TransactionSettings {
+    /// Start of every transactional id: `<prefix>-<topic>-<partition>`.
+    pub transactional_id_prefix: String,
+    /// How often each partition's transaction is committed.
+    pub commit_interval: Duration,
+    /// The producers' `transaction.timeout.ms`.
+    pub transaction_timeout: Duration,
+}
+
+/// A partition's producer, fenced in and ready for its first transaction.
+pub(super) struct Fenced {
+    topic: String,
+    partition: i32,
+    id: String,
+    producer: ThreadedProducer<ReplicationProducerContext>,
+}
+
+impl Fenced {
+    /// The source partition.
+    pub(super) fn key(&self) -> (String, i32) {
+        (self.topic.clone(), self.partition)
+    }
+}
+
+/// A partition's producer with its open transaction.
+struct Open {
+    topic: String,
+    partition: i32,
+    id: String,
+    producer: ThreadedProducer<ReplicationProducerContext>,
+    began: Instant,
+}
+
+/// Which transactions [`Transactions::settle`] ends.
+pub(super) enum Which<'a> {
+    /// Those whose commit interval is over, and those of blocked partitions (aborted).
+    Due,
+    /// The given slots' (a hand-over).
+    Slots(&'a [SlotId]),
+    /// Every one (stopping).
+    All,
+}
+
+/// How a transaction ended.
+enum Ended {
+    /// Committed with progress at this source offset.
+    Committed(i64),
+    /// Aborted, for this reason.
+    Aborted(String),
+    /// Neither committed nor aborted: the producer is unusable.
+    Failed(SourceError),
+}
+
+/// The transactional producers of this process's partitions.
+pub(super) struct Transactions {
+    settings: TransactionSettings,
+    config: ClientConfig,
+    tracker: Arc<Mutex<Tracker>>,
+    offset_syncs: Option<Arc<OffsetSyncTarget>>,
+    status: Arc<FlowStatus>,
+    fatal: Arc<AtomicBool>,
+    open: Mutex<HashMap<SlotId, Open>>,
+}
+
+impl Transactions {
+    /// Transactional producers made from `producer_config` (the replication producer's).
+    pub(super) fn new(
+        settings: TransactionSettings,
+        producer_config: &ClientConfig,
+        tracker: Arc<Mutex<Tracker>>,
+        offset_syncs: Option<Arc<OffsetSyncTarget>>,
+        status: Arc<FlowStatus>,
+        fatal: Arc<AtomicBool>,
+    ) -> Self {
+        let mut config = producer_config.clone();
+        let timeout_ms = settings.transaction_timeout.as_millis();
+        config.set("transaction.timeout.ms", timeout_ms.to_string());
+        // librdkafka refuses a delivery timeout longer than the transaction timeout: a record
+        // cannot outlive the transaction it belongs to.
+        let delivery_ms = config
+            .get("message.timeout.ms")
+            .and_then(|v| v.parse::<u128>().ok())
+            .unwrap_or(300_000);
+        if delivery_ms > timeout_ms {
+            config.set("message.timeout.ms", timeout_ms.to_string());
+        }
+        Self {
+            settings,
+            config,
+            tracker,
+            offset_syncs,
+            status,
+            fatal,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The transactional id of a source partition.
+    pub(super) fn transactional_id(&self, topic: &str, partition: i32) -> String {
+        format!(
+            "{}-{topic}-{partition}",
+            self.settings.transactional_id_prefix
+        )
+    }
+
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<SlotId, Open>> {
+        // A poisoned lock means a panic elsewhere; the map itself is always consistent.
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes a producer per partition and initialises its transactions, all at once: any
+    /// earlier owner of a partition is fenced off and its open transaction aborted.
+    pub(super) fn fence(&self, partitions: &[(String, i32)]) -> Result<Vec<Fenced>, SourceError> {
+        let made: Vec<Result<Fenced, SourceError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = partitions
+                .iter()
+                .map(|(topic, partition)| scope.spawn(move || self.fence_one(topic, *partition)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(SourceError::Panicked("fencing a partition".into())))
+                })
+                .collect()
+        });
+        made.into_iter().collect()
+    }
+
+    fn fence_one(&self, topic: &str, partition: i32) -> Result<Fenced, SourceError> {
+        let id = self.transactional_id(topic, partition);
+        let mut config = self.config.clone();
+        config.set("transactional.id", &id);
+        let producer: ThreadedProducer<ReplicationProducerContext> = config
+            .create_with_context(ReplicationProducerContext {
+                tracker: self.tracker.clone(),
+                offset_syncs: self.offset_syncs.clone(),
+                status: self.status.clone(),
+                stats: None,
+                fatal: self.fatal.clone(),
+            })
+            .map_err(|source| SourceError::Client {
+                what: "transactional target producer",
+                source,
+            })?;
+        producer
+            .init_transactions(FENCE_TIMEOUT)
+            .map_err(|e| transaction_error(&id, "starting transactions", &e))?;
+        tracing::debug!(transactional_id = %id, "transactions initialised; earlier owners fenced");
+        Ok(Fenced {
+            topic: topic.to_owned(),
+            partition,
+            id,
+            producer,
+        })
+    }
+
+    /// Opens the first transaction of a fenced partition, now tracked as `slot`.
+    pub(super) fn begin(&self, slot: SlotId, fenced: Fenced) -> Result<(), SourceError> {
+        fenced
+            .producer
+            .begin_transaction()
+            .map_err(|e| transaction_error(&fenced.id, "beginning a transaction", &e))?;
+        self.open().insert(
+            slot,
+            Open {
+                topic: fenced.topic,
+                partition: fenced.partition,
+                id: fenced.id,
+                producer: fenced.producer,
+                began: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Runs `f` with the producer of `slot`, if it has one.
+    pub(super) fn with_producer<R>(
+        &self,
+        slot: SlotId,
+        f: impl FnOnce(&ThreadedProducer<ReplicationProducerContext>) -> R,
+    ) -> Option<R> {
+        self.open().get(&slot).map(|o| f(&o.producer))
+    }
+
+    /// The first fatal error of any partition's producer (fenced, most often).
+    pub(super) fn fatal_error(&self) -> Option<SourceError> {
+        self.open().values().find_map(|o| {
+            let (code, detail) = o.producer.client().fatal_error()?;
+            Some(SourceError::Transaction {
+                transactional_id: o.id.clone(),
+                detail: explain(code, &detail),
+            })
+        })
+    }
+
+    /// Ends the chosen transactions that hold records: each commits with its progress, or is
+    /// aborted when its partition is blocked at a refused record or the commit failed (its
+    /// partition is then read again from the transaction's first record). With `abort`, every
+    /// chosen transaction is aborted (partitions lost without a hand-over). Transactions then
+    /// begin again, except with `Which::All` or on a hand-over, where the producers are
+    /// released after.
+    pub(super) fn settle(
+        &self,
+        shared: &Shared,
+        consumer: &BaseConsumer<RebalanceContext>,
+        which: Which<'_>,
+        abort: bool,
+        timeout: Duration,
+    ) -> Result<(), SourceError> {
+        let interval = self.settings.commit_interval;
+        let reopen = matches!(which, Which::Due);
+        // What to do with each transaction, decided with both locks and done with neither:
+        // committing waits for delivery reports, which take the tracker's lock.
+        let jobs: Vec<(SlotId, Job)> = {
+            let mut open = self.open();
+            let t = lock(&self.tracker);
+            open.iter_mut()
+                .filter_map(|(slot, o)| {
+                    let chosen = match &which {
+                        Which::Due => true,
+                        Which::Slots(ids) => ids.contains(slot),
+                        Which::All => true,
+                    };
+                    if !chosen {
+                        return None;
+                    }
+                    let s = t.slot(*slot)?;
+                    let Some((_, last)) = t.open_transaction(*slot) else {
+                        // Nothing sent since the last commit: an empty transaction costs nothing
+                        // to keep open.
+                        o.began = Instant::now();
+                        return None;
+                    };
+                    // A refusal in this transaction dooms it; a retry under way is left to run.
+                    let blocked = s
+                        .blocked
+                        .as_ref()
+                        .is_some_and(|b| b.state != RetryState::Retrying);
+                    if matches!(which, Which::Due) && !blocked && o.began.elapsed() < interval {
+                        return None;
+                    }
+                    let job = if abort || blocked {
+                        Job::Abort(if blocked {
+                            "the target refused a record".to_owned()
+                        } else {
+                            "partition lost without a hand-over".to_owned()
+                        })
+                    } else {
+                        Job::Commit(last)
+                    };
+                    Some((*slot, job))
+                })
+                .collect()
+        };
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let work: Vec<(SlotId, Job, Handle)> = {
+            let open = self.open();
+            jobs.into_iter()
+                .filter_map(|(slot, job)| {
+                    let o = open.get(&slot)?;
+                    Some((
+                        slot,
+                        job,
+                        Handle {
+                            topic: o.topic.clone(),
+                            partition: o.partition,
+                            id: o.id.clone(),
+                            producer: o.producer.clone(),
+                        },
+                    ))
+                })
+                .collect()
+        };
+        let ended: Vec<(SlotId, Handle, Ended)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .into_iter()
+                .map(|(slot, job, h)| {
+                    scope.spawn(move || {
+                        let ended = self.end(shared, &h, job, timeout, reopen);
+                        (slot, h, ended)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+
+        let mut committed = TopicPartitionList::new();
+        let mut failure = None;
+        let now = Instant::now();
+        for (slot, h, ended) in ended {
+            match ended {
+                Ended::Committed(offset) => {
+                    lock(&self.tracker).on_commit(slot, offset);
+                    let _ = committed.add_partition_offset(
+                        &h.topic,
+                        h.partition,
+                        Offset::Offset(offset + 1),
+                    );
+                }
+                Ended::Aborted(reason) => {
+                    let (from, blocked) = {
+                        let mut t = lock(&self.tracker);
+                        let from = t.on_abort(slot);
+                        (from, t.slot(slot).is_some_and(|s| s.blocked.is_some()))
+                    };
+                    tracing::warn!(
+                        topic = %h.topic, partition = h.partition, transactional_id = %h.id,
+                        reason = %reason, read_again_from = ?from,
+                        "transaction aborted: its records are read again"
+                    );
+                    // A blocked partition is paused and its retry seeks; any other partition kept
+                    // reads again right away (one handed over is read by its next owner).
+                    if reopen
+                        && !blocked
+                        && let Some(from) = from
+                        && let Err(e) = consumer.seek(
+                            &h.topic,
+                            h.partition,
+                            Offset::Offset(from),
+                            Duration::from_secs(10),
+                        )
+                    {
+                        failure.get_or_insert(SourceError::Transaction {
+                            transactional_id: h.id.clone(),
+                            detail: format!(
+                                "transaction aborted, and seeking back to offset {from} failed: {e}"
+                            ),
+                        });
+                    }
+                }
+                Ended::Failed(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+            if let Some(o) = self.open().get_mut(&slot) {
+                o.began = now;
+            }
+        }
+        if committed.count() > 0 {
+            // The group's committed offsets only mirror progress, so that standard lag tools
+            // read replication lag; a failed commit loses nothing.
+            if let Err(e) = consumer.commit(&committed, CommitMode::Async) {
+                tracing::warn!(error = %e, "committing the source group's offsets failed");
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits (with the progress record) or aborts one transaction, then begins the next when
+    /// `reopen`.
+    fn end(&self, shared: &Shared, h: &Handle, job: Job, timeout: Duration, reopen: bool) -> Ended {
+        let ended = match job {
+            Job::Commit(last) => match self.commit(shared, h, last, timeout) {
+                Ok(()) => Ended::Committed(last),
+                Err(e) if is_fatal(&e) => Ended::Failed(transaction_error(&h.id, "committing", &e)),
+                Err(e) => self.abort(h, format!("commit failed: {e}"), timeout),
+            },
+            Job::Abort(reason) => self.abort(h, reason, timeout),
+        };
+        if reopen
+            && !matches!(ended, Ended::Failed(_))
+            && let Err(e) = h.producer.begin_transaction()
+        {
+            return Ended::Failed(transaction_error(&h.id, "beginning a transaction", &e));
+        }
+        ended
+    }
+
+    fn commit(
+        &self,
+        shared: &Shared,
+        h: &Handle,
+        last: i64,
+        timeout: Duration,
+    ) -> Result<(), KafkaError> {
+        let (key, value, at) = shared.progress.record_of(&h.topic, h.partition, last);
+        // Its delivery report names the offsets topic, which no slot writes to: the tracker
+        // ignores it, and a failure fails the commit.
+        let record = BaseRecord::<[u8], [u8], usize>::with_opaque_to(shared.progress.topic(), 0)
+            .key(&key)
+            .payload(&value)
+            .partition(at);
+        h.producer.send(record).map_err(|(e, _)| e)?;
+        h.producer.commit_transaction(timeout)
+    }
+
+    fn abort(&self, h: &Handle, reason: String, timeout: Duration) -> Ended {
+        if let Err(e) = h.producer.abort_transaction(timeout) {
+            return Ended::Failed(transaction_error(&h.id, "aborting", &e));
+        }
+        // Reports of purged records are served on the producer's thread; wait for them, so
+        // none is matched to a record of the next transaction.
+        let until = Instant::now() + PURGED_REPORTS_WAIT;
+        while h.producer.in_flight_count() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ended::Aborted(reason)
+    }
+
+    /// Drops the producers of `slots` (a hand-over, or stopping), after [`Self::settle`].
+    pub(super) fn release(&self, slots: &[SlotId]) {
+        let released: Vec<Open> = {
+            let mut open = self.open();
+            slots.iter().filter_map(|s| open.remove(s)).collect()
+        };
+        // Dropping joins each producer's thread: outside the lock.
+        drop(released);
+    }
+
+    /// Every slot with a producer.
+    pub(super) fn slots(&self) -> Vec<SlotId> {
+        self.open().keys().copied().collect()
+    }
+}
+
+/// What to do with one transaction.
+enum Job {
+    /// Commit, with progress at this source offset.
+    Commit(i64),
+    /// Abort, for this reason.
+    Abort(String),
+}
+
+/// What ending a transaction needs, taken out of the lock.
+struct Handle {
+    topic: String,
+    partition: i32,
+    id: String,
+    producer: ThreadedProducer<ReplicationProducerContext>,
+}
+
+fn is_fatal(e: &KafkaError) -> bool {
+    match e {
+        KafkaError::Transaction(t) => t.is_fatal(),
+        _ => false,
+    }
+}
+
+/// A transaction error with the transactional id and what it means.
+fn transaction_error(id: &str, doing: &str, e: &KafkaError) -> SourceError {
+    let code = e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+    SourceError::Transaction {
+        transactional_id: id.to_owned(),
+        detail: format!("{doing}: {}", explain(code, &e.to_string())),
+    }
+}
+
+/// librdkafka's error, with a hint where the cause is not obvious.
+fn explain(code: RDKafkaErrorCode, detail: &str) -> String {
+    let hint = match code {
+        RDKafkaErrorCode::TransactionalIdAuthorizationFailed => {
+            "the target's ACLs deny this transactional id: the user needs Write and Describe on \
+             TransactionalId (a PREFIXED ACL on the transactional id prefix)"
+        }
+        RDKafkaErrorCode::ClusterAuthorizationFailed => {
+            "the target's ACLs deny transactions (IdempotentWrite on the cluster, or Write on \
+             the TransactionalId)"
+        }
+        RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::Fenced => {
+            "another process took this partition over and fenced this one off; it is \
+             replicated there from its last commit"
+        }
+        RDKafkaErrorCode::CoordinatorNotAvailable
+        | RDKafkaErrorCode::NotCoordinator
+        | RDKafkaErrorCode::CoordinatorLoadInProgress => {
+            "the target's transaction coordinator is not available (its __transaction_state \
+             topic needs transaction.state.log.min.isr replicas in sync)"
+        }
+        RDKafkaErrorCode::InvalidTransactionTimeout => {
+            "transaction.timeout.ms is above the target broker's transaction.max.timeout.ms"
+        }
+        RDKafkaErrorCode::UnsupportedVersion | RDKafkaErrorCode::UnsupportedForMessageFormat => {
+            "the target does not support transactions (Kafka 0.11 or later is needed)"
+        }
+        _ => return detail.to_owned(),
+    };
+    format!("{detail}: {hint}")
+}
+
+impl std::fmt::Debug for Transactions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transactions")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
