@@ -128,11 +128,20 @@ const TABLE: &[(&str, ClientKey)] = &[
     ),
     (
         "transactional.id",
-        ClientKey::Reject("transactions (exactly-once delivery) are not supported yet"),
+        ClientKey::Reject(
+            "Strait derives one transactional id per replicated partition, \
+             <prefix>-<topic>-<partition>; set strait.transactional.id.prefix on the source \
+             connector to choose how they start",
+        ),
     ),
+    // The replication producer's is read by the source connector with exactly-once on
+    // (`exactly_once`); no other client of Strait's writes in transactions.
     (
         "transaction.timeout.ms",
-        ClientKey::Ignore("transactions are not supported yet"),
+        ClientKey::Ignore(
+            "only the replication producer writes in transactions; set \
+             producer.override.transaction.timeout.ms, which applies with exactly-once replication",
+        ),
     ),
     (
         "partitioner.*",

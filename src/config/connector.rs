@@ -8,12 +8,14 @@ use std::time::Duration;
 use super::client_props::{self, ClientContext};
 use super::connector_keys as keys;
 use super::error::{ConfigError, ConfigWarning, Origin};
+use super::exactly_once;
 use super::key_reader::KeyReader;
 use super::model::{
     DEFAULT_CONFIG_PROPERTIES_EXCLUDE, DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE,
 };
 use super::settings::Settings;
 use super::suggest::unknown_key_message;
+use super::worker::ParsedWorker;
 use super::{
     CheckpointConnectorConfig, ClusterConnection, HeartbeatConnectorConfig, OffsetSyncsLocation,
     PolicyConfig, PolicyKind, SourceConnectorConfig, UseDefaultsFrom,
@@ -103,8 +105,8 @@ pub(crate) struct ConnectorInput<'a> {
     pub at: Origin,
     /// Stand-in truststores.
     pub ctx: &'a ClientContext,
-    /// The worker's `offset.flush.interval.ms`.
-    pub offset_flush_interval: Duration,
+    /// The Connect worker the connector runs on.
+    pub worker: &'a ParsedWorker,
 }
 
 /// Reads one connector. Warnings report keys Strait ignores or does not know.
@@ -413,6 +415,15 @@ fn source_config(
             warnings,
         )?;
     }
+    // Before the other producer overrides: it reads the producer's transaction timeout.
+    let exactly_once = exactly_once::parse(
+        r,
+        input.worker,
+        &input.name,
+        &PRODUCER_PREFIXES,
+        &consumer_overrides,
+        warnings,
+    )?;
     let mut producer_overrides = BTreeMap::new();
     for prefix in PRODUCER_PREFIXES {
         client_props::overrides(
@@ -425,6 +436,9 @@ fn source_config(
         )?;
     }
     refuse_unordered_producer(r, &producer_overrides)?;
+    if let Some(eo) = &exactly_once {
+        exactly_once::refuse_late_delivery(r, eo, &PRODUCER_PREFIXES, &producer_overrides)?;
+    }
     let compression_type = producer_overrides
         .remove("compression.type")
         .unwrap_or(d.compression_type);
@@ -456,13 +470,13 @@ fn source_config(
         )?,
         offset_lag_max: r.number("offset.lag.max", d.offset_lag_max, 0)?,
         heartbeats_replication_enabled: r.bool("heartbeats.replication.enabled", true)?,
-        offset_flush_interval: input.offset_flush_interval,
+        offset_flush_interval: input.worker.offset_flush_interval,
         max_in_flight_bytes: r.number("strait.max.in.flight.bytes", d.max_in_flight_bytes, 1)?,
         retry_backoff_max: r.millis("strait.retry.backoff.max.ms", d.retry_backoff_max)?,
         compression_type,
         consumer_overrides,
         producer_overrides,
-        exactly_once: None,
+        exactly_once,
     })
 }
 
@@ -708,9 +722,10 @@ fn report_unused(r: &KeyReader<'_>, warnings: &mut Vec<ConfigWarning>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::settings::Setting;
+    use crate::config::worker::ExactlyOnceSourceSupport;
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         pairs
@@ -730,6 +745,29 @@ mod tests {
         kind: ConnectorKind,
         extra: &[(&str, &str)],
     ) -> Result<(ParsedConnector, Vec<ConfigWarning>), ConfigError> {
+        run_on(&worker(ExactlyOnceSourceSupport::Disabled), kind, extra)
+    }
+
+    /// A worker with group `g`, a 60 s flush interval and `exactly.once.source.support`.
+    pub(crate) fn worker(exactly_once_source: ExactlyOnceSourceSupport) -> ParsedWorker {
+        ParsedWorker {
+            config: crate::config::WorkerConfig {
+                offset_storage_topic: "o".to_owned(),
+                offset_storage_partitions: 25,
+                offset_storage_replication_factor: 3,
+                group_id: "g".to_owned(),
+            },
+            offset_flush_interval: Duration::from_secs(60),
+            exactly_once_source,
+        }
+    }
+
+    /// Reads connector `c` of `kind` on `worker`, with [`BASE`] and `extra` as its settings.
+    pub(crate) fn run_on(
+        worker: &ParsedWorker,
+        kind: ConnectorKind,
+        extra: &[(&str, &str)],
+    ) -> Result<(ParsedConnector, Vec<ConfigWarning>), ConfigError> {
         let mut pairs = BASE.to_vec();
         pairs.extend_from_slice(extra);
         let s = settings(&pairs);
@@ -740,7 +778,7 @@ mod tests {
             settings: &s,
             at: Origin::file("f").with_object("connector c"),
             ctx: &ctx,
-            offset_flush_interval: Duration::from_secs(60),
+            worker,
         };
         let mut w = Vec::new();
         parse(&input, &mut w).map(|p| (p, w))

@@ -37,6 +37,12 @@ pub const SOURCE: &[&str] = &[
     "heartbeats.replication.enabled",
     "strait.max.in.flight.bytes",
     "strait.retry.backoff.max.ms",
+    // Exactly-once (KIP-618): Connect's source connector keys and Strait's own.
+    "exactly.once.support",
+    "transaction.boundary",
+    "transaction.boundary.interval.ms",
+    "strait.exactly.once.enabled",
+    "strait.transactional.id.prefix",
 ];
 
 /// MirrorCheckpointConnector keys (it also reads `topics` and `topics.exclude`), plus Strait's
@@ -72,18 +78,6 @@ pub const NO_EFFECT: &[(&str, &str)] = &[
         "Strait does not poll in fixed slices",
     ),
     ("metric.reporters", "Strait exposes its own metrics"),
-    (
-        "exactly.once.support",
-        "exactly-once replication is not supported yet",
-    ),
-    (
-        "transaction.boundary",
-        "exactly-once replication is not supported yet",
-    ),
-    (
-        "transaction.boundary.interval.ms",
-        "exactly-once replication is not supported yet",
-    ),
     (
         "use.incremental.alter.configs",
         "Strait always uses incremental config updates",

@@ -237,6 +237,19 @@ fn source(out: &mut String, c: &SourceConnectorConfig) {
         c.max_in_flight_bytes,
         c.compression_type
     );
+    match &c.exactly_once {
+        Some(eo) => {
+            let _ = writeln!(
+                out,
+                "    exactly-once: on{}, transactional ids '{}-<topic>-<partition>', commit every {}ms, transaction timeout {}ms",
+                if eo.required { " (required)" } else { "" },
+                eo.transactional_id_prefix,
+                eo.commit_interval.as_millis(),
+                eo.transaction_timeout.as_millis()
+            );
+        }
+        None => out.push_str("    exactly-once: off\n"),
+    }
     overrides(out, "    consumer overrides", c.consumer_overrides.iter());
     overrides(out, "    producer overrides", c.producer_overrides.iter());
 }
@@ -300,7 +313,8 @@ mod tests {
 
     use super::*;
     use crate::config::{
-        PolicyConfig, Sasl, SaslMechanism, Secret, SecurityProtocol, Tls, WorkerConfig,
+        ExactlyOnceConfig, PolicyConfig, Sasl, SaslMechanism, Secret, SecurityProtocol, Tls,
+        WorkerConfig,
     };
 
     fn conn(password: &str) -> ClusterConnection {
@@ -334,6 +348,39 @@ mod tests {
                 ("ssl.key.password".to_owned(), format!("{password}-key")),
             ]),
         }
+    }
+
+    #[test]
+    fn describes_exactly_once() {
+        let flow = FlowConfig {
+            source_alias: "A".to_owned(),
+            target_alias: "B".to_owned(),
+            source: ClusterConnection::default(),
+            target: ClusterConnection::default(),
+            policy: PolicyConfig::default(),
+            worker: WorkerConfig {
+                offset_storage_topic: "o".to_owned(),
+                offset_storage_partitions: 25,
+                offset_storage_replication_factor: 3,
+                group_id: "g".to_owned(),
+            },
+            source_connector: Some(SourceConnectorConfig {
+                exactly_once: Some(ExactlyOnceConfig {
+                    transactional_id_prefix: "g-MirrorSourceConnector".to_owned(),
+                    commit_interval: Duration::from_millis(100),
+                    transaction_timeout: Duration::from_secs(60),
+                    required: true,
+                }),
+                ..Default::default()
+            }),
+            checkpoint_connector: None,
+            heartbeat_connector: None,
+        };
+        let text = describe(&StraitConfig { flows: vec![flow] });
+        let expected = "    exactly-once: on (required), transactional ids \
+                        'g-MirrorSourceConnector-<topic>-<partition>', commit every 100ms, \
+                        transaction timeout 60000ms\n";
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 
     #[test]
@@ -371,6 +418,7 @@ mod tests {
             "  source connector 'MirrorSourceConnector': enabled, tasks.max 1",
             "    topics: .*",
             "    refresh topics every 600s, sync topic configs every 600s (defaults from target), sync ACLs every 600s",
+            "    exactly-once: off\n",
             "  checkpoint connector: none",
             "  heartbeat connector 'MirrorHeartbeatConnector': emit every 1s, replication factor 3",
             "    heartbeats written to: k:9093 via SASL_SSL",

@@ -136,7 +136,15 @@ fn flow(
     // then MM2's defaults.
     // Only the keys Strait reads are resolved: a bad reference elsewhere is reported where
     // a connector uses it, under the connector's key.
-    let mut worker_raw = cluster_props(props, target);
+    // MM2 takes `exactly.once.source.support` only from the target cluster's keys; Strait
+    // also accepts it top-level, below them, so one line can turn it on for every flow.
+    let eos = worker::EXACTLY_ONCE_SOURCE_SUPPORT;
+    let mut worker_raw: Vec<Raw> = props
+        .get(eos)
+        .map(|v| (eos.to_owned(), v.to_owned(), eos.to_owned()))
+        .into_iter()
+        .collect();
+    worker_raw.extend(cluster_props(props, target));
     for (k, v) in props.iter() {
         if WORKER_PREFIXES.iter().any(|p| k.starts_with(p)) {
             worker_raw.push((k.to_owned(), v.to_owned(), k.to_owned()));
@@ -144,7 +152,7 @@ fn flow(
     }
     worker_raw.retain(|(k, _, _)| worker::KEYS.contains(&k.as_str()));
     let worker_settings = resolve(providers, &worker_raw, &flow_at)?;
-    let (worker_config, flush) = worker::parse(
+    let worker = worker::parse(
         &KeyReader::new(&worker_settings, flow_at.clone()),
         WorkerDefaults::mm2(source),
     )?;
@@ -174,11 +182,11 @@ fn flow(
             // warnings about a shared key from being repeated per connector.
             at: flow_at.clone(),
             ctx: &ctx,
-            offset_flush_interval: flush,
+            worker: &worker,
         };
         parsed.push(connector::parse(&input, warnings)?);
     }
-    flows::assemble(parsed, &worker_config)
+    flows::assemble(parsed, &worker.config)
 }
 
 /// MM2's connector configuration for S->T, before resolution (MM2's `connectorBaseConfig`).
@@ -295,6 +303,15 @@ fn check_keys(
             }
             continue;
         }
+        if key == worker::EXACTLY_ONCE_SOURCE_SUPPORT {
+            warnings.push(ConfigWarning::new(
+                at,
+                "MM2 ignores this key at the top level (it reads \
+                 <cluster>.exactly.once.source.support for the flows into that cluster); Strait \
+                 applies it to every flow whose target cluster does not set it",
+            ));
+            continue;
+        }
         if connector_keys::REJECTED.iter().any(|(k, _)| *k == key) {
             warnings.push(ConfigWarning::new(
                 at,
@@ -323,7 +340,7 @@ fn check_keys(
 #[cfg(test)]
 mod tests {
     use crate::config::test_support::load_texts;
-    use crate::config::{FlowConfig, Loaded, SecurityProtocol};
+    use crate::config::{ExactlyOnceConfig, FlowConfig, Loaded, SecurityProtocol};
     use std::time::Duration;
 
     fn load(text: &str) -> Loaded {
@@ -420,6 +437,90 @@ mod tests {
                 "(set as 'A->B.sync.topic.acl.enabled'): unknown connector key 'sync.topic.acl.enabled' ignored (closest known key: 'sync.topic.acls.enabled')"
             ),
             "{w:#?}"
+        );
+    }
+
+    #[test]
+    fn exactly_once_per_target_cluster() {
+        let l = load(
+            "clusters = A, B, C\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\nC.bootstrap.servers=c:1\n\
+             emit.heartbeats.enabled=false\nA->B.enabled=true\nA->C.enabled=true\n\
+             B.exactly.once.source.support=Enabled\nB.group.id=mirror\n\
+             A->B.transaction.boundary=interval\nA->B.transaction.boundary.interval.ms=10000\n\
+             B.producer.transaction.timeout.ms=120000\n",
+        );
+        let eo = flow(&l, "A->B")
+            .source_connector
+            .as_ref()
+            .unwrap()
+            .exactly_once
+            .clone()
+            .expect("B's worker enables exactly-once");
+        assert_eq!(
+            eo,
+            ExactlyOnceConfig {
+                transactional_id_prefix: "mirror-MirrorSourceConnector".to_owned(),
+                commit_interval: Duration::from_secs(10),
+                transaction_timeout: Duration::from_secs(120),
+                required: false,
+            }
+        );
+        let into_c = flow(&l, "A->C").source_connector.as_ref().unwrap();
+        assert!(into_c.exactly_once.is_none(), "only flows into B");
+        assert!(
+            l.warnings
+                .iter()
+                .all(|w| !w.message.contains("transaction")),
+            "{:#?}",
+            l.warnings
+        );
+    }
+
+    #[test]
+    fn exactly_once_top_level() {
+        let text = "clusters = A, B\nA.bootstrap.servers=a:1\nB.bootstrap.servers=b:1\n\
+             emit.heartbeats.enabled=false\nA->B.enabled=true\nB->A.enabled=true\n\
+             exactly.once.source.support=enabled\nA.exactly.once.source.support=disabled\n";
+        let l = load(&format!("{text}A->B.exactly.once.support=required\n"));
+        let eo = |name: &str| {
+            flow(&l, name)
+                .source_connector
+                .as_ref()
+                .unwrap()
+                .exactly_once
+                .clone()
+        };
+        assert_eq!(
+            eo("A->B").unwrap(),
+            ExactlyOnceConfig {
+                transactional_id_prefix: "A-mm2-MirrorSourceConnector".to_owned(),
+                commit_interval: Duration::from_millis(100),
+                transaction_timeout: Duration::from_secs(60),
+                required: true,
+            }
+        );
+        // B->A writes into A, whose own key wins over the top-level one.
+        assert_eq!(eo("B->A"), None);
+        let w: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            w.iter().any(|w| w.contains(
+                "key 'exactly.once.source.support': MM2 ignores this key at the top level"
+            )),
+            "{w:#?}"
+        );
+        // Required for every flow, B->A included, which has it off.
+        let e = load_texts(&[(
+            "mm2.properties",
+            &format!("{text}exactly.once.support=required\n"),
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "(flow B->A), key 'exactly.once.support': 'required' needs exactly-once \
+                 replication, but exactly-once replication is off"
+            ),
+            "{e}"
         );
     }
 

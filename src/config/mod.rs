@@ -9,6 +9,7 @@ pub mod connector;
 pub mod connector_keys;
 pub mod describe;
 pub mod error;
+pub(crate) mod exactly_once;
 pub(crate) mod flows;
 pub mod jaas;
 pub(crate) mod key_reader;

@@ -129,7 +129,7 @@ fn read_flow(
         .map(|(k, v)| Ok((k.clone(), value(v, k, at)?, k.clone())))
         .collect::<Result<_, ConfigError>>()?;
 
-    let (worker_config, flush) = {
+    let worker = {
         let raw: Vec<Raw> = section("worker", false)?
             .into_iter()
             .map(|(k, v)| (k.clone(), v, format!("worker.{k}")))
@@ -209,11 +209,11 @@ fn read_flow(
                 at.object.clone().unwrap_or_default()
             )),
             ctx: &ctx,
-            offset_flush_interval: flush,
+            worker: &worker,
         };
         parsed.push(connector::parse(&input, warnings)?);
     }
-    flows::assemble(parsed, &worker_config)
+    flows::assemble(parsed, &worker.config)
 }
 
 /// Resolves raw entries; later entries win, so sections override flow-level keys.
@@ -288,7 +288,7 @@ fn value(v: &Value, key: &str, at: &Origin) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use crate::config::test_support::load_texts;
-    use crate::config::{Loaded, PolicyKind};
+    use crate::config::{ExactlyOnceConfig, Loaded, PolicyKind};
     use std::time::Duration;
 
     const MINIMAL: &str = "flows:\n  - source: {alias: A, bootstrap.servers: 'a:9092'}\n    target: {alias: B, bootstrap.servers: 'b:9092'}\n";
@@ -334,6 +334,62 @@ mod tests {
         assert_eq!(s.max_in_flight_bytes, 1024);
         assert_eq!(f.policy.kind, PolicyKind::Identity);
         assert_eq!(s.refresh_topics_interval, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn exactly_once_from_the_worker_section_or_the_source_connector() {
+        let l = load(
+            "    worker:\n      group.id: repl\n      exactly.once.source.support: enabled\n    \
+             source_connector:\n      name: mirror-source\n      transaction.boundary: interval\n      \
+             transaction.boundary.interval.ms: 2000\n",
+        );
+        assert_eq!(
+            l.config.flows[0]
+                .source_connector
+                .as_ref()
+                .unwrap()
+                .exactly_once,
+            Some(ExactlyOnceConfig {
+                transactional_id_prefix: "repl-mirror-source".to_owned(),
+                commit_interval: Duration::from_secs(2),
+                transaction_timeout: Duration::from_secs(60),
+                required: false,
+            })
+        );
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        // Flow-level keys reach all three connectors; only the source connector reads these.
+        let l = load(
+            "    strait.exactly.once.enabled: true\n    exactly.once.support: required\n    \
+             source_connector:\n      strait.transactional.id.prefix: eu-to-us\n      \
+             target.producer.transaction.timeout.ms: 900000\n",
+        );
+        assert_eq!(
+            l.config.flows[0]
+                .source_connector
+                .as_ref()
+                .unwrap()
+                .exactly_once,
+            Some(ExactlyOnceConfig {
+                transactional_id_prefix: "eu-to-us".to_owned(),
+                commit_interval: Duration::from_millis(100),
+                transaction_timeout: Duration::from_secs(900),
+                required: true,
+            })
+        );
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let e = load_texts(&[(
+            "strait.yaml",
+            &format!("{MINIMAL}    source_connector:\n      exactly.once.support: required\n"),
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "strait.yaml (flow 1 (source_connector)), key 'exactly.once.support' (set as \
+                 'source_connector.exactly.once.support'): 'required' needs exactly-once replication"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn read_connect(
         group_id: "connect-cluster".to_owned(),
         offset_storage_topic: "connect-cluster-offsets".to_owned(),
     };
-    let (worker_config, flush) = worker::parse(
+    let worker = worker::parse(
         &KeyReader::new(&worker_settings, connect.at.clone()),
         defaults,
     )?;
@@ -242,11 +242,11 @@ fn read_connect(
             settings: &settings,
             at: c.at.clone(),
             ctx: &ctx,
-            offset_flush_interval: flush,
+            worker: &worker,
         };
         parsed.push(connector::parse(&input, warnings)?);
     }
-    let flows = flows::assemble(parsed, &worker_config)?;
+    let flows = flows::assemble(parsed, &worker.config)?;
     for f in &flows {
         if f.source_connector.is_some() && !same_servers(&f.target.bootstrap_servers, &bootstrap) {
             warnings.push(ConfigWarning::new(
@@ -596,7 +596,10 @@ fn connect_properties(
 #[cfg(test)]
 mod tests {
     use crate::config::test_support::{load_texts, secret};
-    use crate::config::{KeystoreSource, Loaded, SaslMechanism, SecurityProtocol, Truststore};
+    use crate::config::{
+        ExactlyOnceConfig, KeystoreSource, Loaded, SaslMechanism, SecurityProtocol, Truststore,
+    };
+    use std::time::Duration;
 
     const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
@@ -839,6 +842,113 @@ mod tests {
         .to_string();
         assert!(
             e.contains("Secret ns/user (spec.authentication.certificateAndKey of KafkaConnect ns/c) has no key 'tls.key'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn exactly_once_from_the_connect_worker_and_the_connector() {
+        let spec = "  config:\n    group.id: mirror-group\n    offset.flush.interval.ms: 10000\n    \
+                    exactly.once.source.support: enabled\n";
+        let config = "    target.cluster.bootstrap.servers: tgt:9093\n    exactly.once.support: required\n    \
+                      transaction.boundary: interval\n    \
+                      producer.override.transaction.timeout.ms: 30000\n    \
+                      source.consumer.isolation.level: read_committed\n";
+        let l = load(&[
+            ("connect.yaml", &connect(spec)),
+            ("connector.yaml", &source_connector(config, "")),
+        ]);
+        let eo = l.config.flows[0]
+            .source_connector
+            .as_ref()
+            .unwrap()
+            .exactly_once
+            .clone();
+        assert_eq!(
+            eo,
+            Some(ExactlyOnceConfig {
+                // Connect's `<group.id>-<connector>`, the connector being metadata.name.
+                transactional_id_prefix: "mirror-group-src".to_owned(),
+                // The interval defaults to the worker's offset.flush.interval.ms.
+                commit_interval: Duration::from_secs(10),
+                transaction_timeout: Duration::from_secs(30),
+                required: true,
+            })
+        );
+        assert!(l.warnings.is_empty(), "{:#?}", l.warnings);
+
+        // The connector alone can turn it on; without either it is off.
+        let own = "    target.cluster.bootstrap.servers: tgt:9093\n    \
+                   strait.exactly.once.enabled: true\n    strait.transactional.id.prefix: mm2-eu\n";
+        let l = load(&[
+            ("connect.yaml", &connect("")),
+            ("connector.yaml", &source_connector(own, "")),
+        ]);
+        let eo = l.config.flows[0]
+            .source_connector
+            .as_ref()
+            .unwrap()
+            .exactly_once
+            .clone();
+        assert_eq!(
+            eo.map(|e| e.transactional_id_prefix),
+            Some("mm2-eu".to_owned())
+        );
+        let l = load(&[
+            (
+                "connect.yaml",
+                &connect("  config:\n    exactly.once.source.support: preparing\n"),
+            ),
+            (
+                "connector.yaml",
+                &source_connector("    target.cluster.bootstrap.servers: tgt:9093\n", ""),
+            ),
+        ]);
+        assert!(
+            l.config.flows[0]
+                .source_connector
+                .as_ref()
+                .unwrap()
+                .exactly_once
+                .is_none()
+        );
+
+        let e = load_texts(&[
+            (
+                "connect.yaml",
+                &connect("  config:\n    exactly.once.source.support: always\n"),
+            ),
+            (
+                "connector.yaml",
+                &source_connector("    target.cluster.bootstrap.servers: tgt:9093\n", ""),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.ends_with(
+                "connect.yaml, document 1 (KafkaConnect ns/c), key 'exactly.once.source.support': \
+                 'always' is not valid (expected disabled, preparing or enabled)"
+            ),
+            "{e}"
+        );
+        let e = load_texts(&[
+            ("connect.yaml", &connect(spec)),
+            (
+                "connector.yaml",
+                &source_connector(
+                    "    target.cluster.bootstrap.servers: tgt:9093\n    consumer.isolation.level: read_uncommitted\n",
+                    "",
+                ),
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "(KafkaConnector ns/src), key 'consumer.isolation.level': 'read_uncommitted' is not \
+                 allowed with exactly-once replication"
+            ),
             "{e}"
         );
     }
