@@ -23,6 +23,9 @@ use common::{Cluster, StraitProcess, Testbed, topic_counts, unique, wait_for};
 const PARTITIONS: i32 = 6;
 /// Records per second the load writes.
 const RATE: u64 = 800;
+/// The flow key that turns exactly-once on; such scenarios read the copy read_committed (as
+/// every check here does) and must find no duplicate.
+const EXACTLY_ONCE: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
 /// One scenario's topic, flow and load.
 struct Scenario {
@@ -204,7 +207,16 @@ fn source_partition_leader_killed_and_restarted() {
 
 #[test]
 fn target_partition_leader_killed_and_restarted() {
-    let Some(s) = Scenario::start("target-leader-kill9", &[]) else {
+    target_leader_killed("target-leader-kill9", &[]);
+}
+
+#[test]
+fn exactly_once_target_partition_leader_killed_and_restarted() {
+    target_leader_killed("eos-target-leader-kill9", &[EXACTLY_ONCE]);
+}
+
+fn target_leader_killed(name: &'static str, extra: &[(&str, &str)]) {
+    let Some(s) = Scenario::start(name, extra) else {
         return;
     };
     let remote = s.remote.clone();
@@ -288,8 +300,20 @@ fn partitions_reassigned_and_leaders_elected_on_both_clusters() {
 
 #[test]
 fn strait_killed_twenty_times_with_three_processes() {
-    let Some(s) = Scenario::start("strait-kill9-x20", &[]) else {
-        return;
+    killed_twenty_times("strait-kill9-x20", &[]);
+}
+
+#[test]
+fn exactly_once_strait_killed_twenty_times_with_three_processes() {
+    // Each partition's next owner fences the killed one and aborts its open transaction.
+    if let Some(t) = killed_twenty_times("eos-strait-kill9-x20", &[EXACTLY_ONCE]) {
+        assert_eq!(t.duplicates, 0, "duplicates with exactly-once");
+    }
+}
+
+fn killed_twenty_times(name: &'static str, extra: &[(&str, &str)]) -> Option<Tally> {
+    let Some(s) = Scenario::start(name, extra) else {
+        return None;
     };
     let mut procs: Vec<StraitProcess> = (0..3).map(|i| s.process(&format!("p{i}-0"))).collect();
     s.wait_remote();
@@ -303,12 +327,21 @@ fn strait_killed_twenty_times_with_three_processes() {
     }
     eprintln!("20 kills in {:?}", started.elapsed());
     std::thread::sleep(Duration::from_secs(5));
-    s.finish(procs);
+    Some(s.finish(procs))
 }
 
 #[test]
 fn scaled_from_one_process_to_three_and_back() {
-    let Some(s) = Scenario::start("scale-1-3-1", &[]) else {
+    scaled_one_three_one("scale-1-3-1", &[]);
+}
+
+#[test]
+fn exactly_once_scaled_from_one_process_to_three_and_back() {
+    scaled_one_three_one("eos-scale-1-3-1", &[EXACTLY_ONCE]);
+}
+
+fn scaled_one_three_one(name: &'static str, extra: &[(&str, &str)]) {
+    let Some(s) = Scenario::start(name, extra) else {
         return;
     };
     let first = s.process("p0");

@@ -357,7 +357,10 @@ impl Tracker {
         let transactional = self.transactional;
         if let Some(slot) = self.slot_mut(id) {
             if transactional {
-                slot.txn = Some(slot.txn.map_or((upstream, upstream), |(first, _)| (first, upstream)));
+                slot.txn = Some(
+                    slot.txn
+                        .map_or((upstream, upstream), |(first, _)| (first, upstream)),
+                );
             }
             slot.sent.push_back(Sent {
                 upstream,
@@ -707,7 +710,12 @@ mod tests {
         assert_eq!(t.on_abort(id), Some(10), "read again from the first record");
         let s = t.slot(id).unwrap();
         assert_eq!(
-            (s.last_acked, s.last_written, s.inflight(), s.next_expected()),
+            (
+                s.last_acked,
+                s.last_written,
+                s.inflight(),
+                s.next_expected()
+            ),
             (Some(9), Some(9), 0, Some(10))
         );
         assert_eq!(t.inflight_bytes, 0);
@@ -715,7 +723,11 @@ mod tests {
         t.on_delivery(id, 12, Err("purged".into()));
         assert_eq!(t.rejected_records, 0);
         t.on_commit(id, 9);
-        assert_eq!(t.offset_syncs.pending_len(), 0, "no sync for aborted records");
+        assert_eq!(
+            t.offset_syncs.pending_len(),
+            0,
+            "no sync for aborted records"
+        );
         // Read again, the records commit normally.
         for up in 10..12 {
             assert_eq!(t.on_fetch(id, up), Continuity::InOrder);
@@ -744,7 +756,11 @@ mod tests {
         assert_eq!(t.slot(id).unwrap().blocked.as_ref().unwrap().offset, 2);
         let due = t.due_retries(Instant::now() + Duration::from_secs(10));
         assert_eq!(due, vec![id]);
-        assert_eq!(t.start_retry(id), Some(0), "the retry reads the whole transaction again");
+        assert_eq!(
+            t.start_retry(id),
+            Some(0),
+            "the retry reads the whole transaction again"
+        );
     }
 
     #[test]

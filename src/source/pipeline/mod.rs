@@ -404,11 +404,12 @@ fn shut_down(
     // are still out.
     if shared.txns.is_none()
         && let Err(e) = shared.write_progress(
-        consumer,
-        None,
-        CommitMode::Sync,
-        left().max(Duration::from_secs(1)),
-    ) {
+            consumer,
+            None,
+            CommitMode::Sync,
+            left().max(Duration::from_secs(1)),
+        )
+    {
         tracing::error!(error = %e, "writing progress at shutdown failed");
     }
     if let Some(os) = offset_syncs {

@@ -8,11 +8,12 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::{BaseRecord, Producer};
 
-use crate::source::tracker::Continuity;
+use crate::source::tracker::{Continuity, RetryState};
 use crate::status::Component;
 
 use super::delivery::{self, Opaque, opaque};
 use super::rebalance::RebalanceContext;
+use super::transactions::{COMMIT_TIMEOUT, Transactions, Which};
 use super::{Shared, lock};
 
 /// How long a record may wait for room in the producer's queue before the flow fails.
@@ -35,6 +36,9 @@ pub(super) fn replicate(
     let key = msg.key();
     let payload = msg.payload();
     let size = key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len);
+    if let Some(txns) = &shared.txns {
+        commit_before_retried_record(shared, consumer, txns, msg)?;
+    }
     let (slot, remote, continuity) = {
         let mut t = lock(&shared.tracker);
         let Some(id) = t.slot_of(msg.topic(), msg.partition()) else {
@@ -125,6 +129,30 @@ pub(super) fn replicate(
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
         record = r;
+    }
+}
+
+/// Exactly-once: a retry reaching the record the target refused commits what it resent
+/// before it, so that those records are not held back with it if it is refused again.
+fn commit_before_retried_record(
+    shared: &Shared,
+    consumer: &BaseConsumer<RebalanceContext>,
+    txns: &Transactions,
+    msg: &BorrowedMessage<'_>,
+) -> Result<(), crate::source::SourceError> {
+    let due = {
+        let t = lock(&shared.tracker);
+        t.slot_of(msg.topic(), msg.partition()).filter(|id| {
+            t.slot(*id).is_some_and(|s| {
+                s.blocked
+                    .as_ref()
+                    .is_some_and(|b| b.state == RetryState::Retrying && b.offset == msg.offset())
+            }) && t.open_transaction(*id).is_some()
+        })
+    };
+    match due {
+        Some(id) => txns.settle(shared, consumer, Which::Now(&[id]), false, COMMIT_TIMEOUT),
+        None => Ok(()),
     }
 }
 

@@ -86,6 +86,9 @@ struct Open {
 pub(super) enum Which<'a> {
     /// Those whose commit interval is over, and those of blocked partitions (aborted).
     Due,
+    /// The given slots', which go on with a new transaction (a retry about to resend a
+    /// refused record commits what came before it first).
+    Now(&'a [SlotId]),
     /// The given slots' (a hand-over).
     Slots(&'a [SlotId]),
     /// Every one (stopping).
@@ -170,8 +173,9 @@ impl Transactions {
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(SourceError::Panicked("fencing a partition".into())))
+                    h.join().unwrap_or_else(|_| {
+                        Err(SourceError::Panicked("fencing a partition".into()))
+                    })
                 })
                 .collect()
         });
@@ -260,7 +264,7 @@ impl Transactions {
         timeout: Duration,
     ) -> Result<(), SourceError> {
         let interval = self.settings.commit_interval;
-        let reopen = matches!(which, Which::Due);
+        let reopen = matches!(which, Which::Due | Which::Now(_));
         // What to do with each transaction, decided with both locks and done with neither:
         // committing waits for delivery reports, which take the tracker's lock.
         let jobs: Vec<(SlotId, Job)> = {
@@ -270,7 +274,7 @@ impl Transactions {
                 .filter_map(|(slot, o)| {
                     let chosen = match &which {
                         Which::Due => true,
-                        Which::Slots(ids) => ids.contains(slot),
+                        Which::Slots(ids) | Which::Now(ids) => ids.contains(slot),
                         Which::All => true,
                     };
                     if !chosen {

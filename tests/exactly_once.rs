@@ -1,0 +1,325 @@
+//! Exactly-once replication on real brokers: a read_committed reader of the remote topic sees
+//! each source record once, progress and records commit together, offset syncs name only
+//! committed records, a refused record aborts its transaction without exposing what came
+//! after it, and a target that denies transactions stops the flow with an error naming the
+//! transactional id. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
+//! Needs `testbed/kafka.sh up`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::scenario::{
+    Flow, Tally, create_topic_with, kafka_acls, kafka_tool, partition_status, produce_values,
+    progress_of, report, set_topic_config,
+};
+use common::{Cluster, Rec, Testbed, read_topic, topic_counts, unique, wait_for, wait_until};
+use rdkafka::ClientConfig;
+
+const EOS: (&str, &str) = ("strait.exactly.once.enabled", "true");
+
+fn values(prefix: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
+    range
+        .map(|i| format!("{prefix}-{i}").into_bytes())
+        .collect()
+}
+
+fn values_of(recs: &[(i64, Rec)]) -> Vec<Vec<u8>> {
+    recs.iter()
+        .map(|(_, r)| r.value.clone().unwrap_or_default())
+        .collect()
+}
+
+/// A flow with a target alias of its own, so that it alone writes its offset-syncs topic.
+fn flow_with_own_alias(tb: &Testbed, topic: &str, extra: &[(&str, &str)]) -> (Flow, String) {
+    let alias = unique("eos").replace('-', "");
+    let flow = Flow::new(tb, topic, extra);
+    let yaml = std::fs::read_to_string(&flow.config).unwrap().replacen(
+        "      alias: target\n",
+        &format!("      alias: {alias}\n"),
+        1,
+    );
+    std::fs::write(&flow.config, yaml).unwrap();
+    (flow, alias)
+}
+
+/// Writes `committed` in one source transaction and `aborted` in another that aborts.
+fn produce_in_transactions(
+    config: &ClientConfig,
+    topic: &str,
+    committed: &[Vec<u8>],
+    aborted: &[Vec<u8>],
+) {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    let mut cfg = config.clone();
+    cfg.set("transactional.id", unique("upstream-txn"));
+    let p: ThreadedProducer<rdkafka::producer::DefaultProducerContext> = cfg.create().unwrap();
+    p.init_transactions(Duration::from_secs(30)).unwrap();
+    for (batch, commit) in [(committed, true), (aborted, false)] {
+        p.begin_transaction().unwrap();
+        for v in batch {
+            p.send(BaseRecord::<[u8], [u8]>::to(topic).payload(v).partition(0))
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+        if commit {
+            p.commit_transaction(Duration::from_secs(30)).unwrap();
+        } else {
+            p.flush(Duration::from_secs(30)).unwrap();
+            p.abort_transaction(Duration::from_secs(30)).unwrap();
+        }
+    }
+}
+
+/// The offset syncs of `topic` in `syncs_topic` on the source: (partition, upstream,
+/// downstream).
+fn offset_syncs(tb: &Testbed, syncs_topic: &str, topic: &str) -> Vec<(i32, i64, i64)> {
+    let src = tb.plaintext_config(Cluster::Source);
+    read_topic(&src, syncs_topic)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, r)| {
+            let s =
+                strait::wire::OffsetSync::decode(r.key.as_deref()?, r.value.as_deref()?).ok()?;
+            (s.topic == topic).then_some((s.partition, s.upstream_offset, s.downstream_offset))
+        })
+        .collect()
+}
+
+#[test]
+fn read_committed_copy_holds_each_record_once_and_syncs_name_committed_records() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eos");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 3, &[]);
+    for p in 0..3 {
+        produce_values(&src, &topic, p, &values(&format!("p{p}"), 0..400));
+    }
+    // Records of an aborted source transaction are not source records: they must not appear.
+    produce_in_transactions(
+        &src,
+        &topic,
+        &values("txn-ok", 0..50),
+        &values("txn-aborted", 0..50),
+    );
+    let (flow, alias) = flow_with_own_alias(&tb, &topic, &[EOS]);
+    let mut p = flow.start("strait");
+    // Partition 0 ends with transactions (aborted records are never read): wait on the others.
+    wait_until(
+        Duration::from_secs(90),
+        "the first batch replicated",
+        || (1..3).all(|part| progress_of(&flow, &tb, &topic, part) == Some(399)),
+    );
+    // More records while it runs.
+    for part in 0..3 {
+        produce_values(&src, &topic, part, &values(&format!("p{part}"), 400..900));
+    }
+    wait_until(
+        Duration::from_secs(90),
+        "the second batch replicated",
+        || {
+            let counts = topic_counts(&src, &topic).unwrap();
+            (0..3).all(|part| {
+                progress_of(&flow, &tb, &topic, part)
+                    .is_some_and(|o| o + 1 >= counts[part as usize])
+            })
+        },
+    );
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+
+    let source = read_topic(&src, &topic);
+    let copy = read_topic(&tgt, &remote);
+    for part in 0..3 {
+        assert_eq!(
+            values_of(&copy[part]),
+            values_of(&source[part]),
+            "partition {part}: the read_committed copy is the source's records, once each, in order"
+        );
+    }
+    assert!(
+        values_of(&copy[0])
+            .iter()
+            .all(|v| !v.starts_with(b"txn-aborted")),
+        "aborted source records were copied"
+    );
+    // Transaction markers take offsets on the target: the copy was written transactionally.
+    let highs = topic_counts(&tgt, &remote).unwrap();
+    for part in 0..3 {
+        assert!(
+            highs[part] > copy[part].len() as i64,
+            "partition {part}: {} offsets for {} records, so no transaction markers",
+            highs[part],
+            copy[part].len()
+        );
+    }
+    // Every offset sync pairs a source record with its committed copy.
+    let syncs = offset_syncs(&tb, &format!("mm2-offset-syncs.{alias}.internal"), &topic);
+    assert!(!syncs.is_empty(), "no offset syncs");
+    let by_offset: Vec<HashMap<i64, &Rec>> = copy
+        .iter()
+        .map(|recs| recs.iter().map(|(o, r)| (*o, r)).collect())
+        .collect();
+    let src_by_offset: Vec<HashMap<i64, &Rec>> = source
+        .iter()
+        .map(|recs| recs.iter().map(|(o, r)| (*o, r)).collect())
+        .collect();
+    for (part, up, down) in &syncs {
+        let copy_rec = by_offset[*part as usize].get(down);
+        let src_rec = src_by_offset[*part as usize].get(up);
+        assert!(
+            copy_rec.is_some() && copy_rec.map(|r| &r.value) == src_rec.map(|r| &r.value),
+            "offset sync {part}: {up} -> {down} does not name the committed copy of the record"
+        );
+    }
+    // One transactional id per partition, `<group.id>-<connector>-<topic>-<partition>`.
+    let listed = kafka_tool(
+        &tb,
+        Cluster::Target,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &["list"],
+    );
+    for part in 0..3 {
+        let id = format!("{}-MirrorSourceConnector-{topic}-{part}", flow.group);
+        assert!(
+            listed.contains(&id),
+            "transactional id {id} not listed:\n{listed}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eostoolarge");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 1, &[("max.message.bytes", "4000000")]);
+    create_topic_with(&tgt, &remote, 1, &[]);
+    let mut all = values("a", 0..10);
+    // Incompressible, so the target's 1 MiB limit refuses it.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    all.push(
+        (0..1_500_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect(),
+    );
+    all.extend(values("b", 11..21));
+    produce_values(&src, &topic, 0, &all);
+    let (flow, alias) = flow_with_own_alias(
+        &tb,
+        &topic,
+        &[
+            EOS,
+            ("sync.topic.configs.enabled", "false"),
+            ("strait.retry.backoff.max.ms", "5000"),
+        ],
+    );
+    let p = flow.start("strait");
+    let addr = p.http_addr(Duration::from_secs(30));
+    let blocked = wait_for(Duration::from_secs(90), || {
+        partition_status(&addr, &topic, 0).is_some_and(|ps| ps["blocked"]["offset"] == 10)
+    });
+    assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
+    // The retry commits the records before the refused one on their own.
+    wait_until(
+        Duration::from_secs(60),
+        "the records before it committed",
+        || progress_of(&flow, &tb, &topic, 0) == Some(9),
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        progress_of(&flow, &tb, &topic, 0),
+        Some(9),
+        "progress past the refused record"
+    );
+    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
+    assert_eq!(
+        copy,
+        all[..10],
+        "read_committed sees the records before the refused one, once, and nothing after it"
+    );
+    let syncs = offset_syncs(&tb, &format!("mm2-offset-syncs.{alias}.internal"), &topic);
+    assert!(
+        syncs.iter().all(|(_, up, _)| *up < 10),
+        "an offset sync for a record that was never committed: {syncs:?}"
+    );
+    assert!(
+        p.log_text().contains("transaction aborted"),
+        "{}",
+        p.log_text()
+    );
+
+    set_topic_config(&tgt, &remote, "max.message.bytes", "4000000");
+    wait_until(Duration::from_secs(90), "everything after the fix", || {
+        progress_of(&flow, &tb, &topic, 0) == Some(20)
+    });
+    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
+    assert_eq!(
+        copy, all,
+        "the copy is exact: no record twice, none missing"
+    );
+    report(
+        "eos-target-refuses-too-large",
+        Tally {
+            records: all.len(),
+            missing: 0,
+            duplicates: copy.len() - all.len(),
+        },
+    );
+}
+
+#[test]
+fn a_target_denying_the_transactional_id_stops_the_flow_naming_it() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let topic = unique("eosdenied");
+    create_topic_with(&src, &topic, 1, &[]);
+    produce_values(&src, &topic, 0, &values("v", 0..5));
+    let prefix = unique("denied");
+    let flow = Flow::new(
+        &tb,
+        &topic,
+        &[EOS, ("strait.transactional.id.prefix", prefix.as_str())],
+    );
+    let acl = |action: &str| {
+        kafka_acls(
+            &tb,
+            Cluster::Target,
+            &[
+                action,
+                "--force",
+                "--deny-principal",
+                "User:replicator",
+                "--operation",
+                "Write",
+                "--transactional-id",
+                &prefix,
+                "--resource-pattern-type",
+                "prefixed",
+            ],
+        );
+    };
+    acl("--add");
+    std::thread::sleep(Duration::from_secs(2));
+    let mut p = flow.start("strait");
+    let code = p.wait(Duration::from_secs(120));
+    acl("--remove");
+    let log = p.log_text();
+    assert_eq!(code, Some(1), "{log}");
+    let id = format!("{prefix}-{topic}-0");
+    assert!(
+        log.contains(&id) && log.contains("TransactionalId"),
+        "the error names the transactional id and the ACL needed:\n{log}"
+    );
+}
