@@ -312,9 +312,7 @@ fn exactly_once_strait_killed_twenty_times_with_three_processes() {
 }
 
 fn killed_twenty_times(name: &'static str, extra: &[(&str, &str)]) -> Option<Tally> {
-    let Some(s) = Scenario::start(name, extra) else {
-        return None;
-    };
+    let s = Scenario::start(name, extra)?;
     let mut procs: Vec<StraitProcess> = (0..3).map(|i| s.process(&format!("p{i}-0"))).collect();
     s.wait_remote();
     let started = Instant::now();
