@@ -329,6 +329,36 @@ fn killed_twenty_times(name: &'static str, extra: &[(&str, &str)]) -> Option<Tal
 }
 
 #[test]
+fn exactly_once_zombie_process_never_commits() {
+    let Some(s) = Scenario::start("eos-zombie-sigstop", &[EXACTLY_ONCE]) else {
+        return;
+    };
+    let mut zombie = s.process("zombie");
+    s.wait_remote();
+    let other = s.process("other");
+    std::thread::sleep(Duration::from_secs(15));
+    // Frozen past its session timeout (10 s): the other process takes every partition over and
+    // fences its transactional ids while it still holds open transactions.
+    zombie.signal("STOP");
+    std::thread::sleep(Duration::from_secs(30));
+    zombie.signal("CONT");
+    std::thread::sleep(Duration::from_secs(15));
+    // Fenced, it fails its flow and exits; otherwise it hands over as it learns it was
+    // dropped. Either way, nothing it wrote after the takeover may be visible.
+    if zombie.running() {
+        zombie.signal("TERM");
+    }
+    let code = zombie.wait(Duration::from_secs(90));
+    let log = zombie.log_text();
+    eprintln!(
+        "zombie exited {code:?}; fenced: {}",
+        log.contains("fenced") || log.contains("Fenced")
+    );
+    let t = s.finish(vec![other]);
+    assert_eq!(t.duplicates, 0, "a zombie's records became visible");
+}
+
+#[test]
 fn scaled_from_one_process_to_three_and_back() {
     scaled_one_three_one("scale-1-3-1", &[]);
 }
