@@ -437,6 +437,22 @@ fn source_families(o: &mut String, s: &ProcessSnapshot) {
         "Records the target refused (each blocks its partition until a retry writes it).",
         |p| p.records_rejected as f64,
     );
+    per_partition(
+        o,
+        s,
+        "strait_source_transactions_committed_total",
+        "counter",
+        "Exactly-once: transactions committed (records and progress together).",
+        |p| p.transactions_committed as f64,
+    );
+    per_partition(
+        o,
+        s,
+        "strait_source_transactions_aborted_total",
+        "counter",
+        "Exactly-once: transactions aborted (their records are read and written again).",
+        |p| p.transactions_aborted as f64,
+    );
     if s.flows.iter().any(|f| !f.expired.is_empty()) {
         let mut fam = family(
             o,

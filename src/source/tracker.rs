@@ -231,6 +231,11 @@ impl Tracker {
         self.transactional = true;
     }
 
+    /// Whether records count as replicated only once their transaction commits.
+    pub fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+
     /// Starts tracking a partition; `progress` is the last upstream offset already replicated.
     pub fn open(
         &mut self,

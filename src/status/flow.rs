@@ -205,7 +205,17 @@ impl FlowStatus {
             return;
         };
         cell.records.fetch_add(1, Relaxed);
-        let next = tracker.slot(slot).and_then(|s| s.last_acked).map(|o| o + 1);
+        // Exactly-once: progress is what committed, which `transaction_ended` reports.
+        let next = tracker
+            .slot(slot)
+            .and_then(|s| {
+                if tracker.is_transactional() {
+                    s.last_written
+                } else {
+                    s.last_acked
+                }
+            })
+            .map(|o| o + 1);
         let moved = next.is_some_and(|n| n > cell.next_offset.load(Relaxed));
         if !moved && timestamp.is_none() {
             return;
@@ -222,6 +232,26 @@ impl FlowStatus {
             if cell.heartbeats.load(Relaxed) {
                 self.heartbeat.record(now, latency);
                 self.heartbeat_at_ms.store(now, Relaxed);
+            }
+        }
+    }
+
+    /// Exactly-once: a transaction of `slot` ended, committed with progress at the given source
+    /// offset, or aborted (`None`).
+    pub fn transaction_ended(&self, slot: SlotId, committed: Option<i64>) {
+        let Some(cell) = self.partitions.get(slot) else {
+            return;
+        };
+        match committed {
+            Some(offset) => {
+                cell.txn_committed.fetch_add(1, Relaxed);
+                if offset + 1 > cell.next_offset.load(Relaxed) {
+                    cell.next_offset.store(offset + 1, Relaxed);
+                    cell.progress_at_ms.store(now_ms(), Relaxed);
+                }
+            }
+            None => {
+                cell.txn_aborted.fetch_add(1, Relaxed);
             }
         }
     }
@@ -595,6 +625,8 @@ impl FlowStatus {
                 window: cell.latency.summary(now),
             },
             records_rejected: cell.rejected.load(Relaxed),
+            transactions_committed: cell.txn_committed.load(Relaxed),
+            transactions_aborted: cell.txn_aborted.load(Relaxed),
             blocked: cell.blocked(),
             records_expired: lock(&self.expired)
                 .get(&(id.topic.to_string(), id.partition))

@@ -66,6 +66,9 @@ pub struct PartitionCell {
     pub(crate) lag_seconds: AtomicU64,
     /// Records the target refused since assignment.
     pub(crate) rejected: AtomicU64,
+    /// Exactly-once: transactions committed and aborted since assignment.
+    pub(crate) txn_committed: AtomicU64,
+    pub(crate) txn_aborted: AtomicU64,
     /// Set while the partition is held at a refused record (rare path: a lock is fine).
     pub(crate) blocked: Mutex<Option<BlockedSnapshot>>,
 }
@@ -90,6 +93,8 @@ impl Default for PartitionCell {
             byte_rate: AtomicU64::new(0f64.to_bits()),
             lag_seconds: AtomicU64::new(f64::NAN.to_bits()),
             rejected: AtomicU64::new(0),
+            txn_committed: AtomicU64::new(0),
+            txn_aborted: AtomicU64::new(0),
             blocked: Mutex::new(None),
         }
     }
@@ -120,6 +125,8 @@ impl PartitionCell {
         self.byte_rate.store(0f64.to_bits(), Relaxed);
         self.lag_seconds.store(f64::NAN.to_bits(), Relaxed);
         self.rejected.store(0, Relaxed);
+        self.txn_committed.store(0, Relaxed);
+        self.txn_aborted.store(0, Relaxed);
         *self.blocked.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.heartbeats.store(heartbeats, Relaxed);
         *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(id));

@@ -236,6 +236,10 @@ pub struct PartitionSnapshot {
     pub replication_latency_ms: LatencySnapshot,
     /// Records the target refused since assignment.
     pub records_rejected: u64,
+    /// Exactly-once: transactions committed since assignment (0 without exactly-once).
+    pub transactions_committed: u64,
+    /// Exactly-once: transactions aborted since assignment (their records are read again).
+    pub transactions_aborted: u64,
     /// Set while the partition is held at a refused record.
     pub blocked: Option<BlockedSnapshot>,
     /// Records of this partition deleted on the source before they could be replicated,

@@ -349,6 +349,7 @@ impl Transactions {
             match ended {
                 Ended::Committed(offset) => {
                     lock(&self.tracker).on_commit(slot, offset);
+                    self.status.transaction_ended(slot, Some(offset));
                     let _ = committed.add_partition_offset(
                         &h.topic,
                         h.partition,
@@ -356,6 +357,7 @@ impl Transactions {
                     );
                 }
                 Ended::Aborted(reason) => {
+                    self.status.transaction_ended(slot, None);
                     let (from, blocked) = {
                         let mut t = lock(&self.tracker);
                         let from = t.on_abort(slot);
