@@ -305,6 +305,23 @@ fn unknown_groups_and_timeouts() {
     );
 }
 
+/// The topic's config once `settled` holds for it (or after 15 s, for the assertion to say
+/// what it is).
+fn settled_config(
+    config: &ClientConfig,
+    topic: &str,
+    settled: impl Fn(&[(String, Option<String>, ConfigSource)]) -> bool,
+) -> Vec<(String, Option<String>, ConfigSource)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let c = topic_config(config, topic);
+        if settled(&c) || std::time::Instant::now() > deadline {
+            return c;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn topic_config(config: &ClientConfig, topic: &str) -> Vec<(String, Option<String>, ConfigSource)> {
     let admin = admin_client(config);
     let res =
@@ -341,7 +358,11 @@ fn incremental_alter_configs_set_then_delete() {
         T,
     )
     .unwrap();
-    let after = topic_config(&config, &topic);
+    // The broker applies a change once it reaches its copy of the metadata log: a describe
+    // right after the alter may still see the old value.
+    let after = settled_config(&config, &topic, |c| {
+        entry(c, "retention.ms") == (Some("12345678".into()), true)
+    });
     assert_eq!(
         entry(&after, "retention.ms"),
         (Some("12345678".into()), true)
@@ -353,7 +374,7 @@ fn incremental_alter_configs_set_then_delete() {
 
     // Deleting one leaves the other alone (what `AlterConfigs` would not do).
     ffi::incremental_alter_configs(&admin, &topic, &[ConfigOp::Delete("retention.ms")], T).unwrap();
-    let deleted = topic_config(&config, &topic);
+    let deleted = settled_config(&config, &topic, |c| !entry(c, "retention.ms").1);
     assert_eq!(entry(&deleted, "retention.ms"), (default_retention, false));
     assert_eq!(
         entry(&deleted, "cleanup.policy"),
