@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Strait vs the real MirrorMaker 2 on the test bed: catch-up, steady-state latency, the
-target's own ingest limit, then `strait verify` on every replica. Start it with bench/run.sh,
-which builds the binaries and the Python venv; see bench/README.md for what is measured."""
+target's own ingest limit, then `strait verify` on every replica. With --eos, each also runs
+with exactly-once on, beside its at-least-once run. Start it with bench/run.sh, which builds
+the binaries and the Python venv; see bench/README.md for what is measured."""
 
 import argparse
 import datetime
@@ -24,6 +25,40 @@ MM2_PRODUCER = {"compression.type": "lz4", "linger.ms": "5", "batch.size": "6553
 # The limit test asks what the target can take, not what one small-batch producer can send.
 LIMIT_PRODUCER = {"compression.type": "lz4", "linger.ms": "20", "batch.size": "1048576",
                   "buffer.memory": "268435456", "max.request.size": "10485760"}
+# Exactly-once, as each turns it on. Strait: the connector key (a transaction per partition
+# every 100 ms, transaction.boundary=poll). MM2 dedicated mode (Kafka 3.5+): the target's
+# worker key, the internal REST server KIP-710 asks for (port 0: any free port), and a
+# read_committed source consumer, without which MirrorSourceConnector reports exactly-once
+# UNSUPPORTED (Connect's transaction.boundary=poll: a transaction per task poll).
+STRAIT_EOS = {"strait.exactly.once.enabled": '"true"'}
+MM2_EOS = {"target.exactly.once.source.support": "enabled",
+           "dedicated.mode.enable.internal.rest": "true",
+           "listeners": "http://127.0.0.1:0",
+           "{alias}.consumer.isolation.level": "read_committed"}
+
+
+def strait_eos(args):
+    """Strait's exactly-once keys (source connector), with --eos-interval-ms the same commit
+    interval as MM2's."""
+    keys = dict(STRAIT_EOS)
+    if args.eos_interval_ms:
+        keys |= {"transaction.boundary": "interval",
+                 "transaction.boundary.interval.ms": str(args.eos_interval_ms)}
+    return keys
+
+
+def mm2_eos(args):
+    """MM2's exactly-once keys; `{alias}` stands for the source alias."""
+    keys = dict(MM2_EOS)
+    if args.eos_interval_ms:
+        keys |= {"{alias}->target.transaction.boundary": "interval",
+                 "{alias}->target.transaction.boundary.interval.ms": str(args.eos_interval_ms)}
+    return keys
+
+
+def label(kind, eos):
+    """A variant's name: strait, strait-eos, mm2, mm2-eos."""
+    return f"{kind}-eos" if eos else kind
 
 
 def log(msg):
@@ -131,6 +166,7 @@ class Bench:
         self.work.mkdir(parents=True, exist_ok=True)
         # Every topic this run creates or makes a replicator create, deleted at the end.
         self.made = {"source": set(), "target": set()}
+        self.group_ids = {}  # alias -> Strait's group.id
 
     def tool(self, *argv, timeout=None):
         out = subprocess.run([self.args.bench_bin, *map(str, argv)], capture_output=True,
@@ -151,8 +187,9 @@ class Bench:
 
     # ---- replicator configurations (SASL_SSL, as in production) ----
 
-    def strait_yaml(self, alias, topics_regex, tasks):
+    def strait_yaml(self, alias, topics_regex, tasks, eos=False):
         e, tag = self.env, f"{self.args.run_id}-{alias}"
+        eos_section = self.strait_eos_section() if eos else ""
         side = lambda name, bootstrap: f"""    {name}:
       alias: {alias if name == 'source' else 'target'}
       bootstrap.servers: "{bootstrap}"
@@ -164,7 +201,7 @@ class Bench:
 """
         text = ("flows:\n  -\n" + side("source", e["SOURCE_BOOTSTRAP_SASL_SSL"])
                 + side("target", e["TARGET_BOOTSTRAP_SASL_SSL"]) + f"""    connectors: [source]
-    topics: "{topics_regex}"
+{eos_section}    topics: "{topics_regex}"
     tasks.max: {tasks}
     replication.factor: 1
     offset-syncs.topic.replication.factor: 1
@@ -177,14 +214,21 @@ class Bench:
       offset.storage.replication.factor: 1
 """)
         self.made["target"].add(f"strait-bench-offsets-{tag}")
+        self.group_ids[alias] = f"strait-bench-{tag}"
         path = self.work / f"{alias}.yaml"
         path.write_text(text)
         path.chmod(0o600)
         return path
 
-    def mm2_properties(self, alias, topics_regex, tasks):
+    def strait_eos_section(self):
+        return "    source_connector:\n" + "".join(f"      {k}: {v}\n"
+                                                  for k, v in strait_eos(self.args).items())
+
+    def mm2_properties(self, alias, topics_regex, tasks, eos=False):
         e = self.env
         producer = "".join(f"target.producer.{k} = {v}\n" for k, v in MM2_PRODUCER.items())
+        if eos:
+            producer += "".join(f"{k.format(alias=alias)} = {v}\n" for k, v in mm2_eos(self.args).items())
         text = f"""clusters = {alias}, target
 {alias}.bootstrap.servers = {e['SOURCE_BOOTSTRAP_SASL_SSL']}
 {alias}.security.protocol = SASL_SSL
@@ -222,15 +266,15 @@ config.storage.replication.factor = 1
 
     # ---- starting and stopping ----
 
-    def start(self, kind, alias, topics_regex):
+    def start(self, kind, alias, topics_regex, eos=False):
         tasks = self.args.mm2_tasks or self.args.topics * self.args.partitions
         if kind == "strait":
-            cfg = self.strait_yaml(alias, topics_regex, tasks)
+            cfg = self.strait_yaml(alias, topics_regex, tasks, eos)
             logf = open(self.work / f"{alias}.log", "w")
             proc = subprocess.Popen([self.args.strait_bin, "run", "-f", str(cfg)], stdout=logf,
                                     stderr=logf, env={**os.environ, "STRAIT_LOG": "info,librdkafka=warn"})
             return {"kind": kind, "alias": alias, "pid": proc.pid, "proc": proc, "config": cfg}
-        cfg = self.mm2_properties(alias, topics_regex, tasks)
+        cfg = self.mm2_properties(alias, topics_regex, tasks, eos)
         name = f"bench-{self.args.run_id}-{alias}"
         out = subprocess.run(["bash", str(KAFKA_SH), "mm2", "start", str(cfg), name],
                              capture_output=True, text=True, check=True)
@@ -248,20 +292,52 @@ config.storage.replication.factor = 1
         else:
             subprocess.run(["bash", str(KAFKA_SH), "mm2", "stop", r["name"]], capture_output=True)
 
+    # ---- measuring ----
+
+    def wait(self, remote, total, source_topics):
+        """Until the remote topics hold `total` records. With --eos, for every variant alike:
+        offsets below the last stable offset (markers take offsets too), then each partition's
+        last committed record must be its source partition's last record."""
+        argv = ["wait", "--bootstrap", self.tgt, "--topics", ",".join(remote), "--total", total,
+                "--timeout", self.args.timeout]
+        if self.args.eos:
+            argv += ["--source", self.src, "--source-topics", ",".join(source_topics)]
+        return self.tool(*argv)
+
+    def visible_start(self, alias, topics, remote):
+        """A read_committed consumer of the remote topics, stamping each record when it is
+        handed over (bench `visible`); told how many to expect by visible_finish. Its stderr
+        goes to a file: a pipe nobody reads while it runs could fill and stall it."""
+        argv = [self.args.bench_bin, "visible", "--source", self.src, "--target", self.tgt,
+                "--pairs", ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)),
+                "--prefix", "m", "--timeout", str(self.args.timeout)]
+        errf = open(self.work / f"visible-{alias}.log", "w")
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf,
+                                text=True)
+        proc.errf = errf
+        return proc
+
+    def visible_finish(self, proc, total):
+        out, _ = proc.communicate(f"{total}\n", timeout=self.args.timeout + 60)
+        proc.errf.close()
+        if proc.returncode != 0:
+            err = pathlib.Path(proc.errf.name).read_text()
+            raise RuntimeError(f"bench visible failed: {err.strip()[-2000:]}")
+        return json.loads(out.strip().splitlines()[-1])
+
     # ---- phases ----
 
-    def catch_up(self, kind, alias, topics):
+    def catch_up(self, kind, alias, topics, eos=False):
         a = self.args
         remote = [f"{alias}.{t}" for t in topics]
         self.made["target"].update(remote)
-        log(f"catch-up: {kind} ({alias}) replicating {a.records} records")
+        log(f"catch-up: {label(kind, eos)} ({alias}) replicating {a.records} records")
         t0 = time.time()
-        r = self.start(kind, alias, f"bench-{a.run_id}-cu-.*")
+        r = self.start(kind, alias, f"bench-{a.run_id}-cu-.*", eos)
         watch = Watch(r["pid"])
         watch.start()
         try:
-            w = self.tool("wait", "--bootstrap", self.tgt, "--topics", ",".join(remote),
-                          "--total", a.records, "--timeout", a.timeout)
+            w = self.wait(remote, a.records, topics)
             cpu, rss = watch.finish()
         finally:
             self.stop(r)
@@ -274,44 +350,58 @@ config.storage.replication.factor = 1
         res["cpu_s_per_gib"] = cpu / gib
         # Without start-up (JVM, connections, topic creation): first to last record only.
         res["transfer_cpu_s_per_gib"] = (cpu - watch.cpu_at(first)) / gib
-        log(f"catch-up: {kind}: {res['mb_s']:.1f} MB/s over {res['transfer_s']:.1f} s "
+        log(f"catch-up: {label(kind, eos)}: {res['mb_s']:.1f} MB/s over {res['transfer_s']:.1f} s "
             f"(wall {res['wall_s']:.1f} s), {cpu:.1f} CPU s, peak RSS {rss:.0f} MiB")
         return res
 
-    def steady(self, kind, alias, k):
+    def steady(self, kind, alias, k, eos=False):
         a = self.args
-        topics = [f"bench-{a.run_id}-ss-{kind}{k}-{i}" for i in range(a.topics)]
+        tag = f"{kind}eos" if eos else kind
+        topics = [f"bench-{a.run_id}-ss-{tag}{k}-{i}" for i in range(a.topics)]
         remote = [f"{alias}.{t}" for t in topics]
         # Append times on both sides: latency = target append time - source append time.
         self.create(self.src, topics, a.partitions, "message.timestamp.type=LogAppendTime")
         self.create(self.tgt, remote, a.partitions, "message.timestamp.type=LogAppendTime")
-        log(f"steady: {kind} ({alias}) at {a.rate} records/s for {a.seconds} s")
-        r = self.start(kind, alias, f"bench-{a.run_id}-ss-{kind}{k}-.*")
+        regex = f"bench-{a.run_id}-ss-{tag}{k}-.*"
+        log(f"steady: {label(kind, eos)} ({alias}) at {a.rate} records/s for {a.seconds} s")
+        r = self.start(kind, alias, regex, eos)
         watch = Watch(r["pid"])
         watch.start()
+        vis, lat = None, None
         try:
+            # With --eos every variant's latency is what a read_committed consumer of the
+            # target sees, live (running well before the measured records are written).
+            if a.eos:
+                vis = self.visible_start(alias, topics, remote)
             # Warm-up until the replicator delivers, so start-up is not counted as latency.
             warm = self.tool("steady", "--bootstrap", self.src, "--topics", ",".join(topics),
                              "--partitions", a.partitions, "--rate", a.rate, "--seconds", 3,
                              "--prefix", "w", "--value-size", a.value_size)
-            self.tool("wait", "--bootstrap", self.tgt, "--topics", ",".join(remote),
-                      "--total", warm["sent"], "--timeout", a.timeout)
+            self.wait(remote, warm["sent"], topics)
             cpu0, t0 = watch.cpu_now(), time.time()
             m = self.tool("steady", "--bootstrap", self.src, "--topics", ",".join(topics),
                           "--partitions", a.partitions, "--rate", a.rate, "--seconds", a.seconds,
                           "--prefix", "m", "--value-size", a.value_size)
             cpu1, t1 = watch.cpu_now(), time.time()
-            self.tool("wait", "--bootstrap", self.tgt, "--topics", ",".join(remote),
-                      "--total", warm["sent"] + m["sent"], "--timeout", a.timeout)
+            if vis:
+                lat = self.visible_finish(vis, m["sent"])
+            else:
+                self.wait(remote, warm["sent"] + m["sent"], topics)
             watch.finish()
         finally:
+            if vis and vis.poll() is None:
+                vis.kill()
+                vis.wait()
+            if vis:
+                vis.errf.close()
             self.stop(r)
-        lat = self.tool("latency", "--source", self.src, "--target", self.tgt, "--pairs",
-                        ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)), "--prefix", "m")
+        if lat is None:
+            lat = self.tool("latency", "--source", self.src, "--target", self.tgt, "--pairs",
+                            ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)), "--prefix", "m")
         res = {**lat, "sent": m["sent"], "cpu_cores": (cpu1 - cpu0) / max(t1 - t0, 1e-3),
-               "config": str(r["config"]), "topics_regex": f"bench-{a.run_id}-ss-{kind}{k}-.*"}
-        log(f"steady: {kind}: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms, "
-            f"{res['cpu_cores']:.2f} cores")
+               "config": str(r["config"]), "topics_regex": regex, "alias": alias}
+        log(f"steady: {label(kind, eos)}: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+            f"max {lat['max_ms']} ms, {res['cpu_cores']:.2f} cores")
         return res
 
     def limit(self):
@@ -344,6 +434,24 @@ acks=all
         log(f"limit: {res['mb_s']:.1f} MB/s")
         return res
 
+    def transactional_ids(self):
+        """Every transactional id the target's coordinators know (kafka-transactions.sh list)."""
+        out = subprocess.run(["bash", str(KAFKA_SH), "java", "org.apache.kafka.tools.TransactionsCommand",
+                              "--bootstrap-server", self.tgt, "list"],
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            log(f"kafka-transactions list failed: {out.stderr.strip()[-500:]}")
+            return []
+        rows = [line.split() for line in out.stdout.splitlines()[1:] if line.strip()]
+        return [{"id": r[0], "state": r[-1]} for r in rows if r]
+
+    def ids_of(self, kind, alias, ids):
+        """The transactional ids a replicator run wrote with: MM2's tasks are
+        `<group.id>-<connector>-<task>` (group.id `<alias>-mm2`); Strait's start with its
+        group.id by default (`<group.id>-<connector>-<topic>-<partition>`)."""
+        prefix = f"{alias}-mm2-" if kind == "mm2" else f"{self.group_ids.get(alias, alias)}-"
+        return sorted(i["id"] for i in ids if i["id"].startswith(prefix))
+
     def clean_up(self):
         for side, bootstrap in (("source", self.src), ("target", self.tgt)):
             if self.made[side]:
@@ -361,8 +469,14 @@ acks=all
         except json.JSONDecodeError:
             return {"equal": False, "error": out.stderr.strip()[-500:], "exit": out.returncode}
         s = report["summary"]
+        # Target offsets that hold no record a read_committed reader sees: transaction markers
+        # (and aborted records). None without transactions, so the proof that a run wrote
+        # transactionally.
+        markers = sum(p["target_range"][1] - p["target_range"][0] - p["target_records"]
+                      for p in report["partitions"] if p.get("target_range"))
         return {"equal": report["equal"] and out.returncode == 0, "exit": out.returncode,
                 "partitions": s["partitions"], "records": s["source_records"], "seconds": s["seconds"],
+                "markers": markers,
                 "different": [f"{p['topic']}/{p['partition']}: {p['status']} {p.get('problems')}"
                               for p in report["partitions"] if p["status"] != "equal"]}
 
@@ -404,27 +518,12 @@ def ratio(s, m):
     return f"{s / m:.3g}×" if m and m == m and s == s else "–"
 
 
-def write_report(args, env, res):
-    s, m = res["catch_up"]["strait"], res["catch_up"]["mm2"]
-    ss, sm = res["steady"]["strait"], res["steady"]["mm2"]
-    agg = lambda runs, key: median([r[key] for r in runs])
-    rows = [
-        ("catch-up wall time, start to last record (s)", "wall_s", "{:.1f}", s, m),
-        ("catch-up start-up, start to first record (s)", "startup_s", "{:.1f}", s, m),
-        ("catch-up throughput, first to last record (MB/s)", "mb_s", "{:.1f}", s, m),
-        ("CPU seconds (user+sys, process tree)", "cpu_s", "{:.1f}", s, m),
-        ("CPU s per GiB replicated", "cpu_s_per_gib", "{:.2f}", s, m),
-        ("CPU s per GiB, first to last record only", "transfer_cpu_s_per_gib", "{:.2f}", s, m),
-        ("peak RSS (MiB)", "peak_rss_mib", "{:.0f}", s, m),
-        (f"steady p50 latency at {args.rate} rec/s (ms)", "p50_ms", "{:.0f}", ss, sm),
-        ("steady p99 latency (ms)", "p99_ms", "{:.0f}", ss, sm),
-        ("steady max latency (ms)", "max_ms", "{:.0f}", ss, sm),
-        ("steady CPU (cores)", "cpu_cores", "{:.2f}", ss, sm),
-    ]
-    mach, lim = res["machine"], res["limit"]
+def header(args, env, res):
+    mach = res["machine"]
     value_mib = args.records * args.value_size / 2**20
     lines = [
-        f"\n## {res['started']} — run `{args.run_id}`{' (quick)' if args.quick else ''}\n",
+        f"\n## {res['started']} — run `{args.run_id}`{' (quick)' if args.quick else ''}"
+        f"{', at-least-once and exactly-once' if args.eos else ''}\n",
         f"- **Machine**: {mach['cpu']}, {mach['cores']} cores, {mach['mem_gib']} GiB, Linux {mach['kernel']}. "
         f"Load average {res['load_before']} before, {res['load_after']} after."
         + (f" **{args.note}**" if args.note else ""),
@@ -443,30 +542,29 @@ def write_report(args, env, res):
         f"(Connect's acks all), heap {os.environ.get('STRAIT_MM2_HEAP', '1g')}, heartbeats and "
         f"checkpoints off. Limit: ProducerPerformance, one producer over SASL_SSL, acks all, "
         f"{', '.join(f'{k} {v}' for k, v in LIMIT_PRODUCER.items())}. MB = 10^6 bytes of values.",
-        "",
-        "| figure | Strait | MM2 | Strait/MM2 |",
-        "|---|---:|---:|---:|",
     ]
-    for label, key, fmt, a, b in rows:
-        x, y = agg(a, key), agg(b, key)
-        lines.append(f"| {label} | {fmt.format(x)} | {fmt.format(y)} | {ratio(x, y)} |")
-    smb, mmb = agg(s, "mb_s"), agg(m, "mb_s")
-    lines.append(f"| target ingest limit, ProducerPerformance (MB/s) | {lim['mb_s']:.1f} | | |")
-    lines.append(f"| catch-up throughput as a fraction of the limit | {smb / lim['mb_s']:.2f} | "
-                 f"{mmb / lim['mb_s']:.2f} | |")
-    v = res["verify"]
-    ok = lambda k: all(x["equal"] for x in v[k])
-    lines.append(f"| `strait verify` of every replica | {'equal' if ok('strait') else 'NOT EQUAL'} | "
-                 f"{'equal' if ok('mm2') else 'NOT EQUAL'} | |")
-    targets = [
-        ("catch-up throughput ≥ 2× MM2", smb >= 2 * mmb),
-        ("CPU s/GiB ≤ 0.3× MM2", agg(s, "cpu_s_per_gib") <= 0.3 * agg(m, "cpu_s_per_gib")),
-        ("peak RSS ≤ 0.1× MM2", agg(s, "peak_rss_mib") <= 0.1 * agg(m, "peak_rss_mib")),
-        ("p99 latency ≤ 0.5× MM2", agg(ss, "p99_ms") <= 0.5 * agg(sm, "p99_ms")),
-    ]
-    lines += ["", "Issue 6 targets: " + "; ".join(f"{t}: {'met' if ok_ else '**not met**'}"
-                                                  for t, ok_ in targets) + ".", "",
-              f"![throughput and latency](bench/results/{args.run_id}/chart.png)", ""]
+    if args.eos:
+        lines.append(
+            "- **Exactly-once**: Strait "
+            + ", ".join(f"`{k}: {v}`" for k, v in strait_eos(args).items())
+            + f" (a transaction per partition every {args.eos_interval_ms or 100} ms); MM2 "
+            + ", ".join(f"`{k.replace('{alias}', '<alias>')} = {v}`" for k, v in mm2_eos(args).items())
+            + (f" (a transaction per task every {args.eos_interval_ms} ms)" if args.eos_interval_ms
+               else " (Connect's transaction.boundary poll: a transaction per task poll)")
+            + ". For all four "
+            "variants alike, a replica is complete when each partition's last record is visible "
+            "to a read_committed consumer, and latency is when a live read_committed consumer of "
+            "the target gets each record, minus its source append time (beside it, the target "
+            "append time minus the source's, which does not wait for the commit). Markers: "
+            "target offsets a read_committed reader skips (transaction markers), counted by "
+            "`strait verify` on the catch-up replicas.")
+    return lines
+
+
+def write_report(args, env, res):
+    lines = header(args, env, res)
+    lines += (table_eos(args, res) if args.eos else table(args, res))
+    lines += ["", f"![throughput and latency](bench/results/{args.run_id}/chart.png)", ""]
     path = ROOT / "BENCHMARKS.md"
     if not path.exists():
         path.write_text("# Benchmarks: Strait vs MirrorMaker 2\n\nAppended by `bench/run.sh`; "
@@ -476,31 +574,143 @@ def write_report(args, env, res):
     return "\n".join(lines)
 
 
+def agg(runs, key):
+    return median([r[key] for r in runs if r.get(key) is not None])
+
+
+def targets(cu_s, cu_m, ss_s, ss_m):
+    """Issue 6's targets, Strait against MM2."""
+    return [
+        ("catch-up throughput ≥ 2× MM2", agg(cu_s, "mb_s") >= 2 * agg(cu_m, "mb_s")),
+        ("CPU s/GiB ≤ 0.3× MM2", agg(cu_s, "cpu_s_per_gib") <= 0.3 * agg(cu_m, "cpu_s_per_gib")),
+        ("peak RSS ≤ 0.1× MM2", agg(cu_s, "peak_rss_mib") <= 0.1 * agg(cu_m, "peak_rss_mib")),
+        ("p99 latency ≤ 0.5× MM2", agg(ss_s, "p99_ms") <= 0.5 * agg(ss_m, "p99_ms")),
+    ]
+
+
+def met(ts):
+    return "; ".join(f"{t}: {'met' if ok_ else '**not met**'}" for t, ok_ in ts)
+
+
+def table(args, res):
+    s, m = res["catch_up"]["strait"], res["catch_up"]["mm2"]
+    ss, sm = res["steady"]["strait"], res["steady"]["mm2"]
+    rows = [
+        ("catch-up wall time, start to last record (s)", "wall_s", "{:.1f}", s, m),
+        ("catch-up start-up, start to first record (s)", "startup_s", "{:.1f}", s, m),
+        ("catch-up throughput, first to last record (MB/s)", "mb_s", "{:.1f}", s, m),
+        ("CPU seconds (user+sys, process tree)", "cpu_s", "{:.1f}", s, m),
+        ("CPU s per GiB replicated", "cpu_s_per_gib", "{:.2f}", s, m),
+        ("CPU s per GiB, first to last record only", "transfer_cpu_s_per_gib", "{:.2f}", s, m),
+        ("peak RSS (MiB)", "peak_rss_mib", "{:.0f}", s, m),
+        (f"steady p50 latency at {args.rate} rec/s (ms)", "p50_ms", "{:.0f}", ss, sm),
+        ("steady p99 latency (ms)", "p99_ms", "{:.0f}", ss, sm),
+        ("steady max latency (ms)", "max_ms", "{:.0f}", ss, sm),
+        ("steady CPU (cores)", "cpu_cores", "{:.2f}", ss, sm),
+    ]
+    lim = res["limit"]
+    lines = ["", "| figure | Strait | MM2 | Strait/MM2 |", "|---|---:|---:|---:|"]
+    for name, key, fmt, a, b in rows:
+        x, y = agg(a, key), agg(b, key)
+        lines.append(f"| {name} | {fmt.format(x)} | {fmt.format(y)} | {ratio(x, y)} |")
+    smb, mmb = agg(s, "mb_s"), agg(m, "mb_s")
+    lines.append(f"| target ingest limit, ProducerPerformance (MB/s) | {lim['mb_s']:.1f} | | |")
+    lines.append(f"| catch-up throughput as a fraction of the limit | {smb / lim['mb_s']:.2f} | "
+                 f"{mmb / lim['mb_s']:.2f} | |")
+    v = res["verify"]
+    ok = lambda k: all(x["equal"] for x in v[k])
+    lines.append(f"| `strait verify` of every replica | {'equal' if ok('strait') else 'NOT EQUAL'} | "
+                 f"{'equal' if ok('mm2') else 'NOT EQUAL'} | |")
+    lines += ["", "Issue 6 targets: " + met(targets(s, m, ss, sm)) + "."]
+    return lines
+
+
+def table_eos(args, res):
+    """Four columns, each tool at-least-once and exactly-once, the cost of exactly-once as a
+    ratio per tool, and Strait against MM2 with both exactly-once."""
+    cu, st = res["catch_up"], res["steady"]
+    rows = [
+        ("catch-up wall time, start to last record (s)", "wall_s", "{:.1f}", cu),
+        ("catch-up start-up, start to first record (s)", "startup_s", "{:.1f}", cu),
+        ("catch-up throughput, first to last record (MB/s)", "mb_s", "{:.1f}", cu),
+        ("CPU seconds (user+sys, process tree)", "cpu_s", "{:.1f}", cu),
+        ("CPU s per GiB replicated", "cpu_s_per_gib", "{:.2f}", cu),
+        ("CPU s per GiB, first to last record only", "transfer_cpu_s_per_gib", "{:.2f}", cu),
+        ("peak RSS (MiB)", "peak_rss_mib", "{:.0f}", cu),
+        ("catch-up transaction markers on the target", "markers", "{:.0f}", cu),
+        ("catch-up records per marker", "records_per_marker", "{:.0f}", cu),
+        (f"steady p50 latency at {args.rate} rec/s, read_committed (ms)", "p50_ms", "{:.0f}", st),
+        ("steady p99 latency, read_committed (ms)", "p99_ms", "{:.0f}", st),
+        ("steady max latency, read_committed (ms)", "max_ms", "{:.0f}", st),
+        ("steady p50 latency, target append time (ms)", "append_p50_ms", "{:.0f}", st),
+        ("steady p99 latency, target append time (ms)", "append_p99_ms", "{:.0f}", st),
+        ("steady CPU (cores)", "cpu_cores", "{:.2f}", st),
+    ]
+    tx = res["transactional"]
+    col = lambda k, name: name if tx[k] else f"{name} (NOT TRANSACTIONAL)"
+    lines = ["", f"| figure | Strait | {col('strait-eos', 'Strait EOS')} | EOS/ALO | MM2 | "
+                 f"{col('mm2-eos', 'MM2 EOS')} | EOS/ALO | Strait/MM2, EOS |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, key, fmt, runs in rows:
+        x = {k: agg(runs[k], key) for k in ("strait", "strait-eos", "mm2", "mm2-eos")}
+        f = lambda v: fmt.format(v) if v == v else "–"
+        lines.append(f"| {name} | {f(x['strait'])} | {f(x['strait-eos'])} | "
+                     f"{ratio(x['strait-eos'], x['strait'])} | {f(x['mm2'])} | {f(x['mm2-eos'])} | "
+                     f"{ratio(x['mm2-eos'], x['mm2'])} | {ratio(x['strait-eos'], x['mm2-eos'])} |")
+    lim = res["limit"]["mb_s"]
+    frac = {k: agg(cu[k], "mb_s") / lim for k in cu}
+    lines.append(f"| catch-up throughput as a fraction of the limit ({lim:.1f} MB/s, "
+                 f"ProducerPerformance) | {frac['strait']:.2f} | {frac['strait-eos']:.2f} | | "
+                 f"{frac['mm2']:.2f} | {frac['mm2-eos']:.2f} | | |")
+    ids = res.get("transactional_ids", {})
+    lines.append(f"| transactional ids on the target | {ids.get('strait', '–')} | "
+                 f"{ids.get('strait-eos', '–')} | | {ids.get('mm2', '–')} | {ids.get('mm2-eos', '–')} | | |")
+    v = res["verify"]
+    ok = lambda k: "equal" if all(x["equal"] for x in v[k]) else "NOT EQUAL"
+    lines.append(f"| `strait verify` of every replica | {ok('strait')} | {ok('strait-eos')} | | "
+                 f"{ok('mm2')} | {ok('mm2-eos')} | | |")
+    word = lambda k: "transactional" if tx[k] else "**NOT TRANSACTIONAL** (no transaction markers)"
+    lines += ["", f"Exactly-once runs: Strait {word('strait-eos')}, MM2 {word('mm2-eos')}."]
+    eos_targets = (met(targets(cu["strait-eos"], cu["mm2-eos"], st["strait-eos"], st["mm2-eos"]))
+                   if all(tx.values()) else "not assessed, a run was not transactional")
+    lines += ["", "Issue 6 targets, at-least-once: "
+              + met(targets(cu["strait"], cu["mm2"], st["strait"], st["mm2"]))
+              + ". Exactly-once: " + eos_targets + "."]
+    return lines
+
+
+NAMES = {"strait": "Strait", "mm2": "MM2", "strait-eos": "Strait EOS", "mm2-eos": "MM2 EOS"}
+COLORS = {"strait": "#1f77b4", "mm2": "#ff7f0e", "strait-eos": "#aec7e8", "mm2-eos": "#ffbb78"}
+
+
 def chart(args, res):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    s, m = res["catch_up"]["strait"], res["catch_up"]["mm2"]
-    ss, sm = res["steady"]["strait"], res["steady"]["mm2"]
-    agg = lambda runs, key: median([r[key] for r in runs])
-    fig, ax = plt.subplots(1, 4, figsize=(15, 4))
-    colors = ["#1f77b4", "#ff7f0e", "#7f7f7f"]
-    ax[0].bar(["Strait", "MM2", "target limit"], [agg(s, "mb_s"), agg(m, "mb_s"), res["limit"]["mb_s"]],
-              color=colors)
+    cu, st = res["catch_up"], res["steady"]
+    kinds = list(cu)
+    fig, ax = plt.subplots(1, 4, figsize=(15 if len(kinds) == 2 else 18, 4))
+    ax[0].bar([NAMES[k] for k in kinds] + ["target limit"],
+              [agg(cu[k], "mb_s") for k in kinds] + [res["limit"]["mb_s"]],
+              color=[COLORS[k] for k in kinds] + ["#7f7f7f"])
     ax[0].set_title("catch-up throughput (MB/s)")
-    x = range(3)
-    w = 0.38
+    ax[0].tick_params(axis="x", labelrotation=20 if len(kinds) > 2 else 0)
     keys = ["p50_ms", "p99_ms", "max_ms"]
-    ax[1].bar([i - w / 2 for i in x], [agg(ss, k) for k in keys], w, label="Strait", color=colors[0])
-    ax[1].bar([i + w / 2 for i in x], [agg(sm, k) for k in keys], w, label="MM2", color=colors[1])
-    ax[1].set_xticks(list(x), ["p50", "p99", "max"])
-    ax[1].set_title(f"end-to-end latency at {args.rate} rec/s (ms)")
+    w = 0.8 / len(kinds)
+    for j, k in enumerate(kinds):
+        ax[1].bar([i + (j - (len(kinds) - 1) / 2) * w for i in range(3)], [agg(st[k], q) for q in keys],
+                  w, label=NAMES[k], color=COLORS[k])
+    ax[1].set_xticks(range(3), ["p50", "p99", "max"])
+    ax[1].set_title(f"{'read_committed' if args.eos else 'end-to-end'} latency at {args.rate} rec/s (ms)")
     ax[1].legend()
-    ax[2].bar(["Strait", "MM2"], [agg(s, "cpu_s_per_gib"), agg(m, "cpu_s_per_gib")], color=colors[:2])
-    ax[2].set_title("CPU seconds per GiB")
-    ax[3].bar(["Strait", "MM2"], [agg(s, "peak_rss_mib"), agg(m, "peak_rss_mib")], color=colors[:2])
-    ax[3].set_title("peak RSS (MiB)")
-    fig.suptitle(f"Strait vs MirrorMaker 2 — {args.topics}×{args.partitions} partitions, "
+    for a_, key, title in ((ax[2], "cpu_s_per_gib", "CPU seconds per GiB"),
+                           (ax[3], "peak_rss_mib", "peak RSS (MiB)")):
+        a_.bar([NAMES[k] for k in kinds], [agg(cu[k], key) for k in kinds],
+               color=[COLORS[k] for k in kinds])
+        a_.set_title(title)
+        a_.tick_params(axis="x", labelrotation=20 if len(kinds) > 2 else 0)
+    fig.suptitle(f"Strait vs MirrorMaker 2{', at-least-once and exactly-once' if args.eos else ''} — "
+                 f"{args.topics}×{args.partitions} partitions, "
                  f"{args.records} × {args.value_size} B records (run {args.run_id})")
     fig.tight_layout()
     out = RESULTS / args.run_id / "chart.png"
@@ -514,6 +724,11 @@ def chart(args, res):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes: about 1-2 minutes")
+    p.add_argument("--eos", action="store_true",
+                   help="also run both with exactly-once on: four variants, EOS/ALO ratios")
+    p.add_argument("--eos-interval-ms", type=int,
+                   help="with --eos, both commit every this many ms (transaction.boundary=interval) "
+                        "instead of each one's default")
     p.add_argument("--topics", type=int, help="source topics (default 4; quick 2)")
     p.add_argument("--partitions", type=int, help="partitions per topic (default 4; quick 2)")
     p.add_argument("--records", type=int, help="records in all (default 2000000; quick 150000)")
@@ -529,6 +744,8 @@ def main():
     p.add_argument("--bench-bin", required=True)
     p.add_argument("--run-id", default=time.strftime("%Y%m%d-%H%M%S"))
     a = p.parse_args()
+    if a.eos_interval_ms and not a.eos:
+        p.error("--eos-interval-ms needs --eos")
     d = (2, 2, 150_000, 2000, 10) if a.quick else (4, 4, 2_000_000, 5000, 120)
     for name, default in zip(["topics", "partitions", "records", "rate", "seconds"], d):
         if getattr(a, name) is None:
@@ -536,11 +753,16 @@ def main():
 
     env = testbed_env()
     b = Bench(a, env)
+    # Variants in the order of even rounds; odd rounds go in reverse, so drift on the machine
+    # hits all of them.
+    variants = ([("strait", False), ("strait", True), ("mm2", False), ("mm2", True)] if a.eos
+                else [("strait", False), ("mm2", False)])
+    labels = [label(k, e) for k, e in variants]
     res = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "args": {k: v for k, v in vars(a).items()}, "machine": machine(),
            "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-           "catch_up": {"strait": [], "mm2": []}, "steady": {"strait": [], "mm2": []},
-           "verify": {"strait": [], "mm2": []}}
+           "catch_up": {x: [] for x in labels}, "steady": {x: [] for x in labels},
+           "verify": {x: [] for x in labels}}
 
     topics = [f"bench-{a.run_id}-cu-{i}" for i in range(a.topics)]
     b.create(b.src, topics, a.partitions)
@@ -550,37 +772,66 @@ def main():
     res["fill"] = fill
     log(f"filled at {fill['records_per_second']:.0f} records/s")
 
-    verify_jobs = []
+    verify_jobs = []  # (label, phase, result, config, topics regex, ignore timestamps)
+    runs = []  # (label, kind, alias)
     for k in range(a.rounds):
-        # Alternate who goes first, so drift on the machine hits both.
-        order = ["strait", "mm2"] if k % 2 == 0 else ["mm2", "strait"]
-        for kind in order:
-            alias = f"{kind}r{k}" if kind == "mm2" else f"strait{k}"
-            r = b.catch_up(kind, alias, topics)
-            res["catch_up"][kind].append(r)
-            verify_jobs.append((kind, r["config"], f"bench-{a.run_id}-cu-.*", False))
-        for kind in reversed(order):
-            alias = f"{kind}ss{k}" if kind == "mm2" else f"straitss{k}"
-            r = b.steady(kind, alias, k)
-            res["steady"][kind].append(r)
-            verify_jobs.append((kind, r["config"], r["topics_regex"], True))
+        order = variants if k % 2 == 0 else variants[::-1]
+        for kind, eos in order:
+            alias = {("strait", False): f"strait{k}", ("strait", True): f"straiteos{k}",
+                     ("mm2", False): f"mm2r{k}", ("mm2", True): f"mm2eosr{k}"}[kind, eos]
+            r = b.catch_up(kind, alias, topics, eos)
+            res["catch_up"][label(kind, eos)].append(r)
+            runs.append((label(kind, eos), kind, alias))
+            verify_jobs.append((label(kind, eos), r, r["config"], f"bench-{a.run_id}-cu-.*", False))
+        for kind, eos in reversed(order):
+            alias = {("strait", False): f"straitss{k}", ("strait", True): f"straiteosss{k}",
+                     ("mm2", False): f"mm2ss{k}", ("mm2", True): f"mm2eosss{k}"}[kind, eos]
+            r = b.steady(kind, alias, k, eos)
+            res["steady"][label(kind, eos)].append(r)
+            runs.append((label(kind, eos), kind, alias))
+            verify_jobs.append((label(kind, eos), r, r["config"], r["topics_regex"], True))
     res["limit"] = b.limit()
-    for kind, config, regex, ignore_ts in verify_jobs:
-        log(f"verify: {kind}, {pathlib.Path(config).name}, topics {regex}")
+    for lab, r, config, regex, ignore_ts in verify_jobs:
+        log(f"verify: {lab}, {pathlib.Path(config).name}, topics {regex}")
         v = b.verify(config, regex, ignore_ts)
         log(f"verify: {'equal' if v['equal'] else 'NOT EQUAL'} {v}")
-        res["verify"][kind].append(v)
+        res["verify"][lab].append(v)
+        r["markers"] = v.get("markers")
+        if v.get("markers"):
+            r["records_per_marker"] = v["records"] / v["markers"]
+    if a.eos:
+        # The proof each exactly-once run wrote transactionally: markers in every one of its
+        # replicas (fresh topics, so nothing else put them there), and its transactional ids
+        # on the target's coordinators.
+        res["transactional"] = {x: all(v.get("markers") for v in res["verify"][x])
+                                for x in labels if x.endswith("-eos")}
+        ids = b.transactional_ids()
+        found = {x: [] for x in labels}
+        for lab, kind, alias in runs:
+            found[lab] += b.ids_of(kind, alias, ids)
+        res["transactional_ids"] = {x: len(v) for x, v in found.items()}
+        res["transactional_id_list"] = found
+        log(f"transactional ids on the target: {found}")
+        for x, ok_ in res["transactional"].items():
+            if not ok_:
+                log(f"{x}: a replica without transaction markers: it did not run exactly-once")
     res["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     if not a.keep:
         log("deleting the run's topics")
         b.clean_up()
     (b.work / "results.json").write_text(json.dumps(res, indent=2, default=str))
     out = chart(a, res)
-    table = write_report(a, env, res)
-    print(table)
+    table_text = write_report(a, env, res)
+    print(table_text)
     log(f"chart: {out}; results: {b.work / 'results.json'}; appended to BENCHMARKS.md")
+    failed = False
     if not all(v["equal"] for vs in res["verify"].values() for v in vs):
         log("a replica is not equal to its source: this run does not count")
+        failed = True
+    if a.eos and not all(res["transactional"].values()):
+        log("an exactly-once run wrote without transactions: this run does not count")
+        failed = True
+    if failed:
         sys.exit(1)
 
 

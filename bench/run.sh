@@ -3,11 +3,13 @@
 # target's own ingest limit, every replica then proven equal with `strait verify`. Appends a
 # Markdown table to BENCHMARKS.md and writes a chart to bench/results/<run>/chart.png.
 #
-#   bench/run.sh [--quick] [--topics N] [--partitions P] [--records N] [--value-size B]
+#   bench/run.sh [--quick] [--eos [--eos-interval-ms MS]] [--topics N] [--partitions P]
+#                [--records N] [--value-size B]
 #                [--rate R] [--seconds S] [--rounds K] [--mm2-tasks T] [--keep] [--note TEXT]
 #
 # Defaults (4 topics × 4 partitions, 2M records of 1 KiB, 5000 records/s for 120 s) take about
 # ten minutes on 2 cores; --quick (2 × 2, 150k records, 2000 records/s for 10 s) about two.
+# --eos also runs both with exactly-once on (four variants, about twice as long).
 # STRAIT_BIN / BENCH_BIN skip building (use given binaries); STRAIT_MM2_HEAP sets MM2's heap.
 # See bench/README.md.
 set -euo pipefail

@@ -8,6 +8,7 @@
 //! cargo run --release --example bench -- wait --bootstrap B --topics x.a,x.b --total 1000000
 //! cargo run --release --example bench -- steady --bootstrap B --topics a --partitions 4 --rate 2000 --seconds 30
 //! cargo run --release --example bench -- latency --source B --target B2 --pairs a=x.a
+//! echo 60000 | cargo run --release --example bench -- visible --source B --target B2 --pairs a=x.a
 //! ```
 
 use std::collections::HashMap;
@@ -66,6 +67,11 @@ enum Cmd {
         value_size: usize,
     },
     /// Wait until the topics hold `total` records; report when the first and the last arrived.
+    ///
+    /// Counts offsets below each partition's end as a read_committed consumer sees it (the
+    /// last stable offset). Under transactions that count includes the transaction markers, so
+    /// with `--source` a replica is complete only when, besides, every partition's last
+    /// committed record has the key of the last record of the same source partition.
     Wait {
         #[arg(long)]
         bootstrap: String,
@@ -73,6 +79,12 @@ enum Cmd {
         topics: Vec<String>,
         #[arg(long)]
         total: u64,
+        /// The source cluster: also wait for each partition's last source record.
+        #[arg(long, requires = "source_topics")]
+        source: Option<String>,
+        /// The source topics, in the order of `--topics`.
+        #[arg(long, value_delimiter = ',')]
+        source_topics: Vec<String>,
         #[arg(long, default_value_t = 900)]
         timeout: u64,
         /// Give up when the count has not grown for this many seconds (a replicator that died
@@ -114,6 +126,30 @@ enum Cmd {
         #[arg(long)]
         dump: Option<std::path::PathBuf>,
     },
+    /// End-to-end latency as a read_committed consumer of the target sees it: a consumer reads
+    /// the remote topics live and stamps each record with the wall-clock time it was handed
+    /// over; latency = that time minus the source record's append time (LogAppendTime),
+    /// matched by key (keys starting with `<prefix>-`; duplicates count once). Under
+    /// transactions a record is handed over only after its transaction commits. Reports the
+    /// target-append-time latency of the same records beside it. Start it before the records
+    /// are produced; it reads the number of records to expect from its standard input (one
+    /// line) and ends when it has seen them all.
+    Visible {
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        target: String,
+        /// `source-topic=remote-topic` pairs.
+        #[arg(long, value_delimiter = ',')]
+        pairs: Vec<String>,
+        #[arg(long, default_value = "m")]
+        prefix: String,
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        /// Give up when no new record arrived for this many seconds.
+        #[arg(long, default_value_t = 180)]
+        stall: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -137,15 +173,29 @@ fn main() -> Result<()> {
             bootstrap,
             topics,
             total,
+            source,
+            source_topics,
             timeout,
             stall,
-        } => wait(
-            &bootstrap,
-            &topics,
-            total,
-            Duration::from_secs(timeout),
-            Duration::from_secs(stall),
-        )?,
+        } => {
+            let tails = match source {
+                Some(src) => {
+                    if source_topics.len() != topics.len() {
+                        bail!("--source-topics must name one source topic per --topics entry");
+                    }
+                    Some(source_tails(&src, &source_topics)?)
+                }
+                None => None,
+            };
+            wait(
+                &bootstrap,
+                &topics,
+                total,
+                tails.as_ref(),
+                Duration::from_secs(timeout),
+                Duration::from_secs(stall),
+            )?
+        }
         Cmd::Steady {
             bootstrap,
             topics,
@@ -164,6 +214,21 @@ fn main() -> Result<()> {
             prefix,
             dump,
         } => latency(&source, &target, &pairs, &prefix, dump.as_deref())?,
+        Cmd::Visible {
+            source,
+            target,
+            pairs,
+            prefix,
+            timeout,
+            stall,
+        } => visible(
+            &source,
+            &target,
+            &pairs,
+            &prefix,
+            Duration::from_secs(timeout),
+            Duration::from_secs(stall),
+        )?,
     };
     println!("{out}");
     Ok(())
@@ -340,14 +405,111 @@ fn count(consumer: &BaseConsumer, topics: &[String]) -> u64 {
     total
 }
 
+/// The key of the last record of each source partition, by topic (in the order given) and
+/// partition; `None` for an empty partition. Source topics hold no transactions: the record
+/// just below the high watermark is the last one.
+type Tails = Vec<Vec<Option<Vec<u8>>>>;
+
+fn source_tails(bootstrap: &str, topics: &[String]) -> Result<Tails> {
+    let consumer = tail_reader(bootstrap)?;
+    let mut out = Vec::new();
+    for t in topics {
+        let md = consumer.fetch_metadata(Some(t), Duration::from_secs(10))?;
+        let Some(topic) = md.topics().first().filter(|m| m.error().is_none()) else {
+            bail!("no topic {t} on the source");
+        };
+        let mut ranges = Vec::new();
+        for p in topic.partitions() {
+            let (low, high) = consumer.fetch_watermarks(t, p.id(), Duration::from_secs(10))?;
+            if high > low {
+                ranges.push((p.id(), high - 1));
+            }
+        }
+        let keys = last_keys(&consumer, t, &ranges)?;
+        out.push(
+            (0..topic.partitions().len() as i32)
+                .map(|p| keys.get(&p).cloned())
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// A consumer that reads committed records only, for tails of partitions.
+fn tail_reader(bootstrap: &str) -> Result<BaseConsumer> {
+    let mut cfg = base(bootstrap);
+    cfg.set("group.id", "strait-bench")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
+        .set("fetch.wait.max.ms", "10");
+    Ok(cfg.create()?)
+}
+
+/// Reads each `(partition, from)` of `topic` up to its end as a read_committed consumer sees
+/// it (the last stable offset, where librdkafka reports the partition's end) and returns the
+/// key of the last record read per partition; a partition whose range holds no committed
+/// record (only transaction markers or aborted records) is absent. One topic at a time: the
+/// end-of-partition event names the partition only.
+fn last_keys(
+    consumer: &BaseConsumer,
+    topic: &str,
+    ranges: &[(i32, i64)],
+) -> Result<HashMap<i32, Vec<u8>>> {
+    let mut keys = HashMap::new();
+    if ranges.is_empty() {
+        return Ok(keys);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, from) in ranges {
+        tpl.add_partition_offset(topic, *p, Offset::Offset(*from))?;
+    }
+    consumer.assign(&tpl)?;
+    let mut open: std::collections::HashSet<i32> = ranges.iter().map(|(p, _)| *p).collect();
+    let started = Instant::now();
+    while !open.is_empty() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) if m.topic() == topic && open.contains(&m.partition()) => {
+                if let Some(k) = m.key() {
+                    keys.insert(m.partition(), k.to_vec());
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                open.remove(&p);
+            }
+            Some(Err(e)) => bail!("reading the end of {topic}: {e}"),
+            None if started.elapsed() > Duration::from_secs(30) => {
+                bail!("reading the end of {topic}: stalled")
+            }
+            None => {}
+        }
+    }
+    consumer.unassign()?;
+    Ok(keys)
+}
+
 fn wait(
     bootstrap: &str,
     topics: &[String],
     total: u64,
+    tails: Option<&Tails>,
     timeout: Duration,
     stall: Duration,
 ) -> Result<serde_json::Value> {
-    let consumer: BaseConsumer = base(bootstrap).create()?;
+    let mut cfg = base(bootstrap);
+    // Watermarks as a read_committed consumer sees them (librdkafka's default, made explicit):
+    // the high one is the last stable offset.
+    cfg.set("isolation.level", "read_committed");
+    let consumer: BaseConsumer = cfg.create()?;
+    let reader = match tails {
+        Some(_) => Some(tail_reader(bootstrap)?),
+        None => None,
+    };
+    // Remote partitions whose last committed record is the source's last one, and how far back
+    // from the end to look for it (markers and aborted records take offsets too).
+    let mut complete: std::collections::HashSet<(usize, i32)> = std::collections::HashSet::new();
+    let mut window: HashMap<(usize, i32), i64> = HashMap::new();
     let started = Instant::now();
     let mut first_ms = None;
     let (mut last, mut grew) = (0, Instant::now());
@@ -361,14 +523,74 @@ fn wait(
         } else if grew.elapsed() > stall {
             bail!("stuck at {n} of {total} records for {stall:?}");
         }
-        if n >= total {
+        // Offsets never undercount records: the tails are read only once the count is there.
+        let done = n >= total
+            && match (tails, &reader) {
+                (Some(tails), Some(reader)) => {
+                    tails_reached(reader, topics, tails, &mut complete, &mut window)?
+                }
+                _ => true,
+            };
+        if done {
             return Ok(json!({ "first_ms": first_ms, "done_ms": now_ms(), "count": n }));
         }
         if started.elapsed() > timeout {
+            if n >= total {
+                bail!("{n} offsets, but not every partition's last record after {timeout:?}");
+            }
             bail!("only {n} of {total} records after {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Whether every remote partition's last committed record carries the key of its source
+/// partition's last record (records are copied in order, so then all before it are there).
+fn tails_reached(
+    reader: &BaseConsumer,
+    topics: &[String],
+    tails: &Tails,
+    complete: &mut std::collections::HashSet<(usize, i32)>,
+    window: &mut HashMap<(usize, i32), i64>,
+) -> Result<bool> {
+    let mut all = true;
+    for (ti, (topic, parts)) in topics.iter().zip(tails).enumerate() {
+        let mut ranges = Vec::new();
+        for (p, want) in parts.iter().enumerate() {
+            let p = p as i32;
+            if complete.contains(&(ti, p)) {
+                continue;
+            }
+            if want.is_none() {
+                complete.insert((ti, p));
+                continue;
+            }
+            let (low, high) = reader.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            if high <= low {
+                all = false;
+                continue;
+            }
+            let w = *window.entry((ti, p)).or_insert(8);
+            ranges.push((p, (high - w).max(low)));
+        }
+        let keys = last_keys(reader, topic, &ranges)?;
+        for (p, _) in ranges {
+            match keys.get(&p) {
+                Some(k) if Some(k) == parts[p as usize].as_ref() => {
+                    complete.insert((ti, p));
+                }
+                Some(_) => all = false,
+                None => {
+                    // Nothing committed in the window: look further back next time.
+                    all = false;
+                    if let Some(w) = window.get_mut(&(ti, p)) {
+                        *w = (*w * 8).min(1 << 20);
+                    }
+                }
+            }
+        }
+    }
+    Ok(all)
 }
 
 fn steady(
@@ -498,6 +720,18 @@ fn latency(
             .and_then(|mut f| f.write_all(dumped.as_bytes()))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let (p50, p99, max) = percentiles(&mut lat);
+    Ok(json!({
+        "count": lat.len(),
+        "unmatched": unmatched,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": max,
+    }))
+}
+
+/// p50, p99 and max of `lat` (sorted in place); -1 each when empty.
+fn percentiles(lat: &mut [i64]) -> (i64, i64, i64) {
     lat.sort_unstable();
     let pct = |q: f64| -> i64 {
         if lat.is_empty() {
@@ -506,11 +740,118 @@ fn latency(
         let i = ((lat.len() as f64 - 1.0) * q).round() as usize;
         lat[i.min(lat.len() - 1)]
     };
+    (pct(0.50), pct(0.99), lat.last().copied().unwrap_or(-1))
+}
+
+fn visible(
+    source: &str,
+    target: &str,
+    pairs: &[String],
+    prefix: &str,
+    timeout: Duration,
+    stall: Duration,
+) -> Result<serde_json::Value> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let wanted = format!("{prefix}-");
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|p| p.split_once('=').context("--pairs takes source=remote"))
+        .collect::<Result<_>>()?;
+    // How many records to expect, once the harness knows (one line on stdin).
+    let expected = Arc::new(AtomicU64::new(u64::MAX));
+    {
+        let expected = Arc::clone(&expected);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_ok()
+                && let Ok(n) = line.trim().parse::<u64>()
+            {
+                expected.store(n, Ordering::SeqCst);
+            }
+        });
+    }
+    let mut cfg = base(target);
+    cfg.set("group.id", "strait-bench-visible")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        // An idle fetch returns within 10 ms: a commit is seen at most that much late even if
+        // the broker does not answer a waiting fetch when the last stable offset moves.
+        .set("fetch.wait.max.ms", "10");
+    let consumer: BaseConsumer = cfg.create()?;
+    let mut tpl = TopicPartitionList::new();
+    for (_, remote) in &pairs {
+        let md = consumer.fetch_metadata(Some(remote), Duration::from_secs(10))?;
+        let Some(t) = md.topics().first().filter(|t| t.error().is_none()) else {
+            bail!("no topic {remote} on the target");
+        };
+        for p in t.partitions() {
+            tpl.add_partition_offset(remote, p.id(), Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&tpl)?;
+    // Key -> (wall-clock ms when handed over, target append time); the first copy only.
+    let mut seen: HashMap<Vec<u8>, (i64, i64)> = HashMap::new();
+    let started = Instant::now();
+    let mut progress = Instant::now();
+    let mut known = false;
+    loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let now = now_ms() as i64;
+                if let Some(k) = m.key().filter(|k| k.starts_with(wanted.as_bytes()))
+                    && !seen.contains_key(k)
+                {
+                    seen.insert(k.to_vec(), (now, m.timestamp().to_millis().unwrap_or(now)));
+                    progress = Instant::now();
+                }
+            }
+            Some(Err(e)) => bail!("reading the target: {e}"),
+            None => {}
+        }
+        let total = expected.load(Ordering::SeqCst);
+        if total != u64::MAX {
+            if !known {
+                (known, progress) = (true, Instant::now());
+            }
+            if seen.len() as u64 >= total {
+                break;
+            }
+            if progress.elapsed() > stall {
+                bail!("stuck at {} of {total} records for {stall:?}", seen.len());
+            }
+        }
+        if started.elapsed() > timeout {
+            bail!("only {} records after {timeout:?}", seen.len());
+        }
+    }
+    drop(consumer);
+    let (mut vis, mut app) = (Vec::new(), Vec::new());
+    let mut unmatched = 0u64;
+    for (src, _) in &pairs {
+        read_all(source, src, |k, ts| {
+            if !k.starts_with(wanted.as_bytes()) {
+                return;
+            }
+            match seen.get(k) {
+                Some((handed, appended)) => {
+                    vis.push(handed - ts);
+                    app.push(appended - ts);
+                }
+                None => unmatched += 1,
+            }
+        })?;
+    }
+    let (p50, p99, max) = percentiles(&mut vis);
+    let (a50, a99, amax) = percentiles(&mut app);
     Ok(json!({
-        "count": lat.len(),
+        "count": vis.len(),
         "unmatched": unmatched,
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
-        "max_ms": lat.last().copied().unwrap_or(-1),
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": max,
+        "append_p50_ms": a50,
+        "append_p99_ms": a99,
+        "append_max_ms": amax,
     }))
 }
