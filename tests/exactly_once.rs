@@ -15,7 +15,10 @@ use common::scenario::{
     Flow, Tally, create_topic_with, kafka_acls, kafka_tool, partition_status, produce_values,
     progress_of, report, set_topic_config,
 };
-use common::{Cluster, Rec, Testbed, read_topic, topic_counts, unique, wait_for, wait_until};
+use common::{
+    Cluster, Rec, Testbed, http_get, metric_value, read_topic, topic_counts, unique, wait_for,
+    wait_until,
+};
 use rdkafka::ClientConfig;
 
 const EOS: (&str, &str) = ("strait.exactly.once.enabled", "true");
@@ -128,6 +131,15 @@ fn read_committed_copy_holds_each_record_once_and_syncs_name_committed_records()
                     .is_some_and(|o| o + 1 >= counts[part as usize])
             })
         },
+    );
+    let addr = p.http_addr(Duration::from_secs(10));
+    let (_, metrics) = http_get(&addr, "/metrics");
+    let series = format!(
+        "strait_source_transactions_committed_total{{source=\"source\",target=\"{alias}\",topic=\"{remote}\",partition=\"1\"}}"
+    );
+    assert!(
+        metric_value(&metrics, &series).is_some_and(|v| v >= 1.0),
+        "{series} missing or 0:\n{metrics}"
     );
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
