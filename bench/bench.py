@@ -67,7 +67,9 @@ def log(msg):
 
 def testbed_env():
     env = {}
-    for line in (ROOT / "testbed" / "run" / "env").read_text().splitlines():
+    # The test bed's run folder, as testbed/kafka.sh chooses it.
+    run = pathlib.Path(os.environ.get("STRAIT_TESTBED_RUN") or ROOT / "testbed" / "run")
+    for line in (run / "env").read_text().splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             k, v = line.split("=", 1)
             env[k.strip()] = v.strip()
