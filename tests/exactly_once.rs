@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::scenario::{
-    Flow, Tally, create_topic_with, kafka_acls, kafka_tool, partition_status, produce_values,
-    progress_of, report, set_topic_config,
+    Flow, Tally, create_topic_with, incompressible, kafka_acls, kafka_tool, numbered,
+    partition_status, produce_values, progress_of, report, set_topic_config, values_of,
 };
 use common::{
     Cluster, Rec, Testbed, http_get, metric_value, read_topic, topic_counts, unique, wait_for,
@@ -23,28 +23,11 @@ use rdkafka::ClientConfig;
 
 const EOS: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
-fn values(prefix: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
-    range
-        .map(|i| format!("{prefix}-{i}").into_bytes())
-        .collect()
-}
-
-fn values_of(recs: &[(i64, Rec)]) -> Vec<Vec<u8>> {
-    recs.iter()
-        .map(|(_, r)| r.value.clone().unwrap_or_default())
-        .collect()
-}
-
 /// A flow with a target alias of its own, so that it alone writes its offset-syncs topic.
 fn flow_with_own_alias(tb: &Testbed, topic: &str, extra: &[(&str, &str)]) -> (Flow, String) {
     let alias = unique("eos").replace('-', "");
     let flow = Flow::new(tb, topic, extra);
-    let yaml = std::fs::read_to_string(&flow.config).unwrap().replacen(
-        "      alias: target\n",
-        &format!("      alias: {alias}\n"),
-        1,
-    );
-    std::fs::write(&flow.config, yaml).unwrap();
+    flow.set_target_alias(&alias);
     (flow, alias)
 }
 
@@ -100,14 +83,14 @@ fn read_committed_copy_holds_each_record_once_and_syncs_name_committed_records()
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 3, &[]);
     for p in 0..3 {
-        produce_values(&src, &topic, p, &values(&format!("p{p}"), 0..400));
+        produce_values(&src, &topic, p, &numbered(&format!("p{p}"), 0..400));
     }
     // Records of an aborted source transaction are not source records: they must not appear.
     produce_in_transactions(
         &src,
         &topic,
-        &values("txn-ok", 0..50),
-        &values("txn-aborted", 0..50),
+        &numbered("txn-ok", 0..50),
+        &numbered("txn-aborted", 0..50),
     );
     let (flow, alias) = flow_with_own_alias(&tb, &topic, &[EOS]);
     let mut p = flow.start("strait");
@@ -119,7 +102,7 @@ fn read_committed_copy_holds_each_record_once_and_syncs_name_committed_records()
     );
     // More records while it runs.
     for part in 0..3 {
-        produce_values(&src, &topic, part, &values(&format!("p{part}"), 400..900));
+        produce_values(&src, &topic, part, &numbered(&format!("p{part}"), 400..900));
     }
     wait_until(
         Duration::from_secs(90),
@@ -213,20 +196,10 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[("max.message.bytes", "4000000")]);
     create_topic_with(&tgt, &remote, 1, &[]);
-    let mut all = values("a", 0..10);
+    let mut all = numbered("a", 0..10);
     // Incompressible, so the target's 1 MiB limit refuses it.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    all.push(
-        (0..1_500_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect(),
-    );
-    all.extend(values("b", 11..21));
+    all.push(incompressible(1_500_000));
+    all.extend(numbered("b", 11..21));
     produce_values(&src, &topic, 0, &all);
     let (flow, alias) = flow_with_own_alias(
         &tb,
@@ -297,7 +270,7 @@ fn a_target_denying_the_transactional_id_stops_the_flow_naming_it() {
     let src = tb.plaintext_config(Cluster::Source);
     let topic = unique("eosdenied");
     create_topic_with(&src, &topic, 1, &[]);
-    produce_values(&src, &topic, 0, &values("v", 0..5));
+    produce_values(&src, &topic, 0, &numbered("v", 0..5));
     let prefix = unique("denied");
     let flow = Flow::new(
         &tb,

@@ -46,12 +46,7 @@ fn offset_syncs_are_written_by_an_idempotent_producer() {
     // A target alias of its own, so this flow alone writes its offset-syncs topic.
     let alias = unique("tgt").replace('-', "");
     let flow = Flow::new(&tb, &topic, &[]);
-    let yaml = std::fs::read_to_string(&flow.config).unwrap().replacen(
-        "      alias: target\n",
-        &format!("      alias: {alias}\n"),
-        1,
-    );
-    std::fs::write(&flow.config, yaml).unwrap();
+    flow.set_target_alias(&alias);
     let mut p = flow.start("strait");
     wait_until(Duration::from_secs(90), "replication", || {
         progress_of(&flow, &tb, &topic, 0) == Some(299)

@@ -9,39 +9,13 @@ mod common;
 use std::time::Duration;
 
 use common::scenario::{
-    Flow, Tally, create_topic_with, delete_topic, kafka_acls, partition_status, produce_values,
-    progress_of, report, set_topic_config,
+    Flow, Tally, create_topic_with, delete_topic, incompressible, kafka_acls, numbered,
+    partition_status, produce_values, progress_of, report, set_topic_config, values_of,
 };
 use common::{
-    Cluster, Rec, StraitProcess, Testbed, http_get, metric_value, read_topic, unique, wait_for,
+    Cluster, StraitProcess, Testbed, http_get, metric_value, read_topic, unique, wait_for,
     wait_until,
 };
-
-/// Small values `prefix-i`.
-fn small(prefix: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
-    range
-        .map(|i| format!("{prefix}-{i}").into_bytes())
-        .collect()
-}
-
-/// Bytes no compression shrinks (the size limit applies to the compressed batch).
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn values_of(recs: &[(i64, Rec)]) -> Vec<Vec<u8>> {
-    recs.iter()
-        .map(|(_, r)| r.value.clone().unwrap_or_default())
-        .collect()
-}
 
 /// One running case: the flow, its process and what it replicates.
 struct Case<'a> {
@@ -152,9 +126,9 @@ fn a_record_too_large_for_the_target_holds_its_partition_until_the_limit_is_rais
     // The remote topic exists already with the target's default limit (1 MiB), and config
     // sync is off, so the source's larger limit does not follow.
     create_topic_with(&tgt, &remote, 1, &[]);
-    let mut values = small("a", 0..10);
+    let mut values = numbered("a", 0..10);
     values.push(incompressible(1_500_000));
-    values.extend(small("b", 11..21));
+    values.extend(numbered("b", 11..21));
     produce_values(&src, &topic, 0, &values);
 
     let flow = Flow::new(
@@ -207,7 +181,7 @@ fn writes_denied_by_an_acl_hold_the_partition_until_granted() {
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[]);
     create_topic_with(&tgt, &remote, 1, &[]);
-    let first = small("a", 0..10);
+    let first = numbered("a", 0..10);
     produce_values(&src, &topic, 0, &first);
 
     let flow = Flow::new(
@@ -266,7 +240,7 @@ fn writes_denied_by_an_acl_hold_the_partition_until_granted() {
     // ACLs reach every broker's authorizer through the metadata log: give them a moment.
     std::thread::sleep(Duration::from_secs(2));
     let mut values = first.clone();
-    values.extend(small("b", 10..20));
+    values.extend(numbered("b", 10..20));
     produce_values(&src, &topic, 0, &values[10..]);
     wait_blocked(&case, 10, "authorization");
     assert_held(&case, 10);
@@ -283,7 +257,7 @@ fn a_deleted_remote_topic_holds_the_partition_until_it_exists_again() {
     let topic = unique("deleted");
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[]);
-    let first = small("a", 0..10);
+    let first = numbered("a", 0..10);
     produce_values(&src, &topic, 0, &first);
 
     // Topic refresh is slow here, so Strait does not make the topic again itself at once.
@@ -309,7 +283,7 @@ fn a_deleted_remote_topic_holds_the_partition_until_it_exists_again() {
     });
 
     delete_topic(&tgt, &remote);
-    let second = small("b", 10..20);
+    let second = numbered("b", 10..20);
     produce_values(&src, &topic, 0, &second);
     let reason = wait_blocked(&case, 10, "");
     assert!(reason.to_lowercase().contains("topic"), "reason: {reason}");

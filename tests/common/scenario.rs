@@ -61,6 +61,17 @@ impl Flow {
         )
     }
 
+    /// Gives the flow's target cluster the alias `alias`, so that this flow alone writes its
+    /// offset-syncs topic (`mm2-offset-syncs.<alias>.internal`).
+    pub fn set_target_alias(&self, alias: &str) {
+        let yaml = std::fs::read_to_string(&self.config).unwrap().replacen(
+            "      alias: target\n",
+            &format!("      alias: {alias}\n"),
+            1,
+        );
+        std::fs::write(&self.config, yaml).unwrap();
+    }
+
     /// Runs `strait verify --json` on this flow for `topic` (a regex).
     pub fn verify(&self, topic: &str) -> (i32, serde_json::Value) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_strait"))
@@ -78,6 +89,33 @@ impl Flow {
         });
         (out.status.code().unwrap_or(-1), json)
     }
+}
+
+/// Small values `prefix-i`.
+pub fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
+    range
+        .map(|i| format!("{prefix}-{i}").into_bytes())
+        .collect()
+}
+
+/// Bytes no compression shrinks (a size limit applies to the compressed batch).
+pub fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The values of records as read back.
+pub fn values_of(recs: &[(i64, super::Rec)]) -> Vec<Vec<u8>> {
+    recs.iter()
+        .map(|(_, r)| r.value.clone().unwrap_or_default())
+        .collect()
 }
 
 /// Sets a flow-level key of a YAML made by `strait_yaml`: replaces its line, or adds one.

@@ -343,15 +343,17 @@ pub fn run(
             // Syncs left waiting for in-flight capacity go out as it frees up.
             os.send_pending(&mut lock(&tracker));
         }
-        if last_flush.elapsed() >= settings.flush_interval && shared.txns.is_some() {
-            // Progress is committed with the records; only delayed offset syncs are due.
-            lock(&tracker).offset_syncs.promote_delayed();
-            last_flush = Instant::now();
-        } else if last_flush.elapsed() >= settings.flush_interval {
+        if last_flush.elapsed() >= settings.flush_interval {
             // A target that cannot take progress now (unreachable, leaderless) is no reason
-            // to stop: progress stays where it was and the next flush tries again.
-            if let Err(e) =
-                shared.write_progress(&consumer, None, CommitMode::Async, PROGRESS_WRITE_TIMEOUT)
+            // to stop: progress stays where it was and the next flush tries again. With
+            // exactly-once, progress is committed with the records instead.
+            if shared.txns.is_none()
+                && let Err(e) = shared.write_progress(
+                    &consumer,
+                    None,
+                    CommitMode::Async,
+                    PROGRESS_WRITE_TIMEOUT,
+                )
             {
                 tracing::warn!(error = %e, "writing progress failed; retrying at the next flush");
                 shared.status.error(Component::Source, &e);

@@ -8,12 +8,12 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::{BaseRecord, Producer};
 
-use crate::source::tracker::{Continuity, RetryState};
+use crate::source::tracker::{Continuity, PartitionSlot, RetryState};
 use crate::status::Component;
 
 use super::delivery::{self, Opaque, opaque};
 use super::rebalance::RebalanceContext;
-use super::transactions::{COMMIT_TIMEOUT, Transactions, Which};
+use super::transactions::{COMMIT_TIMEOUT, Which};
 use super::{Shared, lock};
 
 /// How long a record may wait for room in the producer's queue before the flow fails.
@@ -36,10 +36,7 @@ pub(super) fn replicate(
     let key = msg.key();
     let payload = msg.payload();
     let size = key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len);
-    if let Some(txns) = &shared.txns {
-        commit_before_retried_record(shared, consumer, txns, msg)?;
-    }
-    let (slot, remote, continuity) = {
+    let (slot, remote, continuity) = loop {
         let mut t = lock(&shared.tracker);
         let Some(id) = t.slot_of(msg.topic(), msg.partition()) else {
             // A record fetched before its partition was revoked; its new owner replicates it.
@@ -53,10 +50,21 @@ pub(super) fn replicate(
             // it again.
             return Ok(());
         }
+        if let Some(txns) = &shared.txns
+            && retry_reaches_refused_record(s, offset)
+            && t.open_transaction(id).is_some()
+        {
+            // Exactly-once: commit what the retry resent before the refused record, so those
+            // records are not held back with it if it is refused again. The transaction is
+            // then empty, so this happens once.
+            drop(t);
+            txns.settle(shared, consumer, Which::Now(&[id]), false, COMMIT_TIMEOUT)?;
+            continue;
+        }
         let remote = s.remote_topic.clone();
         let continuity = t.on_fetch(id, offset);
         t.on_send(id, offset, u32::try_from(size).unwrap_or(u32::MAX));
-        (id, remote, continuity)
+        break (id, remote, continuity);
     };
     if continuity != Continuity::InOrder {
         report_discontinuity(shared, consumer, msg, &remote, continuity);
@@ -132,28 +140,11 @@ pub(super) fn replicate(
     }
 }
 
-/// Exactly-once: a retry reaching the record the target refused commits what it resent
-/// before it, so that those records are not held back with it if it is refused again.
-fn commit_before_retried_record(
-    shared: &Shared,
-    consumer: &BaseConsumer<RebalanceContext>,
-    txns: &Transactions,
-    msg: &BorrowedMessage<'_>,
-) -> Result<(), crate::source::SourceError> {
-    let due = {
-        let t = lock(&shared.tracker);
-        t.slot_of(msg.topic(), msg.partition()).filter(|id| {
-            t.slot(*id).is_some_and(|s| {
-                s.blocked
-                    .as_ref()
-                    .is_some_and(|b| b.state == RetryState::Retrying && b.offset == msg.offset())
-            }) && t.open_transaction(*id).is_some()
-        })
-    };
-    match due {
-        Some(id) => txns.settle(shared, consumer, Which::Now(&[id]), false, COMMIT_TIMEOUT),
-        None => Ok(()),
-    }
+/// Whether `offset` is the refused record a retry of its partition is about to resend.
+fn retry_reaches_refused_record(s: &PartitionSlot, offset: i64) -> bool {
+    s.blocked
+        .as_ref()
+        .is_some_and(|b| b.state == RetryState::Retrying && b.offset == offset)
 }
 
 /// A fetched record that does not follow the previous one: find out whether records were

@@ -267,15 +267,14 @@ impl Transactions {
         let reopen = matches!(which, Which::Due | Which::Now(_));
         // What to do with each transaction, decided with both locks and done with neither:
         // committing waits for delivery reports, which take the tracker's lock.
-        let jobs: Vec<(SlotId, Job)> = {
+        let work: Vec<(SlotId, Job, Handle)> = {
             let mut open = self.open();
             let t = lock(&self.tracker);
             open.iter_mut()
                 .filter_map(|(slot, o)| {
                     let chosen = match &which {
-                        Which::Due => true,
+                        Which::Due | Which::All => true,
                         Which::Slots(ids) | Which::Now(ids) => ids.contains(slot),
-                        Which::All => true,
                     };
                     if !chosen {
                         return None;
@@ -304,31 +303,19 @@ impl Transactions {
                     } else {
                         Job::Commit(last)
                     };
-                    Some((*slot, job))
+                    let handle = Handle {
+                        topic: o.topic.clone(),
+                        partition: o.partition,
+                        id: o.id.clone(),
+                        producer: o.producer.clone(),
+                    };
+                    Some((*slot, job, handle))
                 })
                 .collect()
         };
-        if jobs.is_empty() {
+        if work.is_empty() {
             return Ok(());
         }
-        let work: Vec<(SlotId, Job, Handle)> = {
-            let open = self.open();
-            jobs.into_iter()
-                .filter_map(|(slot, job)| {
-                    let o = open.get(&slot)?;
-                    Some((
-                        slot,
-                        job,
-                        Handle {
-                            topic: o.topic.clone(),
-                            partition: o.partition,
-                            id: o.id.clone(),
-                            producer: o.producer.clone(),
-                        },
-                    ))
-                })
-                .collect()
-        };
         let ended: Vec<(SlotId, Handle, Ended)> = std::thread::scope(|scope| {
             let handles: Vec<_> = work
                 .into_iter()

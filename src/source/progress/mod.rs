@@ -130,35 +130,31 @@ impl ProgressStore {
             .map_or(0, |r| r.as_ref().map_or(0, Reader::records_read))
     }
 
-    /// The offsets-topic partition holding a source partition's key.
-    fn partition_of(&self, topic: &str, partition: i32) -> i32 {
-        let key = source_offset_key(
+    /// A source partition's key in the offsets topic.
+    fn key_of(&self, topic: &str, partition: i32) -> Vec<u8> {
+        source_offset_key(
             &self.connector,
             &SourcePartition {
                 cluster: self.source_alias.clone(),
                 topic: topic.to_owned(),
                 partition,
             },
-        );
-        offsets_topic_partition(&key, self.partitions)
+        )
+    }
+
+    /// The offsets-topic partition holding a source partition's key.
+    fn partition_of(&self, topic: &str, partition: i32) -> i32 {
+        offsets_topic_partition(&self.key_of(topic, partition), self.partitions)
     }
 
     /// The offsets-topic record saying that `topic`-`partition` is replicated up to `offset`:
     /// key, value and the offsets-topic partition it belongs in.
     pub fn record_of(&self, topic: &str, partition: i32, offset: i64) -> (Vec<u8>, Vec<u8>, i32) {
-        let key = source_offset_key(
-            &self.connector,
-            &SourcePartition {
-                cluster: self.source_alias.clone(),
-                topic: topic.to_owned(),
-                partition,
-            },
-        );
-        let value = source_offset_value(offset);
+        let key = self.key_of(topic, partition);
         // Connect's own producer picks the partition with Kafka's default partitioner;
         // doing the same keeps one key in one partition whoever writes it.
         let at = offsets_topic_partition(&key, self.partitions);
-        (key, value, at)
+        (key, source_offset_value(offset), at)
     }
 
     /// Runs `f` on the reader, made on first use.
