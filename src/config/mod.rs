@@ -15,6 +15,7 @@ pub mod jaas;
 pub(crate) mod key_reader;
 pub mod load;
 pub(crate) mod manifests;
+pub(crate) mod mirror_maker2;
 pub(crate) mod mm2_properties;
 pub mod model;
 pub(crate) mod native;

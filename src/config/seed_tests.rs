@@ -489,9 +489,7 @@ fn invalid_strimzi_configs() {
                 "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaMirrorMaker2\nmetadata:\n  name: mm2\n",
             ),
         )],
-        &[
-            "mm2-cr.yaml, document 1 (KafkaMirrorMaker2 mm2): KafkaMirrorMaker2 is not supported yet",
-        ],
+        &["mm2-cr.yaml, document 1 (KafkaMirrorMaker2 mm2), key 'spec': is required"],
     );
     check(
         Strimzi,

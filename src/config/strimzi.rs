@@ -29,7 +29,7 @@ use super::providers::{
 };
 use super::settings::Settings;
 use super::worker::{self, WorkerDefaults};
-use super::{FlowConfig, KeystoreSource, Secret, Truststore, flows, yaml};
+use super::{FlowConfig, KeystoreSource, Secret, Truststore, flows, mirror_maker2, yaml};
 
 /// Where Strimzi writes the worker configuration in a Connect pod.
 pub const CONNECT_PROPERTIES: &str = "/tmp/strimzi-connect.properties";
@@ -57,7 +57,9 @@ const QUIET_KINDS: &[&str] = &[
 pub(crate) fn add_operator_objects(manifests: &[Manifest], objects: &mut MapObjects) {
     let mut extra = Vec::new();
     for m in manifests.iter().filter(|m| is_connect(m)) {
-        if let Ok(Some(pem)) = trusted_certificates(m, objects) {
+        if let Ok(Some(pem)) =
+            trusted_certificates(m, m.value.pointer("/spec/tls"), "spec.tls", objects)
+        {
             extra.push((
                 m.namespace.clone(),
                 format!("{}-connect-tls-trusted-certs", m.name),
@@ -89,18 +91,13 @@ pub(crate) fn read(
     for m in manifests {
         if is_connect(m)
             || is_connector(m)
+            || mirror_maker2::is_mirror_maker2(m)
             || (m.api_version == "v1" && QUIET_KINDS.contains(&m.kind.as_str()))
         {
             continue;
         }
         if m.api_version.starts_with("rbac.authorization.k8s.io/") {
             continue;
-        }
-        if m.kind == "KafkaMirrorMaker2" {
-            return Err(ConfigError::invalid(
-                m.at.clone(),
-                "KafkaMirrorMaker2 is not supported yet; use a KafkaConnect with Mirror KafkaConnectors, or mm2.properties",
-            ));
         }
         warnings.push(ConfigWarning::new(
             m.at.clone(),
@@ -155,6 +152,14 @@ pub(crate) fn read(
             out.push((flow, connect.at.clone()));
         }
     }
+    for m in manifests
+        .iter()
+        .filter(|m| mirror_maker2::is_mirror_maker2(m))
+    {
+        for flow in mirror_maker2::read(m, base_env, warnings)? {
+            out.push((flow, m.at.clone()));
+        }
+    }
     Ok(out)
 }
 
@@ -175,7 +180,13 @@ fn read_connect(
         })?;
 
     // What the Connect pods would have: the worker properties file and the truststore.
-    let pem = trusted_certificates(connect, base_env.kubernetes.as_ref());
+    let objects = base_env.kubernetes.as_ref();
+    let pem = trusted_certificates(
+        connect,
+        connect.value.pointer("/spec/tls"),
+        "spec.tls",
+        objects,
+    );
     let mut ctx = ClientContext::default();
     if let Ok(Some(pem)) = &pem {
         ctx.virtual_truststores.insert(
@@ -183,7 +194,12 @@ fn read_connect(
             Truststore::PemInline(pem.clone()),
         );
     }
-    let identity = client_certificate(connect, base_env.kubernetes.as_ref());
+    let identity = client_certificate(
+        connect,
+        connect.value.pointer("/spec/authentication"),
+        "spec.authentication",
+        objects,
+    );
     if let Ok(Some(id)) = &identity {
         ctx.virtual_keystores.insert(
             PathBuf::from(CONNECT_KEYSTORE),
@@ -208,7 +224,7 @@ fn read_connect(
         files.insert(PathBuf::from(CONNECT_PROPERTIES), connect_file);
         env.virtual_files = Arc::new(files);
     }
-    let providers = providers(connect, &spec_config, &env, warnings);
+    let providers = providers(connect, &spec_config, "spec.config", &env, warnings);
 
     let worker_settings = providers.resolve_all(
         spec_config
@@ -273,25 +289,8 @@ fn connector_settings(
         .into_iter()
         .map(|(k, v)| (k.clone(), v, k))
         .collect();
-    if let Some(n) = yaml::str_at(&c.value, "/spec/tasksMax") {
-        raw.retain(|(k, _, _)| k != "tasks.max");
-        raw.push(("tasks.max".to_owned(), n, "spec.tasksMax".to_owned()));
-    }
-    let state = yaml::str_at(&c.value, "/spec/state");
-    let paused = yaml::str_at(&c.value, "/spec/pause").as_deref() == Some("true");
-    if paused || matches!(state.as_deref(), Some("paused" | "stopped")) {
-        warnings.push(ConfigWarning::new(
-            c.at.clone()
-                .with_key(if paused { "spec.pause" } else { "spec.state" }),
-            "the connector is paused or stopped: Strait will not run it",
-        ));
-        let key = if kind == ConnectorKind::Heartbeat {
-            "emit.heartbeats.enabled"
-        } else {
-            "enabled"
-        };
-        raw.retain(|(k, _, _)| k != key);
-        raw.push((key.to_owned(), "false".to_owned(), "spec.state".to_owned()));
+    if let Some(spec) = c.value.get("spec") {
+        apply_connector_spec(spec, "spec", kind, &c.at, &mut raw, warnings);
     }
     providers.resolve_all(
         raw.iter()
@@ -300,18 +299,53 @@ fn connector_settings(
     )
 }
 
-/// The Connect worker's providers: those in `spec.config`, plus the ones Strimzi adds to
-/// every worker (`strimzienv`, `strimzifile`, `strimzidir`, `strimzisecrets`).
-fn providers(
-    connect: &Manifest,
-    spec_config: &BTreeMap<String, String>,
+/// Applies a connector spec's `tasksMax`, `state` and `pause` (as Strimzi's KafkaConnector
+/// and KafkaMirrorMaker2 connector specs spell them; `field` is the spec's path for messages)
+/// to its raw `(key, value, written as)` settings: a paused or stopped connector is disabled.
+pub(super) fn apply_connector_spec(
+    spec: &Value,
+    field: &str,
+    kind: ConnectorKind,
+    at: &Origin,
+    raw: &mut Vec<(String, String, String)>,
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    if let Some(n) = yaml::str_at(spec, "/tasksMax") {
+        raw.retain(|(k, _, _)| k != "tasks.max");
+        raw.push(("tasks.max".to_owned(), n, format!("{field}.tasksMax")));
+    }
+    let state = yaml::str_at(spec, "/state");
+    let paused = yaml::str_at(spec, "/pause").as_deref() == Some("true");
+    if paused || matches!(state.as_deref(), Some("paused" | "stopped")) {
+        let shown = format!("{field}.{}", if paused { "pause" } else { "state" });
+        warnings.push(ConfigWarning::new(
+            at.clone().with_key(shown.clone()),
+            "the connector is paused or stopped: Strait will not run it",
+        ));
+        let key = if kind == ConnectorKind::Heartbeat {
+            "emit.heartbeats.enabled"
+        } else {
+            "enabled"
+        };
+        raw.retain(|(k, _, _)| k != key);
+        raw.push((key.to_owned(), "false".to_owned(), shown));
+    }
+}
+
+/// The Connect worker's providers: those in its config (`config`, read from the manifest's
+/// `config_field`), plus the ones Strimzi adds to every worker (`strimzienv`, `strimzifile`,
+/// `strimzidir`, `strimzisecrets`).
+pub(super) fn providers(
+    m: &Manifest,
+    config: &BTreeMap<String, String>,
+    config_field: &str,
     env: &ProviderEnv,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Providers {
     let mut providers = Providers::from_config(
-        spec_config.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        config.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         env,
-        &connect.at.clone().with_key("spec.config"),
+        &m.at.clone().with_key(config_field),
         warnings,
     );
     // (name, class, parameter) as Strimzi declares them.
@@ -331,14 +365,14 @@ fn providers(
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
-            providers.declare(name, Some(class), &params, env, &connect.at, warnings);
+            providers.declare(name, Some(class), &params, env, &m.at, warnings);
         }
     }
     providers
 }
 
 /// The string values of the mapping at `pointer` (numbers and booleans as written).
-fn string_map(
+pub(super) fn string_map(
     m: &Manifest,
     pointer: &str,
     shown: &str,
@@ -363,8 +397,9 @@ fn string_map(
     }
 }
 
-/// Reads `key` of Secret `name` in the KafkaConnect's namespace, as text.
-fn secret_value(
+/// Reads `key` of Secret `name` in the namespace of `connect` (the KafkaConnect or
+/// KafkaMirrorMaker2 referring to it, named in messages with `field`), as text.
+pub(super) fn secret_value(
     connect: &Manifest,
     objects: &dyn KubernetesObjects,
     name: &str,
@@ -375,13 +410,15 @@ fn secret_value(
     let shown = ns.map_or_else(|| name.to_owned(), |ns| format!("{ns}/{name}"));
     let data = objects.data(ObjectKind::Secret, ns, name)?.ok_or_else(|| {
         format!(
-            "Secret {shown} ({field} of KafkaConnect {}) not found (pass its manifest with -f)",
+            "Secret {shown} ({field} of {} {}) not found (pass its manifest with -f)",
+            connect.kind,
             connect.qualified_name()
         )
     })?;
     let bytes = data.get(key).ok_or_else(|| {
         format!(
-            "Secret {shown} ({field} of KafkaConnect {}) has no key '{key}'",
+            "Secret {shown} ({field} of {} {}) has no key '{key}'",
+            connect.kind,
             connect.qualified_name()
         )
     })?;
@@ -389,22 +426,24 @@ fn secret_value(
         .map_err(|_| format!("key '{key}' of Secret {shown} is not UTF-8 text"))
 }
 
-/// All certificates of `spec.tls.trustedCertificates`, joined with `\n` as Strimzi does;
-/// `None` without trusted certificates.
-fn trusted_certificates(
+/// All certificates of the `trustedCertificates` of `tls` (a Strimzi `ClientTls` of
+/// `connect`, at `tls_field`), joined with `\n` as Strimzi does; `None` without trusted
+/// certificates.
+pub(super) fn trusted_certificates(
     connect: &Manifest,
+    tls: Option<&Value>,
+    tls_field: &str,
     objects: &dyn KubernetesObjects,
 ) -> Result<Option<String>, String> {
-    let Some(list) = connect
-        .value
-        .pointer("/spec/tls/trustedCertificates")
+    let Some(list) = tls
+        .and_then(|t| t.get("trustedCertificates"))
         .and_then(Value::as_array)
     else {
         return Ok(None);
     };
     let mut certs = Vec::new();
     for (i, entry) in list.iter().enumerate() {
-        let field = format!("spec.tls.trustedCertificates[{i}]");
+        let field = format!("{tls_field}.trustedCertificates[{i}]");
         let secret = yaml::str_at(entry, "/secretName")
             .ok_or_else(|| format!("{field}.secretName is required"))?;
         if let Some(cert) = yaml::str_at(entry, "/certificate") {
@@ -430,32 +469,30 @@ fn trusted_certificates(
     Ok(Some(certs.join("\n")))
 }
 
-/// The client certificate of `spec.authentication` of type `tls`.
+/// The client certificate of an authentication of type `tls`.
 #[derive(Debug, Clone)]
-struct ClientCertificate {
+pub(super) struct ClientCertificate {
     /// `certificateAndKey.certificate` of the Secret: the certificate (and chain) as PEM.
-    certificate: String,
+    pub certificate: String,
     /// `certificateAndKey.key` of the Secret: the PKCS#8 private key as PEM.
-    key: Secret,
+    pub key: Secret,
 }
 
-/// The certificate and key of `spec.authentication` when its type is `tls`; `None` for other
-/// (or no) authentication.
-fn client_certificate(
+/// The certificate and key of `auth` (a Strimzi `KafkaClientAuthentication` of `connect`, at
+/// `auth_field`) when its type is `tls`; `None` for other (or no) authentication.
+pub(super) fn client_certificate(
     connect: &Manifest,
+    auth: Option<&Value>,
+    auth_field: &str,
     objects: &dyn KubernetesObjects,
 ) -> Result<Option<ClientCertificate>, String> {
-    let Some(auth) = connect
-        .value
-        .pointer("/spec/authentication")
-        .filter(|v| !v.is_null())
-    else {
+    let Some(auth) = auth.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
     if yaml::str_at(auth, "/type").as_deref() != Some("tls") {
         return Ok(None);
     }
-    let field = "spec.authentication.certificateAndKey";
+    let field = &format!("{auth_field}.certificateAndKey");
     let required = |name: &str| {
         yaml::str_at(auth, &format!("/certificateAndKey/{name}"))
             .ok_or_else(|| format!("{field}.{name} is required with authentication type tls"))
@@ -469,6 +506,49 @@ fn client_certificate(
         certificate: secret_value(connect, objects, &secret, &certificate, field)?,
         key: Secret::new(secret_value(connect, objects, &secret, &key, field)?),
     }))
+}
+
+/// `sasl.mechanism` and `sasl.jaas.config` (with the password read from its Secret) of `auth`,
+/// a Strimzi authentication of type `plain`, `scram-sha-256` or `scram-sha-512` of `connect`
+/// at `auth_field`; other types are an error.
+pub(super) fn sasl_login(
+    connect: &Manifest,
+    auth: &Value,
+    auth_field: &str,
+    objects: &dyn KubernetesObjects,
+) -> Result<(&'static str, Secret), String> {
+    let kind = yaml::str_at(auth, "/type").unwrap_or_default();
+    let (mechanism, module) = match kind.as_str() {
+        "plain" => ("PLAIN", jaas::PLAIN_MODULE),
+        "scram-sha-256" => ("SCRAM-SHA-256", jaas::SCRAM_MODULE),
+        "scram-sha-512" => ("SCRAM-SHA-512", jaas::SCRAM_MODULE),
+        other => {
+            return Err(format!(
+                "{auth_field}.type '{other}' of {} {} is not supported (Strait supports tls, plain, scram-sha-256 and scram-sha-512)",
+                connect.kind,
+                connect.qualified_name()
+            ));
+        }
+    };
+    let username = yaml::str_at(auth, "/username")
+        .ok_or_else(|| format!("{auth_field}.username is required"))?;
+    let secret = yaml::str_at(auth, "/passwordSecret/secretName")
+        .ok_or_else(|| format!("{auth_field}.passwordSecret.secretName is required"))?;
+    let key = yaml::str_at(auth, "/passwordSecret/password")
+        .ok_or_else(|| format!("{auth_field}.passwordSecret.password is required"))?;
+    let password = secret_value(
+        connect,
+        objects,
+        &secret,
+        &key,
+        &format!("{auth_field}.passwordSecret"),
+    )?;
+    let jaas = format!(
+        "{module} required username={} password={};",
+        jaas::quote(&username),
+        jaas::quote(&password)
+    );
+    Ok((mechanism, Secret::new(jaas)))
 }
 
 /// What Strimzi would write to `/tmp/strimzi-connect.properties` for this KafkaConnect, with
@@ -541,40 +621,9 @@ fn connect_properties(
             false
         }
         Some(a) => {
-            let kind = yaml::str_at(a, "/type").unwrap_or_default();
-            let (mechanism, module) = match kind.as_str() {
-                "plain" => ("PLAIN", jaas::PLAIN_MODULE),
-                "scram-sha-256" => ("SCRAM-SHA-256", jaas::SCRAM_MODULE),
-                "scram-sha-512" => ("SCRAM-SHA-512", jaas::SCRAM_MODULE),
-                other => {
-                    return Err(format!(
-                        "spec.authentication.type '{other}' of KafkaConnect {} is not supported (Strait supports tls, plain, scram-sha-256 and scram-sha-512)",
-                        connect.qualified_name()
-                    ));
-                }
-            };
-            let username =
-                yaml::str_at(a, "/username").ok_or("spec.authentication.username is required")?;
-            let secret = yaml::str_at(a, "/passwordSecret/secretName")
-                .ok_or("spec.authentication.passwordSecret.secretName is required")?;
-            let key = yaml::str_at(a, "/passwordSecret/password")
-                .ok_or("spec.authentication.passwordSecret.password is required")?;
-            let password = secret_value(
-                connect,
-                objects,
-                &secret,
-                &key,
-                "spec.authentication.passwordSecret",
-            )?;
+            let (mechanism, jaas) = sasl_login(connect, a, "spec.authentication", objects)?;
             security.push(("sasl.mechanism".to_owned(), mechanism.to_owned()));
-            security.push((
-                "sasl.jaas.config".to_owned(),
-                format!(
-                    "{module} required username={} password={};",
-                    jaas::quote(&username),
-                    jaas::quote(&password)
-                ),
-            ));
+            security.push(("sasl.jaas.config".to_owned(), jaas.expose().to_owned()));
             true
         }
     };
@@ -595,7 +644,7 @@ fn connect_properties(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::test_support::{load_texts, secret};
+    use crate::config::test_support::{client_pair, load_texts, secret};
     use crate::config::{
         ExactlyOnceConfig, KeystoreSource, Loaded, SaslMechanism, SecurityProtocol, Truststore,
     };
@@ -720,35 +769,6 @@ mod tests {
         assert!(l.warnings.iter().any(|w| w.message.contains(
             "Connect keeps its offsets on this cluster, but flow A->B's target is other:9093"
         )));
-    }
-
-    /// A throwaway EC key (PKCS#8 PEM) and its self-signed certificate, made by openssl.
-    fn client_pair() -> (String, String) {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "u.key",
-                "-out",
-                "u.crt",
-                "-subj",
-                "/CN=user",
-                "-days",
-                "2",
-            ])
-            .current_dir(dir.path())
-            .output()
-            .expect("openssl is needed by this test");
-        assert!(out.status.success(), "{out:?}");
-        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
-        (read("u.crt"), read("u.key"))
     }
 
     #[test]

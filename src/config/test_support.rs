@@ -37,3 +37,32 @@ pub(crate) fn secret(namespace: &str, name: &str, data: &[(&str, &str)]) -> Stri
     }
     s
 }
+
+/// A throwaway EC key (PKCS#8 PEM) and its self-signed certificate, made by openssl.
+pub(crate) fn client_pair() -> (String, String) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "u.key",
+            "-out",
+            "u.crt",
+            "-subj",
+            "/CN=user",
+            "-days",
+            "2",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl is needed by this test");
+    assert!(out.status.success(), "{out:?}");
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).expect("openssl output");
+    (read("u.crt"), read("u.key"))
+}

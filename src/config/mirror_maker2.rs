@@ -1,0 +1,812 @@
+//! Strimzi `KafkaMirrorMaker2` resources, in both layouts Strimzi serves.
+//!
+//! `kafka.strimzi.io/v1` (Strimzi 0.49 and later) names the target cluster in `spec.target`
+//! (alias, `bootstrapServers`, `groupId`, `offsetStorageTopic`, ..., `tls`, `authentication`,
+//! `config`) and each mirror's source in `spec.mirrors[].source`. `v1beta2` also accepts that
+//! layout, and the older one: `spec.clusters[]`, `spec.connectCluster` (the target) and
+//! `spec.mirrors[].sourceCluster`/`targetCluster` naming clusters by alias, the Connect group
+//! and topics in the connect cluster's `config` (defaults `mirrormaker2-cluster`,
+//! `mirrormaker2-cluster-offsets`), plus `heartbeatConnector` and the `*BlacklistPattern`s.
+//! Both are read the way the operator does: it moves the old layout to the new one, then makes
+//! one KafkaConnector per connector spec of each mirror, named `<source>-><target>.<Class>`,
+//! whose config is the target's and the source's connection (`target.cluster.*`,
+//! `source.cluster.*`), the connector's `config`, and the mirror's patterns as `topics`,
+//! `topics.exclude`, `groups` and `groups.exclude`. Each mirror becomes one flow; the target
+//! is the Connect worker's cluster, so its `groupId` and `offsetStorageTopic` are the flows'.
+//!
+//! Where the operator writes placeholders for files it mounts (truststores, passwords), the
+//! values come from the Secrets given with `-f` or read from the Kubernetes API, as for a
+//! KafkaConnect: trusted certificates and client certificates as PEM, passwords into the JAAS
+//! configuration, all kept out of messages.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::client_props::ClientContext;
+use super::connector::{self, ConnectorInput, ConnectorKind};
+use super::error::{ConfigError, ConfigWarning};
+use super::key_reader::KeyReader;
+use super::manifests::Manifest;
+use super::providers::{KubernetesObjects, ProviderEnv, Providers};
+use super::settings::{Setting, Settings, is_sensitive_key};
+use super::strimzi;
+use super::worker::{self, WorkerDefaults};
+use super::{FlowConfig, flows, yaml};
+
+const KIND: &str = "KafkaMirrorMaker2";
+const API_V1: &str = "kafka.strimzi.io/v1";
+const API_V1BETA2: &str = "kafka.strimzi.io/v1beta2";
+
+/// The operator's defaults for the old layout's Connect group and offsets topic.
+const OLD_LAYOUT_GROUP_ID: &str = "mirrormaker2-cluster";
+const OLD_LAYOUT_OFFSETS_TOPIC: &str = "mirrormaker2-cluster-offsets";
+/// The Connect worker keys the operator takes out of the old layout's connect cluster
+/// `config` (they become the target's `groupId` and `*StorageTopic`).
+const OLD_LAYOUT_WORKER_NAMES: &[&str] = &[
+    "group.id",
+    "config.storage.topic",
+    "offset.storage.topic",
+    "status.storage.topic",
+];
+
+/// Fields of `spec` Strait has no use for but Strimzi serves (pod, JVM and metrics settings);
+/// they are accepted without a warning.
+const SPEC_FIELDS_WITHOUT_EFFECT: &[&str] = &[
+    "version",
+    "replicas",
+    "image",
+    "resources",
+    "livenessProbe",
+    "readinessProbe",
+    "jvmOptions",
+    "jmxOptions",
+    "logging",
+    "clientRackInitImage",
+    "rack",
+    "metricsConfig",
+    "tracing",
+    "template",
+    "externalConfiguration",
+];
+const MIRROR_FIELDS: &[&str] = &[
+    "source",
+    "sourceConnector",
+    "checkpointConnector",
+    "topicsPattern",
+    "topicsExcludePattern",
+    "groupsPattern",
+    "groupsExcludePattern",
+];
+const CLUSTER_FIELDS: &[&str] = &[
+    "alias",
+    "bootstrapServers",
+    "tls",
+    "authentication",
+    "config",
+];
+const TARGET_ONLY_FIELDS: &[&str] = &[
+    "groupId",
+    "configStorageTopic",
+    "offsetStorageTopic",
+    "statusStorageTopic",
+];
+
+/// v1beta2 fields removed in v1: (where, field, what replaces it).
+const V1BETA2_ONLY: &[(&str, &str, &str)] = &[
+    ("spec", "connectCluster", "spec.target"),
+    ("spec", "clusters", "spec.target and spec.mirrors[].source"),
+    ("mirror", "sourceCluster", "spec.mirrors[].source"),
+    ("mirror", "targetCluster", "spec.target"),
+    (
+        "mirror",
+        "heartbeatConnector",
+        "nothing (v1 runs no heartbeat connector)",
+    ),
+    (
+        "mirror",
+        "topicsBlacklistPattern",
+        "spec.mirrors[].topicsExcludePattern",
+    ),
+    (
+        "mirror",
+        "groupsBlacklistPattern",
+        "spec.mirrors[].groupsExcludePattern",
+    ),
+];
+
+/// Whether the manifest is a Strimzi KafkaMirrorMaker2.
+pub(crate) fn is_mirror_maker2(m: &Manifest) -> bool {
+    m.api_version.starts_with("kafka.strimzi.io/") && m.kind == KIND
+}
+
+/// One Kafka cluster of the resource (`spec.target`, a mirror's `source`, or an entry of
+/// the old layout's `spec.clusters`).
+struct Cluster<'a> {
+    alias: String,
+    spec: &'a Value,
+    /// Its path for messages, e.g. `spec.clusters[1]`.
+    field: String,
+    /// Its JSON pointer in the manifest.
+    pointer: String,
+}
+
+/// The target cluster with the Connect worker names the operator gives it.
+struct Target<'a> {
+    cluster: Cluster<'a>,
+    group_id: String,
+    offset_storage_topic: String,
+    /// Its `config`, without the keys the old layout moves to the worker names.
+    config: BTreeMap<String, String>,
+}
+
+/// Reads the flows of one KafkaMirrorMaker2: one per mirror.
+pub(crate) fn read(
+    m: &Manifest,
+    base_env: &ProviderEnv,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<FlowConfig>, ConfigError> {
+    let v1 = match m.api_version.as_str() {
+        API_V1 => true,
+        API_V1BETA2 => false,
+        other => {
+            return Err(ConfigError::invalid(
+                m.at.clone().with_key("apiVersion"),
+                format!(
+                    "'{other}' is not served by current Strimzi for KafkaMirrorMaker2 (use {API_V1} or {API_V1BETA2})"
+                ),
+            ));
+        }
+    };
+    let spec = m
+        .value
+        .get("spec")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| ConfigError::invalid(m.at.clone().with_key("spec"), "is required"))?;
+    check_fields(m, v1, spec, warnings)?;
+
+    let old_clusters = old_layout_clusters(m, spec)?;
+    let target = target(m, spec, &old_clusters)?;
+    let mirrors = spec
+        .get("mirrors")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                m.at.clone().with_key("spec.mirrors"),
+                "is required: a list of at least one mirror",
+            )
+        })?;
+
+    let mut env = base_env.clone();
+    env.default_namespace = m.namespace.clone();
+    let target_config_field = format!("{}.config", target.cluster.field);
+    let providers = strimzi::providers(m, &target.config, &target_config_field, &env, warnings);
+    let worker = parse_worker(m, &target, &target_config_field, &providers)?;
+
+    let objects = env.kubernetes.as_ref();
+    let target_entries = cluster_entries(m, &target.cluster, &target.config, "target.", objects)?;
+    let ctx = ClientContext::default();
+    let mut aliases = BTreeSet::from([target.cluster.alias.clone()]);
+    let mut parsed = Vec::new();
+    for (i, mirror) in mirrors.iter().enumerate() {
+        let field = format!("spec.mirrors[{i}]");
+        let at = |key: &str| m.at.clone().with_key(format!("{field}.{key}"));
+        if let Some(t) = yaml::str_at(mirror, "/targetCluster")
+            && t != target.cluster.alias
+        {
+            return Err(ConfigError::invalid(
+                at("targetCluster"),
+                format!(
+                    "'{t}' is not the target cluster '{}': all mirrors of a KafkaMirrorMaker2 write to its Connect cluster",
+                    target.cluster.alias
+                ),
+            ));
+        }
+        let source = mirror_source(m, mirror, i, &old_clusters)?;
+        if !aliases.insert(source.alias.clone()) {
+            return Err(ConfigError::invalid(
+                at("source.alias"),
+                format!(
+                    "alias '{}' is used twice: the target and the sources of a KafkaMirrorMaker2 need distinct aliases",
+                    source.alias
+                ),
+            ));
+        }
+        let source_config = strimzi::string_map(
+            m,
+            &format!("{}/config", source.pointer),
+            &format!("{}.config", source.field),
+        )?;
+        let mut entries = target_entries.clone();
+        entries.extend(cluster_entries(
+            m,
+            &source,
+            &source_config,
+            "source.",
+            objects,
+        )?);
+        for (kind, name) in [
+            (ConnectorKind::Source, "sourceConnector"),
+            (ConnectorKind::Checkpoint, "checkpointConnector"),
+            (ConnectorKind::Heartbeat, "heartbeatConnector"),
+        ] {
+            let Some(connector_spec) = mirror.get(name).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let settings = connector_settings(
+                m,
+                (mirror, i),
+                (connector_spec, name, kind),
+                &entries,
+                &providers,
+                warnings,
+            )?;
+            let input = ConnectorInput {
+                kind,
+                name: format!(
+                    "{}->{}.{}",
+                    source.alias,
+                    target.cluster.alias,
+                    kind.simple_name()
+                ),
+                settings: &settings,
+                at: m.at.clone(),
+                ctx: &ctx,
+                worker: &worker,
+            };
+            parsed.push(connector::parse(&input, warnings)?);
+        }
+        if ![
+            "sourceConnector",
+            "checkpointConnector",
+            "heartbeatConnector",
+        ]
+        .iter()
+        .any(|c| mirror.get(*c).is_some_and(|v| !v.is_null()))
+        {
+            warnings.push(ConfigWarning::new(
+                m.at.clone().with_key(field),
+                "has no connector (sourceConnector, checkpointConnector): nothing to run",
+            ));
+        }
+    }
+    flows::assemble(parsed, &worker.config)
+}
+
+/// Warns about fields Strimzi does not serve; refuses v1beta2-only fields in v1 and warns
+/// they are deprecated in v1beta2.
+fn check_fields(
+    m: &Manifest,
+    v1: bool,
+    spec: &Value,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    let mut old = |field: String, name: &str, instead: &str| -> Result<(), ConfigError> {
+        let at = m.at.clone().with_key(field);
+        if v1 {
+            Err(ConfigError::invalid(
+                at,
+                format!(
+                    "is not part of {API_V1} (it was removed with v1beta2); use {instead}, or apiVersion {API_V1BETA2}"
+                ),
+            ))
+        } else {
+            warnings.push(ConfigWarning::new(
+                at,
+                format!("{name} is deprecated and removed in {API_V1}; use {instead}"),
+            ));
+            Ok(())
+        }
+    };
+    let old_in = |place: &str, name: &str| {
+        V1BETA2_ONLY
+            .iter()
+            .find(|(p, n, _)| *p == place && *n == name)
+            .map(|(_, _, instead)| *instead)
+    };
+    let mut unknown = Vec::new();
+    for name in keys(spec) {
+        if let Some(instead) = old_in("spec", name) {
+            old(format!("spec.{name}"), name, instead)?;
+        } else if !["target", "mirrors"].contains(&name)
+            && !SPEC_FIELDS_WITHOUT_EFFECT.contains(&name)
+        {
+            unknown.push(format!("spec.{name}"));
+        }
+    }
+    if let Some(t) = spec.get("target") {
+        unknown_cluster_fields(t, "spec.target", true, &mut unknown);
+    }
+    for (i, c) in array(spec, "clusters").iter().enumerate() {
+        unknown_cluster_fields(c, &format!("spec.clusters[{i}]"), false, &mut unknown);
+    }
+    for (i, mirror) in array(spec, "mirrors").iter().enumerate() {
+        for name in keys(mirror) {
+            let field = format!("spec.mirrors[{i}].{name}");
+            if let Some(instead) = old_in("mirror", name) {
+                old(field, name, instead)?;
+            } else if !MIRROR_FIELDS.contains(&name) {
+                unknown.push(field);
+            }
+        }
+        if let Some(s) = mirror.get("source") {
+            unknown_cluster_fields(s, &format!("spec.mirrors[{i}].source"), false, &mut unknown);
+        }
+    }
+    for field in unknown {
+        warnings.push(ConfigWarning::new(
+            m.at.clone().with_key(field),
+            format!("ignored: not a field of {KIND} {}", m.api_version),
+        ));
+    }
+    Ok(())
+}
+
+fn unknown_cluster_fields(c: &Value, field: &str, target: bool, unknown: &mut Vec<String>) {
+    for name in keys(c) {
+        let known =
+            CLUSTER_FIELDS.contains(&name) || (target && TARGET_ONLY_FIELDS.contains(&name));
+        if !known {
+            unknown.push(format!("{field}.{name}"));
+        }
+    }
+}
+
+fn keys(v: &Value) -> impl Iterator<Item = &str> {
+    v.as_object()
+        .into_iter()
+        .flat_map(|o| o.keys().map(String::as_str))
+}
+
+fn array<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+    v.get(name)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The old layout's `spec.clusters`, by alias.
+fn old_layout_clusters<'a>(
+    m: &Manifest,
+    spec: &'a Value,
+) -> Result<BTreeMap<String, Cluster<'a>>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (i, c) in array(spec, "clusters").iter().enumerate() {
+        let cluster = cluster(
+            m,
+            c,
+            format!("spec.clusters[{i}]"),
+            format!("/spec/clusters/{i}"),
+        )?;
+        let alias = cluster.alias.clone();
+        if out.insert(alias.clone(), cluster).is_some() {
+            return Err(ConfigError::invalid(
+                m.at.clone().with_key(format!("spec.clusters[{i}].alias")),
+                format!("alias '{alias}' is used twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn cluster<'a>(
+    m: &Manifest,
+    spec: &'a Value,
+    field: String,
+    pointer: String,
+) -> Result<Cluster<'a>, ConfigError> {
+    let alias = yaml::str_at(spec, "/alias")
+        .filter(|a| !a.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                m.at.clone().with_key(format!("{field}.alias")),
+                "is required",
+            )
+        })?;
+    Ok(Cluster {
+        alias,
+        spec,
+        field,
+        pointer,
+    })
+}
+
+/// `spec.target`, or the old layout's connect cluster with the operator's defaults.
+fn target<'a>(
+    m: &Manifest,
+    spec: &'a Value,
+    old_clusters: &BTreeMap<String, Cluster<'a>>,
+) -> Result<Target<'a>, ConfigError> {
+    if let Some(t) = spec.get("target").filter(|t| !t.is_null()) {
+        let cluster = cluster(m, t, "spec.target".to_owned(), "/spec/target".to_owned())?;
+        let required = |name: &str| {
+            yaml::str_at(t, &format!("/{name}"))
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        m.at.clone().with_key(format!("spec.target.{name}")),
+                        "is required",
+                    )
+                })
+        };
+        return Ok(Target {
+            group_id: required("groupId")?,
+            offset_storage_topic: required("offsetStorageTopic")?,
+            config: strimzi::string_map(m, "/spec/target/config", "spec.target.config")?,
+            cluster,
+        });
+    }
+    let Some(alias) = yaml::str_at(spec, "/connectCluster") else {
+        return Err(ConfigError::invalid(
+            m.at.clone().with_key("spec.target"),
+            format!(
+                "is required (in {API_V1BETA2}, spec.connectCluster and spec.clusters may name it instead)"
+            ),
+        ));
+    };
+    let c = old_clusters.get(&alias).ok_or_else(|| {
+        ConfigError::invalid(
+            m.at.clone().with_key("spec.connectCluster"),
+            format!("'{alias}' is not the alias of any of spec.clusters"),
+        )
+    })?;
+    let mut config = strimzi::string_map(
+        m,
+        &format!("{}/config", c.pointer),
+        &format!("{}.config", c.field),
+    )?;
+    let take = |key: &str, default: &str| {
+        let v = config.get(key).cloned();
+        v.filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let group_id = take("group.id", OLD_LAYOUT_GROUP_ID);
+    let offset_storage_topic = take("offset.storage.topic", OLD_LAYOUT_OFFSETS_TOPIC);
+    for key in OLD_LAYOUT_WORKER_NAMES {
+        config.remove(*key);
+    }
+    Ok(Target {
+        cluster: Cluster {
+            alias: c.alias.clone(),
+            spec: c.spec,
+            field: c.field.clone(),
+            pointer: c.pointer.clone(),
+        },
+        group_id,
+        offset_storage_topic,
+        config,
+    })
+}
+
+/// A mirror's `source`, or the old layout's cluster its `sourceCluster` names.
+fn mirror_source<'a>(
+    m: &Manifest,
+    mirror: &'a Value,
+    i: usize,
+    old_clusters: &BTreeMap<String, Cluster<'a>>,
+) -> Result<Cluster<'a>, ConfigError> {
+    if let Some(s) = mirror.get("source").filter(|s| !s.is_null()) {
+        return cluster(
+            m,
+            s,
+            format!("spec.mirrors[{i}].source"),
+            format!("/spec/mirrors/{i}/source"),
+        );
+    }
+    let field = format!("spec.mirrors[{i}].sourceCluster");
+    let alias = yaml::str_at(mirror, "/sourceCluster").ok_or_else(|| {
+        ConfigError::invalid(
+            m.at.clone().with_key(format!("spec.mirrors[{i}].source")),
+            format!("is required (in {API_V1BETA2}, sourceCluster may name one of spec.clusters instead)"),
+        )
+    })?;
+    let c = old_clusters.get(&alias).ok_or_else(|| {
+        ConfigError::invalid(
+            m.at.clone().with_key(field),
+            format!("'{alias}' is not the alias of any of spec.clusters"),
+        )
+    })?;
+    Ok(Cluster {
+        alias: c.alias.clone(),
+        spec: c.spec,
+        field: c.field.clone(),
+        pointer: c.pointer.clone(),
+    })
+}
+
+/// The Connect worker: the target's `groupId` and `offsetStorageTopic`, and the worker keys
+/// of its `config`.
+fn parse_worker(
+    m: &Manifest,
+    target: &Target<'_>,
+    config_field: &str,
+    providers: &Providers,
+) -> Result<worker::ParsedWorker, ConfigError> {
+    let field = &target.cluster.field;
+    let names = [
+        ("group.id", &target.group_id, format!("{field}.groupId")),
+        (
+            "offset.storage.topic",
+            &target.offset_storage_topic,
+            format!("{field}.offsetStorageTopic"),
+        ),
+    ];
+    let config: Vec<(&str, &str, String)> = target
+        .config
+        .iter()
+        .filter(|(k, _)| worker::KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str(), format!("{config_field}.{k}")))
+        .chain(names.iter().map(|(k, v, w)| (*k, v.as_str(), w.clone())))
+        .collect();
+    let settings =
+        providers.resolve_all(config.iter().map(|(k, v, w)| (*k, *v, w.as_str())), &m.at)?;
+    worker::parse(
+        &KeyReader::new(&settings, m.at.clone()),
+        WorkerDefaults {
+            group_id: target.group_id.clone(),
+            offset_storage_topic: target.offset_storage_topic.clone(),
+        },
+    )
+}
+
+/// One connector setting before resolution: as written (resolved through the config
+/// providers, as Connect resolves a connector's config), or already resolved from a Secret.
+#[derive(Clone)]
+enum Entry {
+    Written { value: String, written_as: String },
+    Resolved(Setting),
+}
+
+/// What the operator writes for a cluster under `<role>cluster.`: its alias, bootstrap
+/// servers, security settings, and its `config` (without the Connect worker keys, which are
+/// not client properties).
+fn cluster_entries(
+    m: &Manifest,
+    c: &Cluster<'_>,
+    config: &BTreeMap<String, String>,
+    role: &str,
+    objects: &dyn KubernetesObjects,
+) -> Result<Vec<(String, Entry)>, ConfigError> {
+    let prefix = format!("{role}cluster.");
+    let bootstrap = yaml::str_at(c.spec, "/bootstrapServers")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                m.at.clone()
+                    .with_key(format!("{}.bootstrapServers", c.field)),
+                "is required",
+            )
+        })?;
+    let written = |key: &str, value: String, written_as: String| {
+        (
+            format!("{prefix}{key}"),
+            Entry::Written { value, written_as },
+        )
+    };
+    let mut out = vec![
+        written("alias", c.alias.clone(), format!("{}.alias", c.field)),
+        written(
+            "bootstrap.servers",
+            bootstrap,
+            format!("{}.bootstrapServers", c.field),
+        ),
+    ];
+    for (key, setting) in security(m, c, objects)? {
+        out.push((format!("{prefix}{key}"), Entry::Resolved(setting)));
+    }
+    for (k, v) in config.iter().filter(|(k, _)| !is_worker_key(k)) {
+        out.push(written(k, v.clone(), format!("{}.config.{k}", c.field)));
+    }
+    Ok(out)
+}
+
+/// Connect worker keys, which a cluster's `config` may hold (in the old layout every cluster
+/// had them) but which mean nothing to the connectors' clients.
+fn is_worker_key(key: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "config.storage.",
+        "offset.storage.",
+        "status.storage.",
+        "config.providers",
+        "offset.flush.",
+        "plugin.",
+        "key.converter",
+        "value.converter",
+        "header.converter",
+        "connector.client.config.override.policy",
+        "exactly.once.source.support",
+        "task.shutdown.",
+        "scheduled.rebalance.",
+        "connect.protocol",
+        "inter.worker.",
+        "topic.creation.enable",
+        "topic.tracking.",
+        "config.action.reload",
+        "group.id",
+    ];
+    PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// The security settings of a cluster (unprefixed client keys), as the operator derives
+/// them from `tls` and `authentication`, with the certificates, keys and passwords read from
+/// their Secrets.
+fn security(
+    m: &Manifest,
+    c: &Cluster<'_>,
+    objects: &dyn KubernetesObjects,
+) -> Result<Vec<(&'static str, Setting)>, ConfigError> {
+    let tls = c.spec.get("tls").filter(|v| !v.is_null());
+    let auth = c.spec.get("authentication").filter(|v| !v.is_null());
+    let tls_field = format!("{}.tls", c.field);
+    let auth_field = format!("{}.authentication", c.field);
+    let error = |field: &str, reason: String| {
+        ConfigError::invalid(m.at.clone().with_key(field.to_owned()), reason)
+    };
+    let setting = |value: String, written_as: &str, sensitive: bool| Setting {
+        value,
+        sensitive,
+        written_as: written_as.to_owned(),
+    };
+    let mut out = Vec::new();
+    if let Some(pem) = strimzi::trusted_certificates(m, tls, &tls_field, objects)
+        .map_err(|e| error(&tls_field, e))?
+    {
+        out.push((
+            "ssl.truststore.type",
+            setting("PEM".to_owned(), &tls_field, false),
+        ));
+        out.push((
+            "ssl.truststore.certificates",
+            setting(pem, &tls_field, false),
+        ));
+    }
+    let mut sasl = false;
+    if let Some(a) = auth {
+        let type_field = format!("{auth_field}.type");
+        let kind = yaml::str_at(a, "/type").unwrap_or_default();
+        match kind.as_str() {
+            "tls" => {
+                if tls.is_none() {
+                    return Err(error(
+                        &type_field,
+                        format!("'tls' needs {tls_field}: the client certificate is sent over TLS"),
+                    ));
+                }
+                let id = strimzi::client_certificate(m, Some(a), &auth_field, objects)
+                    .map_err(|e| error(&auth_field, e))?
+                    .ok_or_else(|| error(&auth_field, "has no certificateAndKey".to_owned()))?;
+                out.push((
+                    "ssl.keystore.type",
+                    setting("PEM".to_owned(), &auth_field, false),
+                ));
+                out.push((
+                    "ssl.keystore.certificate.chain",
+                    setting(id.certificate, &auth_field, false),
+                ));
+                out.push((
+                    "ssl.keystore.key",
+                    setting(id.key.expose().to_owned(), &auth_field, true),
+                ));
+            }
+            "plain" | "scram-sha-256" | "scram-sha-512" => {
+                let (mechanism, jaas) = strimzi::sasl_login(m, a, &auth_field, objects)
+                    .map_err(|e| error(&auth_field, e))?;
+                out.push((
+                    "sasl.mechanism",
+                    setting(mechanism.to_owned(), &auth_field, false),
+                ));
+                out.push((
+                    "sasl.jaas.config",
+                    setting(jaas.expose().to_owned(), &auth_field, true),
+                ));
+                sasl = true;
+            }
+            "oauth" | "custom" => {
+                return Err(error(
+                    &type_field,
+                    format!(
+                        "{kind} is not supported yet (cluster '{}'); Strait supports tls, scram-sha-256, scram-sha-512 and plain",
+                        c.alias
+                    ),
+                ));
+            }
+            other => {
+                return Err(error(
+                    &type_field,
+                    format!(
+                        "'{other}' is not a Strimzi client authentication type (expected tls, scram-sha-256, scram-sha-512, plain, oauth or custom)"
+                    ),
+                ));
+            }
+        }
+    }
+    let protocol = match (tls.is_some(), sasl) {
+        (false, false) => "PLAINTEXT",
+        (true, false) => "SSL",
+        (false, true) => "SASL_PLAINTEXT",
+        (true, true) => "SASL_SSL",
+    };
+    let written_as = if sasl { &auth_field } else { &tls_field };
+    out.push((
+        "security.protocol",
+        setting(protocol.to_owned(), written_as, false),
+    ));
+    Ok(out)
+}
+
+/// A connector's settings: the clusters' entries, then the connector spec's `config`, then
+/// the mirror's patterns (which win, as the operator writes them last), `tasksMax` and state.
+fn connector_settings(
+    m: &Manifest,
+    (mirror, i): (&Value, usize),
+    (spec, name, kind): (&Value, &str, ConnectorKind),
+    cluster_entries: &[(String, Entry)],
+    providers: &Providers,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Settings, ConfigError> {
+    let mirror_field = format!("spec.mirrors[{i}]");
+    let field = format!("{mirror_field}.{name}");
+    let mut raw: Vec<(String, String, String)> = strimzi::string_map(
+        m,
+        &format!("/spec/mirrors/{i}/{name}/config"),
+        &format!("{field}.config"),
+    )?
+    .into_iter()
+    .map(|(k, v)| {
+        let w = format!("{field}.config.{k}");
+        (k, v, w)
+    })
+    .collect();
+    let patterns = [
+        (
+            "topics",
+            &["topicsExcludePattern", "topicsBlacklistPattern"][..],
+        ),
+        (
+            "groups",
+            &["groupsExcludePattern", "groupsBlacklistPattern"][..],
+        ),
+    ];
+    for (key, excludes) in patterns {
+        let include = format!("{key}Pattern");
+        if let Some(v) = yaml::str_at(mirror, &format!("/{include}")) {
+            raw.retain(|(k, _, _)| k != key);
+            raw.push((key.to_owned(), v, format!("{mirror_field}.{include}")));
+        }
+        // The newer name wins when both are given, as in the operator.
+        if let Some((exclude, v)) = excludes
+            .iter()
+            .find_map(|e| yaml::str_at(mirror, &format!("/{e}")).map(|v| (*e, v)))
+        {
+            let k = format!("{key}.exclude");
+            raw.retain(|(rk, _, _)| *rk != k);
+            raw.push((k, v, format!("{mirror_field}.{exclude}")));
+        }
+    }
+    strimzi::apply_connector_spec(spec, &field, kind, &m.at, &mut raw, warnings);
+
+    let mut entries: BTreeMap<String, Entry> = cluster_entries.iter().cloned().collect();
+    for (k, value, written_as) in raw {
+        entries.insert(k, Entry::Written { value, written_as });
+    }
+    let written: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .filter_map(|(k, e)| match e {
+            Entry::Written { value, written_as } => {
+                Some((k.as_str(), value.as_str(), written_as.as_str()))
+            }
+            Entry::Resolved(_) => None,
+        })
+        .collect();
+    let mut settings = providers.resolve_all(written, &m.at)?;
+    for (k, e) in entries {
+        if let Entry::Resolved(mut s) = e {
+            s.sensitive |= is_sensitive_key(&k);
+            settings.insert(k, s);
+        }
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests;
