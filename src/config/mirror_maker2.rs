@@ -92,26 +92,30 @@ const TARGET_ONLY_FIELDS: &[&str] = &[
     "statusStorageTopic",
 ];
 
-/// v1beta2 fields removed in v1: (where, field, what replaces it).
+/// v1beta2 fields removed in v1: (where, field, what to do instead).
 const V1BETA2_ONLY: &[(&str, &str, &str)] = &[
-    ("spec", "connectCluster", "spec.target"),
-    ("spec", "clusters", "spec.target and spec.mirrors[].source"),
-    ("mirror", "sourceCluster", "spec.mirrors[].source"),
-    ("mirror", "targetCluster", "spec.target"),
+    ("spec", "connectCluster", "use spec.target"),
+    (
+        "spec",
+        "clusters",
+        "use spec.target and spec.mirrors[].source",
+    ),
+    ("mirror", "sourceCluster", "use spec.mirrors[].source"),
+    ("mirror", "targetCluster", "use spec.target"),
     (
         "mirror",
         "heartbeatConnector",
-        "nothing (v1 runs no heartbeat connector)",
+        "v1 runs no heartbeat connector",
     ),
     (
         "mirror",
         "topicsBlacklistPattern",
-        "spec.mirrors[].topicsExcludePattern",
+        "use spec.mirrors[].topicsExcludePattern",
     ),
     (
         "mirror",
         "groupsBlacklistPattern",
-        "spec.mirrors[].groupsExcludePattern",
+        "use spec.mirrors[].groupsExcludePattern",
     ),
 ];
 
@@ -288,13 +292,13 @@ fn check_fields(
             Err(ConfigError::invalid(
                 at,
                 format!(
-                    "is not part of {API_V1} (it was removed with v1beta2); use {instead}, or apiVersion {API_V1BETA2}"
+                    "is not part of {API_V1} (it was removed with v1beta2): {instead}; or keep apiVersion {API_V1BETA2}"
                 ),
             ))
         } else {
             warnings.push(ConfigWarning::new(
                 at,
-                format!("{name} is deprecated and removed in {API_V1}; use {instead}"),
+                format!("{name} is deprecated and removed in {API_V1}: {instead}"),
             ));
             Ok(())
         }

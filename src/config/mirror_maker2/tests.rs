@@ -442,6 +442,7 @@ fn v1beta2_heartbeats_blacklists_and_config_providers() {
     let h = f.heartbeat_connector.as_ref().unwrap();
     assert_eq!(h.name, "a->b.MirrorHeartbeatConnector");
     let w = warnings(&l);
+    assert_eq!(w.len(), 7, "only the deprecations: {w:#?}");
     for field in [
         "spec.mirrors[0].heartbeatConnector",
         "spec.mirrors[0].topicsBlacklistPattern",
@@ -464,7 +465,7 @@ fn invalid_resources() {
             .replace("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1"),
     )]);
     assert!(
-        e.ends_with("key 'spec.clusters': is not part of kafka.strimzi.io/v1 (it was removed with v1beta2); use spec.target and spec.mirrors[].source, or apiVersion kafka.strimzi.io/v1beta2"),
+        e.ends_with("key 'spec.clusters': is not part of kafka.strimzi.io/v1 (it was removed with v1beta2): use spec.target and spec.mirrors[].source; or keep apiVersion kafka.strimzi.io/v1beta2"),
         "{e}"
     );
     let e = error(&[(
