@@ -5,7 +5,8 @@
 //! certificates, the KafkaUsers' passwords) written as `kubectl -o yaml` writes them. Records
 //! on the target must equal the source's, and a checkpoint of a source group must appear.
 //! A second resource mirrors the other way (active/active), its source read with
-//! SCRAM-SHA-256, in the same process. Needs `testbed/kafka.sh up`.
+//! SCRAM-SHA-256, in the same process. Strimzi 0.45's mTLS example, in v1beta2's old layout,
+//! runs over the bed's mTLS listeners. Needs `testbed/kafka.sh up`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
@@ -21,6 +22,7 @@ use common::{
     Cluster, StraitProcess, Testbed, assert_complete_in_order, commit_as_member, create_topic,
     produce_samples, read_topic, repo_root, topic_counts, unique, wait_for,
 };
+use rdkafka::ClientConfig;
 
 const CHECKPOINTS_TOPIC: &str = "cluster-a.checkpoints.internal";
 
@@ -64,39 +66,10 @@ fn reverse(tb: &Testbed, topic: &str, run: &str) -> String {
     )
 }
 
-/// Writes the example, adapted to the test bed, the way back, and their Secrets into `dir`.
-fn files(
-    tb: &Testbed,
-    dir: &Path,
-    (topic, back_topic): (&str, &str),
-    group: &str,
-    run: &str,
-) -> Vec<PathBuf> {
-    let example = std::fs::read_to_string(
-        repo_root().join("tests/fixtures/strimzi-mm2/v1-scram-sha-512-auth-mirror-maker-2.yaml"),
-    )
-    .unwrap();
-    // Only what ties the example to its Kubernetes clusters, and what makes a rerun start fresh
-    // and finish within the test's time, changes.
-    let mm2 = example
-        .replace(
-            "cluster-a-kafka-bootstrap:9093",
-            tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
-        )
-        .replace(
-            "cluster-b-kafka-bootstrap:9093",
-            tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
-        )
-        .replace("username: cluster-a-user", "username: replicator")
-        .replace("username: cluster-b-user", "username: replicator")
-        .replace(
-            "groupId: my-mirror-maker-2-group",
-            &format!("groupId: {run}-group"),
-        )
-        .replace(
-            "offsetStorageTopic: my-mirror-maker-2-offset",
-            &format!("offsetStorageTopic: {run}-offsets"),
-        )
+/// The example's pieces that make a run take long, shortened; its patterns narrowed to
+/// `topic` and `group`.
+fn shortened(example: &str, topic: &str, group: &str) -> String {
+    example
         .replace(
             "refresh.topics.interval.seconds: 600",
             "refresh.topics.interval.seconds: 2",
@@ -120,24 +93,10 @@ fn files(
         .replace(
             "groupsPattern: \".*\"",
             &format!("groupsPattern: \"{group}\""),
-        );
-    assert_eq!(mm2.matches("127.0.0.1:").count(), 2, "{mm2}");
-    let ca = std::fs::read(tb.var("TRUSTSTORE_PEM")).unwrap();
-    let password = tb.var("REPLICATOR_PASSWORD").as_bytes();
-    let files = [
-        ("mirror-maker-2.yaml", mm2),
-        ("mirror-maker-2-back.yaml", reverse(tb, back_topic, run)),
-        (
-            "secrets.yaml",
-            [
-                secret("cluster-a-cluster-ca-cert", &[("ca.crt", &ca)]),
-                secret("cluster-b-cluster-ca-cert", &[("ca.crt", &ca)]),
-                secret("cluster-a-user", &[("password", password)]),
-                secret("cluster-b-user", &[("password", password)]),
-            ]
-            .join("---\n"),
-        ),
-    ];
+        )
+}
+
+fn write(dir: &Path, files: Vec<(&str, String)>) -> Vec<PathBuf> {
     files
         .into_iter()
         .map(|(name, text)| {
@@ -146,6 +105,110 @@ fn files(
             path
         })
         .collect()
+}
+
+/// Writes the SCRAM example, adapted to the test bed, the way back, and their Secrets into
+/// `dir`.
+fn scram_files(
+    tb: &Testbed,
+    dir: &Path,
+    (topic, back_topic): (&str, &str),
+    group: &str,
+    run: &str,
+) -> Vec<PathBuf> {
+    let example = std::fs::read_to_string(
+        repo_root().join("tests/fixtures/strimzi-mm2/v1-scram-sha-512-auth-mirror-maker-2.yaml"),
+    )
+    .unwrap();
+    // Only what ties the example to its Kubernetes clusters, and what makes a rerun start fresh
+    // and finish within the test's time, changes.
+    let mm2 = shortened(&example, topic, group)
+        .replace(
+            "cluster-a-kafka-bootstrap:9093",
+            tb.var("SOURCE_BOOTSTRAP_SASL_SSL"),
+        )
+        .replace(
+            "cluster-b-kafka-bootstrap:9093",
+            tb.var("TARGET_BOOTSTRAP_SASL_SSL"),
+        )
+        .replace("username: cluster-a-user", "username: replicator")
+        .replace("username: cluster-b-user", "username: replicator")
+        .replace(
+            "groupId: my-mirror-maker-2-group",
+            &format!("groupId: {run}-group"),
+        )
+        .replace(
+            "offsetStorageTopic: my-mirror-maker-2-offset",
+            &format!("offsetStorageTopic: {run}-offsets"),
+        );
+    assert_eq!(mm2.matches("127.0.0.1:").count(), 2, "{mm2}");
+    let ca = std::fs::read(tb.var("TRUSTSTORE_PEM")).unwrap();
+    let password = tb.var("REPLICATOR_PASSWORD").as_bytes();
+    write(
+        dir,
+        vec![
+            ("mirror-maker-2.yaml", mm2),
+            ("mirror-maker-2-back.yaml", reverse(tb, back_topic, run)),
+            (
+                "secrets.yaml",
+                [
+                    secret("cluster-a-cluster-ca-cert", &[("ca.crt", &ca)]),
+                    secret("cluster-b-cluster-ca-cert", &[("ca.crt", &ca)]),
+                    secret("cluster-a-user", &[("password", password)]),
+                    secret("cluster-b-user", &[("password", password)]),
+                ]
+                .join("---\n"),
+            ),
+        ],
+    )
+}
+
+/// Writes Strimzi 0.45's mTLS example (v1beta2, old layout), adapted to the test bed, and the
+/// KafkaUser Secrets holding the bed's client certificate and key, into `dir`.
+fn mtls_files(tb: &Testbed, dir: &Path, topic: &str, group: &str, run: &str) -> Vec<PathBuf> {
+    let example = std::fs::read_to_string(
+        repo_root().join("tests/fixtures/strimzi-mm2/v1beta2-tls-auth-mirror-maker-2.yaml"),
+    )
+    .unwrap();
+    // The old layout keeps the Connect group and offsets topic in the connect cluster's
+    // config; made unique so reruns start fresh.
+    let mm2 = shortened(&example, topic, group)
+        .replace(
+            "cluster-a-kafka-bootstrap:9093",
+            tb.var("SOURCE_BOOTSTRAP_MTLS"),
+        )
+        .replace(
+            "cluster-b-kafka-bootstrap:9093",
+            tb.var("TARGET_BOOTSTRAP_MTLS"),
+        )
+        .replace(
+            "        offset.storage.replication.factor: -1\n",
+            &format!(
+                "        offset.storage.replication.factor: -1\n        group.id: {run}-group\n        \
+                 offset.storage.topic: {run}-offsets\n"
+            ),
+        );
+    assert_eq!(mm2.matches("127.0.0.1:").count(), 2, "{mm2}");
+    let ca = std::fs::read(tb.var("TRUSTSTORE_PEM")).unwrap();
+    let cert = std::fs::read(tb.var("CLIENT_CERT_PEM")).unwrap();
+    let key = std::fs::read(tb.var("CLIENT_KEY_PEM")).unwrap();
+    let user = |name: &str| secret(name, &[("user.crt", &cert), ("user.key", &key)]);
+    write(
+        dir,
+        vec![
+            ("mirror-maker-2.yaml", mm2),
+            (
+                "secrets.yaml",
+                [
+                    secret("cluster-a-cluster-ca-cert", &[("ca.crt", &ca)]),
+                    secret("cluster-b-cluster-ca-cert", &[("ca.crt", &ca)]),
+                    user("cluster-a-user"),
+                    user("cluster-b-user"),
+                ]
+                .join("---\n"),
+            ),
+        ],
+    )
 }
 
 /// Whether the checkpoints topic holds a checkpoint of `group`.
@@ -167,8 +230,104 @@ fn has_checkpoint(tb: &Testbed, group: &str) -> bool {
     found
 }
 
+/// `strait validate -f ...`: asserts success and returns its output.
+fn validate(files: &[PathBuf]) -> String {
+    let mut validate = std::process::Command::new(env!("CARGO_BIN_EXE_strait"));
+    validate.arg("validate");
+    for f in files {
+        validate.arg("-f").arg(f);
+    }
+    let out = validate.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// `strait run -f ...` on an ephemeral HTTP port.
+fn run(files: &[PathBuf], dir: &Path) -> StraitProcess {
+    let mut args: Vec<&str> = Vec::new();
+    for f in &files[1..] {
+        args.extend(["-f", f.to_str().unwrap()]);
+    }
+    args.extend(["--http-addr", "127.0.0.1:0"]);
+    StraitProcess::start_with(&files[0], &dir.join("strait.log"), &[], &args, &[])
+}
+
+/// Waits for all `n` records of `topic` (on `from`) on `remote` (on `to`), then asserts they
+/// are the same, partition by partition, in order.
+async fn assert_mirrored(
+    strait: &StraitProcess,
+    (from, topic): (&ClientConfig, &str),
+    (to, remote): (&ClientConfig, &str),
+    n: i64,
+) {
+    let (t, r) = (to.clone(), remote.to_owned());
+    let arrived = tokio::task::spawn_blocking(move || {
+        wait_for(Duration::from_secs(90), || {
+            topic_counts(&t, &r).is_some_and(|c| c.iter().sum::<i64>() == n)
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        arrived,
+        "records did not arrive on {remote}: {}",
+        strait.log_text()
+    );
+    let (f, t, (tp, rp)) = (
+        from.clone(),
+        to.clone(),
+        (topic.to_owned(), remote.to_owned()),
+    );
+    let (source, target) =
+        tokio::task::spawn_blocking(move || (read_topic(&f, &tp), read_topic(&t, &rp)))
+            .await
+            .unwrap();
+    assert_eq!(source.len(), target.len());
+    for (p, (s, t)) in source.iter().zip(&target).enumerate() {
+        assert_eq!(s.len(), t.len(), "partition {p}");
+        assert_complete_in_order(s, t, &format!("partition {p}"));
+    }
+}
+
+/// Commits offsets of `group` on the source's `topic` (3 partitions) and waits for its
+/// checkpoint on the target.
+async fn assert_checkpointed(strait: &StraitProcess, src: &ClientConfig, topic: &str, group: &str) {
+    let (s, g, tp) = (src.clone(), group.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        commit_as_member(&s, &g, &tp, &[(0, 500, ""), (1, 500, ""), (2, 500, "")]);
+    })
+    .await
+    .unwrap();
+    let g = group.to_owned();
+    let checkpointed = tokio::task::spawn_blocking(move || {
+        wait_for(Duration::from_secs(90), || {
+            has_checkpoint(&Testbed::get(), &g)
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        checkpointed,
+        "no checkpoint of {group} in {CHECKPOINTS_TOPIC}: {}",
+        strait.log_text()
+    );
+}
+
+fn stop(mut strait: StraitProcess) -> String {
+    strait.signal("TERM");
+    assert_eq!(
+        strait.wait(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        strait.log_text()
+    );
+    strait.log_text()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn strimzis_kafka_mirror_maker_2_example_runs_a_flow() {
+async fn strimzis_scram_example_and_the_way_back() {
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
     let tgt = tb.plaintext_config(Cluster::Target);
@@ -180,7 +339,7 @@ async fn strimzis_kafka_mirror_maker_2_example_runs_a_flow() {
     create_topic(&tgt, &back_topic, 2).await;
     produce_samples(&tgt, &back_topic, 2, 0, 1_000);
     let dir = tempfile::tempdir().unwrap();
-    let files = files(
+    let files = scram_files(
         &tb,
         dir.path(),
         (&topic, &back_topic),
@@ -188,111 +347,76 @@ async fn strimzis_kafka_mirror_maker_2_example_runs_a_flow() {
         &unique("kmm2"),
     );
 
-    // `strait validate` shows the resolved flow and no secret.
-    let mut validate = std::process::Command::new(env!("CARGO_BIN_EXE_strait"));
-    validate.arg("validate");
-    for f in &files {
-        validate.arg("-f").arg(f);
-    }
-    let out = validate.output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    // `strait validate` shows both flows and no secret.
+    let text = validate(&files);
     assert!(text.contains("flow cluster-a->cluster-b"), "{text}");
     assert!(text.contains("flow cluster-b->cluster-a"), "{text}");
-    assert!(
-        text.contains("sasl: SCRAM-SHA-256 user 'replicator' password [redacted]"),
-        "{text}"
-    );
-    assert!(
-        text.contains("sasl: SCRAM-SHA-512 user 'replicator' password [redacted]"),
-        "{text}"
-    );
+    for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
+        assert!(
+            text.contains(&format!(
+                "sasl: {mechanism} user 'replicator' password [redacted]"
+            )),
+            "{text}"
+        );
+    }
     assert!(
         !text.contains(tb.var("REPLICATOR_PASSWORD")),
         "a secret leaked: {text}"
     );
 
-    let mut strait = StraitProcess::start_with(
-        &files[0],
-        &dir.path().join("strait.log"),
-        &[],
-        &[
-            "-f",
-            files[1].to_str().unwrap(),
-            "-f",
-            files[2].to_str().unwrap(),
-            "--http-addr",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
-    let remote = format!("cluster-a.{topic}");
-    let (t, r) = (tgt.clone(), remote.clone());
-    let arrived = tokio::task::spawn_blocking(move || {
-        wait_for(Duration::from_secs(90), || {
-            topic_counts(&t, &r).is_some_and(|c| c.iter().sum::<i64>() == 3_000)
-        })
-    })
-    .await
-    .unwrap();
-    assert!(
-        arrived,
-        "records did not arrive on {remote}: {}",
-        strait.log_text()
-    );
-    let (s, t, (tp, rp)) = (src.clone(), tgt.clone(), (topic.clone(), remote.clone()));
-    let (source, target) =
-        tokio::task::spawn_blocking(move || (read_topic(&s, &tp), read_topic(&t, &rp)))
-            .await
-            .unwrap();
-    assert_eq!(source.len(), target.len());
-    for (p, (s, t)) in source.iter().zip(&target).enumerate() {
-        assert_eq!(s.len(), t.len(), "partition {p}");
-        assert_complete_in_order(s, t, &format!("partition {p}"));
-    }
-
+    let strait = run(&files, dir.path());
+    assert_mirrored(
+        &strait,
+        (&src, &topic),
+        (&tgt, &format!("cluster-a.{topic}")),
+        3_000,
+    )
+    .await;
     // The way back runs in the same process.
-    let (s, r) = (src.clone(), format!("cluster-b.{back_topic}"));
-    let back = tokio::task::spawn_blocking(move || {
-        wait_for(Duration::from_secs(90), || {
-            topic_counts(&s, &r).is_some_and(|c| c.iter().sum::<i64>() == 1_000)
-        })
-    })
-    .await
-    .unwrap();
-    assert!(
-        back,
-        "records did not arrive on cluster-b.{back_topic}: {}",
-        strait.log_text()
-    );
+    assert_mirrored(
+        &strait,
+        (&tgt, &back_topic),
+        (&src, &format!("cluster-b.{back_topic}")),
+        1_000,
+    )
+    .await;
+    assert_checkpointed(&strait, &src, &topic, &group).await;
+    let log = stop(strait);
+    assert!(!log.contains(tb.var("REPLICATOR_PASSWORD")));
+}
 
-    // A source group's committed offsets become a checkpoint on the target.
-    let (s, g, tp) = (src.clone(), group.clone(), topic.clone());
-    tokio::task::spawn_blocking(move || {
-        commit_as_member(&s, &g, &tp, &[(0, 500, ""), (1, 500, ""), (2, 500, "")]);
-    })
-    .await
-    .unwrap();
-    let tb2 = Testbed::get();
-    let g = group.clone();
-    let checkpointed = tokio::task::spawn_blocking(move || {
-        wait_for(Duration::from_secs(90), || has_checkpoint(&tb2, &g))
-    })
-    .await
-    .unwrap();
-    assert!(
-        checkpointed,
-        "no checkpoint of {group} in {CHECKPOINTS_TOPIC}: {}",
-        strait.log_text()
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strimzis_v1beta2_mtls_example() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("test.kmm2-mtls");
+    let group = unique("kmm2-mtls-group");
+    create_topic(&src, &topic, 3).await;
+    produce_samples(&src, &topic, 3, 0, 2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let files = mtls_files(&tb, dir.path(), &topic, &group, &unique("kmm2-mtls"));
 
-    strait.signal("TERM");
-    assert_eq!(
-        strait.wait(Duration::from_secs(60)),
-        Some(0),
-        "{}",
-        strait.log_text()
+    let text = validate(&files);
+    assert!(text.contains("flow cluster-a->cluster-b"), "{text}");
+    assert!(text.contains("key [redacted]"), "{text}");
+    assert!(
+        text.contains("is deprecated and removed in kafka.strimzi.io/v1"),
+        "{text}"
     );
-    assert!(!strait.log_text().contains(tb.var("REPLICATOR_PASSWORD")));
+    let key = std::fs::read_to_string(tb.var("CLIENT_KEY_PEM")).unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(!text.contains(key_body), "a secret leaked: {text}");
+
+    let strait = run(&files, dir.path());
+    assert_mirrored(
+        &strait,
+        (&src, &topic),
+        (&tgt, &format!("cluster-a.{topic}")),
+        2_000,
+    )
+    .await;
+    assert_checkpointed(&strait, &src, &topic, &group).await;
+    let log = stop(strait);
+    assert!(!log.contains(key_body));
 }
