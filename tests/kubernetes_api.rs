@@ -6,7 +6,8 @@
 //! globs, the kubeconfig's namespace), precedence of `-f` manifests, every error a user can
 //! meet (missing object or key, 403 with the Role to fix, 401, unreachable server, untrusted
 //! certificate, timeout), lookups from inside a tokio runtime, and the whole seed flow through
-//! `strait validate` with its objects served by the API only, with no secret in any output.
+//! `strait validate` with its objects served by the API only, and a KafkaMirrorMaker2 whose
+//! Secrets the API serves, with no secret in any output.
 //! Needs a JDK and Maven (the mock's jars are resolved by `testbed/kube-api.sh fetch`); talks
 //! only to 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
@@ -528,4 +529,44 @@ fn auto_outside_a_pod_and_never_do_not_use_the_api() {
             "{args:?} {env:?}: {stderr}"
         );
     }
+}
+
+/// A KafkaMirrorMaker2 in the seed's namespace whose Secrets (the target's SCRAM password and
+/// CA certificate) only the API serves: resolved as for a KafkaConnect, never shown.
+#[test]
+fn a_kafka_mirror_maker_2_reads_its_secrets_from_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = mock_kubeconfig(dir.path());
+    let mm2 = write(
+        dir.path(),
+        "mm2.yaml",
+        "apiVersion: kafka.strimzi.io/v1\nkind: KafkaMirrorMaker2\nmetadata:\n  name: mm2\n  namespace: repl\n\
+         spec:\n  target:\n    alias: useast\n    bootstrapServers: useast:9093\n    groupId: g\n    \
+         offsetStorageTopic: o\n    configStorageTopic: c\n    statusStorageTopic: s\n    tls:\n      \
+         trustedCertificates:\n        - secretName: useast-cert\n          certificate: ca.crt\n    \
+         authentication:\n      type: scram-sha-512\n      username: replicator\n      passwordSecret:\n        \
+         secretName: useast-password\n        password: pass\n  mirrors:\n  - source:\n      alias: uswest\n      \
+         bootstrapServers: uswest:9092\n    sourceConnector: {}\n",
+    );
+    let loaded = load_via(&kc, std::slice::from_ref(&mm2), Duration::from_secs(10)).unwrap();
+    let target = &loaded.config.flows[0].target;
+    assert_eq!(
+        target.sasl.as_ref().unwrap().password.expose(),
+        "Tgt-S3cret-pass-9417"
+    );
+    assert!(
+        matches!(&target.tls.truststore, Some(Truststore::PemInline(p)) if p.contains("BEGIN CERTIFICATE"))
+    );
+
+    let out = validate(
+        &["--kubernetes-api", "always"],
+        &[mm2],
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("flow uswest->useast"), "{stdout}");
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
 }
