@@ -126,6 +126,7 @@ pub(crate) fn is_mirror_maker2(m: &Manifest) -> bool {
 
 /// One Kafka cluster of the resource (`spec.target`, a mirror's `source`, or an entry of
 /// the old layout's `spec.clusters`).
+#[derive(Clone)]
 struct Cluster<'a> {
     alias: String,
     spec: &'a Value,
@@ -470,12 +471,7 @@ fn target<'a>(
         config.remove(*key);
     }
     Ok(Target {
-        cluster: Cluster {
-            alias: c.alias.clone(),
-            spec: c.spec,
-            field: c.field.clone(),
-            pointer: c.pointer.clone(),
-        },
+        cluster: c.clone(),
         group_id,
         offset_storage_topic,
         config,
@@ -504,17 +500,11 @@ fn mirror_source<'a>(
             format!("is required (in {API_V1BETA2}, sourceCluster may name one of spec.clusters instead)"),
         )
     })?;
-    let c = old_clusters.get(&alias).ok_or_else(|| {
+    old_clusters.get(&alias).cloned().ok_or_else(|| {
         ConfigError::invalid(
             m.at.clone().with_key(field),
             format!("'{alias}' is not the alias of any of spec.clusters"),
         )
-    })?;
-    Ok(Cluster {
-        alias: c.alias.clone(),
-        spec: c.spec,
-        field: c.field.clone(),
-        pointer: c.pointer.clone(),
     })
 }
 
