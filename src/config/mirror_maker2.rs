@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::client_props::ClientContext;
-use super::connector::{self, ConnectorInput, ConnectorKind};
+use super::connector::{self, ConnectorInput, ConnectorKind, ParsedConnector};
 use super::error::{ConfigError, ConfigWarning};
 use super::key_reader::KeyReader;
 use super::manifests::Manifest;
@@ -189,94 +189,128 @@ pub(crate) fn read(
     let providers = strimzi::providers(m, &target.config, &target_config_field, &env, warnings);
     let worker = parse_worker(m, &target, &target_config_field, &providers)?;
 
-    let objects = env.kubernetes.as_ref();
-    let target_entries = cluster_entries(m, &target.cluster, &target.config, "target.", objects)?;
-    let ctx = ClientContext::default();
+    let scope = Scope {
+        m,
+        objects: env.kubernetes.as_ref(),
+        providers: &providers,
+        worker: &worker,
+        target_alias: &target.cluster.alias,
+        target_entries: cluster_entries(
+            m,
+            &target.cluster,
+            &target.config,
+            "target.",
+            env.kubernetes.as_ref(),
+        )?,
+    };
     let mut aliases = BTreeSet::from([target.cluster.alias.clone()]);
     let mut parsed = Vec::new();
     for (i, mirror) in mirrors.iter().enumerate() {
-        let field = format!("spec.mirrors[{i}]");
-        let at = |key: &str| m.at.clone().with_key(format!("{field}.{key}"));
-        if let Some(t) = yaml::str_at(mirror, "/targetCluster")
-            && t != target.cluster.alias
-        {
-            return Err(ConfigError::invalid(
-                at("targetCluster"),
-                format!(
-                    "'{t}' is not the target cluster '{}': all mirrors of a KafkaMirrorMaker2 write to its Connect cluster",
-                    target.cluster.alias
-                ),
-            ));
-        }
         let source = mirror_source(m, mirror, i, &old_clusters)?;
         if !aliases.insert(source.alias.clone()) {
+            let key = if mirror.get("source").is_some_and(|s| !s.is_null()) {
+                "source.alias"
+            } else {
+                "sourceCluster"
+            };
             return Err(ConfigError::invalid(
-                at("source.alias"),
+                m.at.clone().with_key(format!("spec.mirrors[{i}].{key}")),
                 format!(
                     "alias '{}' is used twice: the target and the sources of a KafkaMirrorMaker2 need distinct aliases",
                     source.alias
                 ),
             ));
         }
-        let source_config = strimzi::string_map(
-            m,
-            &format!("{}/config", source.pointer),
-            &format!("{}.config", source.field),
-        )?;
-        let mut entries = target_entries.clone();
-        entries.extend(cluster_entries(
-            m,
-            &source,
-            &source_config,
-            "source.",
-            objects,
-        )?);
-        for (kind, name) in [
-            (ConnectorKind::Source, "sourceConnector"),
-            (ConnectorKind::Checkpoint, "checkpointConnector"),
-            (ConnectorKind::Heartbeat, "heartbeatConnector"),
-        ] {
-            let Some(connector_spec) = mirror.get(name).filter(|v| !v.is_null()) else {
-                continue;
-            };
-            let settings = connector_settings(
-                m,
-                (mirror, i),
-                (connector_spec, name, kind),
-                &entries,
-                &providers,
-                warnings,
-            )?;
-            let input = ConnectorInput {
-                kind,
-                name: format!(
-                    "{}->{}.{}",
-                    source.alias,
-                    target.cluster.alias,
-                    kind.simple_name()
-                ),
-                settings: &settings,
-                at: m.at.clone(),
-                ctx: &ctx,
-                worker: &worker,
-            };
-            parsed.push(connector::parse(&input, warnings)?);
-        }
-        if ![
-            "sourceConnector",
-            "checkpointConnector",
-            "heartbeatConnector",
-        ]
-        .iter()
-        .any(|c| mirror.get(*c).is_some_and(|v| !v.is_null()))
-        {
-            warnings.push(ConfigWarning::new(
-                m.at.clone().with_key(field),
-                "has no connector (sourceConnector, checkpointConnector): nothing to run",
-            ));
-        }
+        parsed.extend(mirror_connectors(&scope, (mirror, i), &source, warnings)?);
     }
     flows::assemble(parsed, &worker.config)
+}
+
+/// What all mirrors of a resource share.
+struct Scope<'a> {
+    m: &'a Manifest,
+    objects: &'a dyn KubernetesObjects,
+    providers: &'a Providers,
+    worker: &'a worker::ParsedWorker,
+    target_alias: &'a str,
+    /// The target's `target.cluster.*` entries.
+    target_entries: Vec<(String, Entry)>,
+}
+
+/// The connectors of mirror `i`, as the operator would create them: one per connector spec
+/// present.
+fn mirror_connectors(
+    scope: &Scope<'_>,
+    (mirror, i): (&Value, usize),
+    source: &Cluster<'_>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<ParsedConnector>, ConfigError> {
+    let m = scope.m;
+    let field = format!("spec.mirrors[{i}]");
+    if let Some(t) = yaml::str_at(mirror, "/targetCluster")
+        && t != scope.target_alias
+    {
+        return Err(ConfigError::invalid(
+            m.at.clone().with_key(format!("{field}.targetCluster")),
+            format!(
+                "'{t}' is not the target cluster '{}': all mirrors of a KafkaMirrorMaker2 write to its Connect cluster",
+                scope.target_alias
+            ),
+        ));
+    }
+    let source_config = strimzi::string_map(
+        m,
+        &format!("{}/config", source.pointer),
+        &format!("{}.config", source.field),
+    )?;
+    let mut entries = scope.target_entries.clone();
+    entries.extend(cluster_entries(
+        m,
+        source,
+        &source_config,
+        "source.",
+        scope.objects,
+    )?);
+    let ctx = ClientContext::default();
+    let mut parsed = Vec::new();
+    for (kind, name) in [
+        (ConnectorKind::Source, "sourceConnector"),
+        (ConnectorKind::Checkpoint, "checkpointConnector"),
+        (ConnectorKind::Heartbeat, "heartbeatConnector"),
+    ] {
+        let Some(connector_spec) = mirror.get(name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let settings = connector_settings(
+            m,
+            (mirror, i),
+            (connector_spec, name, kind),
+            &entries,
+            scope.providers,
+            warnings,
+        )?;
+        let input = ConnectorInput {
+            kind,
+            name: format!(
+                "{}->{}.{}",
+                source.alias,
+                scope.target_alias,
+                kind.simple_name()
+            ),
+            settings: &settings,
+            at: m.at.clone(),
+            ctx: &ctx,
+            worker: scope.worker,
+        };
+        parsed.push(connector::parse(&input, warnings)?);
+    }
+    if parsed.is_empty() {
+        warnings.push(ConfigWarning::new(
+            m.at.clone().with_key(field),
+            "has no connector (sourceConnector, checkpointConnector): nothing to run",
+        ));
+    }
+    Ok(parsed)
 }
 
 /// Warns about fields Strimzi does not serve; refuses v1beta2-only fields in v1 and warns

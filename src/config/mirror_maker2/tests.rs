@@ -504,6 +504,31 @@ fn invalid_resources() {
         ),
     )]);
     assert!(e.contains("key 'spec.mirrors[0].sourceCluster': 'cluster-x' is not the alias of any of spec.clusters"), "{e}");
+    // The old layout's duplicate is named where the mirror names its source.
+    let old = fixture("v1beta2-kafka-mirror-maker-2.yaml");
+    let mirror = &old[old.find("  - sourceCluster").unwrap()..];
+    let e = error(&[("mm2.yaml", &format!("{old}{mirror}"))]);
+    assert!(
+        e.contains("key 'spec.mirrors[1].sourceCluster': alias 'cluster-a' is used twice"),
+        "{e}"
+    );
+    // A mirror without connectors runs nothing, and says so.
+    let l = load(&[(
+        "mm2.yaml",
+        &format!(
+            "{V1_HEAD}{}  mirrors:\n{}  - source:\n      alias: idle\n      bootstrapServers: idle:9092\n",
+            v1_target("c", ""),
+            v1_mirror("a", "", "")
+        ),
+    )]);
+    assert_eq!(l.config.flows.len(), 1);
+    assert!(
+        warnings(&l).iter().any(|w| w.contains(
+            "key 'spec.mirrors[1]': has no connector (sourceConnector, checkpointConnector): nothing to run"
+        )),
+        "{:#?}",
+        warnings(&l)
+    );
     // Unknown fields are reported and ignored.
     let l = load(&[(
         "mm2.yaml",
