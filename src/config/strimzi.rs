@@ -81,8 +81,8 @@ fn is_connector(m: &Manifest) -> bool {
     m.api_version.starts_with(API_GROUP) && m.kind == "KafkaConnector"
 }
 
-/// Reads the flows of all KafkaConnects and their KafkaConnectors; each flow comes with the
-/// KafkaConnect that defines it.
+/// Reads the flows of all KafkaConnects and their KafkaConnectors, and of all
+/// KafkaMirrorMaker2s ([`mirror_maker2`]); each flow comes with the resource that defines it.
 pub(crate) fn read(
     manifests: &[Manifest],
     base_env: &ProviderEnv,
