@@ -226,11 +226,27 @@ fn read_connect(
     }
     let providers = providers(connect, &spec_config, "spec.config", &env, warnings);
 
+    // Strimzi 0.49 and later name the group and offsets topic in fields of their own
+    // (required in kafka.strimzi.io/v1), which win over spec.config as in the operator.
+    let named: Vec<(&str, String, &str)> = [
+        ("group.id", "/spec/groupId", "spec.groupId"),
+        (
+            "offset.storage.topic",
+            "/spec/offsetStorageTopic",
+            "spec.offsetStorageTopic",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, pointer, field)| {
+        yaml::str_at(&connect.value, pointer).map(|v| (key, v, field))
+    })
+    .collect();
     let worker_settings = providers.resolve_all(
         spec_config
             .iter()
             .filter(|(k, _)| worker::KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (k.as_str(), v.as_str(), k.as_str())),
+            .map(|(k, v)| (k.as_str(), v.as_str(), k.as_str()))
+            .chain(named.iter().map(|(k, v, w)| (*k, v.as_str(), *w))),
         &connect.at,
     )?;
     let defaults = WorkerDefaults {
@@ -714,6 +730,25 @@ mod tests {
         assert_eq!(f.worker.group_id, "connect-cluster");
         assert_eq!(f.worker.offset_storage_topic, "connect-cluster-offsets");
         assert_eq!(f.worker.offset_storage_replication_factor, 3);
+    }
+
+    #[test]
+    fn v1_connect_names_group_and_offsets_topic_in_fields() {
+        let spec = "  groupId: g-v1\n  offsetStorageTopic: o-v1\n  configStorageTopic: c\n  statusStorageTopic: s\n  \
+                    config:\n    group.id: ignored\n";
+        let l = load(&[
+            (
+                "connect.yaml",
+                &connect(spec).replace("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1"),
+            ),
+            (
+                "connector.yaml",
+                &source_connector("    target.cluster.bootstrap.servers: tgt:9093\n", ""),
+            ),
+        ]);
+        let w = &l.config.flows[0].worker;
+        assert_eq!(w.group_id, "g-v1");
+        assert_eq!(w.offset_storage_topic, "o-v1");
     }
 
     #[test]
