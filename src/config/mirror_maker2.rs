@@ -50,75 +50,6 @@ const OLD_LAYOUT_WORKER_NAMES: &[&str] = &[
     "status.storage.topic",
 ];
 
-/// Fields of `spec` Strait has no use for but Strimzi serves (pod, JVM and metrics settings);
-/// they are accepted without a warning.
-const SPEC_FIELDS_WITHOUT_EFFECT: &[&str] = &[
-    "version",
-    "replicas",
-    "image",
-    "resources",
-    "livenessProbe",
-    "readinessProbe",
-    "jvmOptions",
-    "jmxOptions",
-    "logging",
-    "clientRackInitImage",
-    "rack",
-    "metricsConfig",
-    "tracing",
-    "template",
-    "externalConfiguration",
-];
-const MIRROR_FIELDS: &[&str] = &[
-    "source",
-    "sourceConnector",
-    "checkpointConnector",
-    "topicsPattern",
-    "topicsExcludePattern",
-    "groupsPattern",
-    "groupsExcludePattern",
-];
-const CLUSTER_FIELDS: &[&str] = &[
-    "alias",
-    "bootstrapServers",
-    "tls",
-    "authentication",
-    "config",
-];
-const TARGET_ONLY_FIELDS: &[&str] = &[
-    "groupId",
-    "configStorageTopic",
-    "offsetStorageTopic",
-    "statusStorageTopic",
-];
-
-/// v1beta2 fields removed in v1: (where, field, what to do instead).
-const V1BETA2_ONLY: &[(&str, &str, &str)] = &[
-    ("spec", "connectCluster", "use spec.target"),
-    (
-        "spec",
-        "clusters",
-        "use spec.target and spec.mirrors[].source",
-    ),
-    ("mirror", "sourceCluster", "use spec.mirrors[].source"),
-    ("mirror", "targetCluster", "use spec.target"),
-    (
-        "mirror",
-        "heartbeatConnector",
-        "v1 runs no heartbeat connector",
-    ),
-    (
-        "mirror",
-        "topicsBlacklistPattern",
-        "use spec.mirrors[].topicsExcludePattern",
-    ),
-    (
-        "mirror",
-        "groupsBlacklistPattern",
-        "use spec.mirrors[].groupsExcludePattern",
-    ),
-];
-
 /// Whether the manifest is a Strimzi KafkaMirrorMaker2.
 pub(crate) fn is_mirror_maker2(m: &Manifest) -> bool {
     m.api_version.starts_with("kafka.strimzi.io/") && m.kind == KIND
@@ -168,7 +99,7 @@ pub(crate) fn read(
         .get("spec")
         .filter(|s| s.is_object())
         .ok_or_else(|| ConfigError::invalid(m.at.clone().with_key("spec"), "is required"))?;
-    check_fields(m, v1, spec, warnings)?;
+    fields::check_fields(m, v1, spec, warnings)?;
 
     let old_clusters = old_layout_clusters(m, spec)?;
     let target = target(m, spec, &old_clusters)?;
@@ -311,91 +242,6 @@ fn mirror_connectors(
         ));
     }
     Ok(parsed)
-}
-
-/// Warns about fields Strimzi does not serve; refuses v1beta2-only fields in v1 and warns
-/// they are deprecated in v1beta2.
-fn check_fields(
-    m: &Manifest,
-    v1: bool,
-    spec: &Value,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<(), ConfigError> {
-    let mut old = |field: String, name: &str, instead: &str| -> Result<(), ConfigError> {
-        let at = m.at.clone().with_key(field);
-        if v1 {
-            Err(ConfigError::invalid(
-                at,
-                format!(
-                    "is not part of {API_V1} (it was removed with v1beta2): {instead}; or keep apiVersion {API_V1BETA2}"
-                ),
-            ))
-        } else {
-            warnings.push(ConfigWarning::new(
-                at,
-                format!("{name} is deprecated and removed in {API_V1}: {instead}"),
-            ));
-            Ok(())
-        }
-    };
-    let old_in = |place: &str, name: &str| {
-        V1BETA2_ONLY
-            .iter()
-            .find(|(p, n, _)| *p == place && *n == name)
-            .map(|(_, _, instead)| *instead)
-    };
-    let mut unknown = Vec::new();
-    for name in keys(spec) {
-        if let Some(instead) = old_in("spec", name) {
-            old(format!("spec.{name}"), name, instead)?;
-        } else if !["target", "mirrors"].contains(&name)
-            && !SPEC_FIELDS_WITHOUT_EFFECT.contains(&name)
-        {
-            unknown.push(format!("spec.{name}"));
-        }
-    }
-    if let Some(t) = spec.get("target") {
-        unknown_cluster_fields(t, "spec.target", true, &mut unknown);
-    }
-    for (i, c) in array(spec, "clusters").iter().enumerate() {
-        unknown_cluster_fields(c, &format!("spec.clusters[{i}]"), false, &mut unknown);
-    }
-    for (i, mirror) in array(spec, "mirrors").iter().enumerate() {
-        for name in keys(mirror) {
-            let field = format!("spec.mirrors[{i}].{name}");
-            if let Some(instead) = old_in("mirror", name) {
-                old(field, name, instead)?;
-            } else if !MIRROR_FIELDS.contains(&name) {
-                unknown.push(field);
-            }
-        }
-        if let Some(s) = mirror.get("source") {
-            unknown_cluster_fields(s, &format!("spec.mirrors[{i}].source"), false, &mut unknown);
-        }
-    }
-    for field in unknown {
-        warnings.push(ConfigWarning::new(
-            m.at.clone().with_key(field),
-            format!("ignored: not a field of {KIND} {}", m.api_version),
-        ));
-    }
-    Ok(())
-}
-
-fn unknown_cluster_fields(c: &Value, field: &str, target: bool, unknown: &mut Vec<String>) {
-    for name in keys(c) {
-        let known =
-            CLUSTER_FIELDS.contains(&name) || (target && TARGET_ONLY_FIELDS.contains(&name));
-        if !known {
-            unknown.push(format!("{field}.{name}"));
-        }
-    }
-}
-
-fn keys(v: &Value) -> impl Iterator<Item = &str> {
-    v.as_object()
-        .into_iter()
-        .flat_map(|o| o.keys().map(String::as_str))
 }
 
 fn array<'a>(v: &'a Value, name: &str) -> &'a [Value] {
@@ -619,7 +465,7 @@ fn cluster_entries(
             format!("{}.bootstrapServers", c.field),
         ),
     ];
-    for (key, setting) in security(m, c, objects)? {
+    for (key, setting) in security::security(m, c, objects)? {
         out.push((format!("{prefix}{key}"), Entry::Resolved(setting)));
     }
     for (k, v) in config.iter().filter(|(k, _)| !is_worker_key(k)) {
@@ -653,113 +499,6 @@ fn is_worker_key(key: &str) -> bool {
         "group.id",
     ];
     PREFIXES.iter().any(|p| key.starts_with(p))
-}
-
-/// The security settings of a cluster (unprefixed client keys), as the operator derives
-/// them from `tls` and `authentication`, with the certificates, keys and passwords read from
-/// their Secrets.
-fn security(
-    m: &Manifest,
-    c: &Cluster<'_>,
-    objects: &dyn KubernetesObjects,
-) -> Result<Vec<(&'static str, Setting)>, ConfigError> {
-    let tls = c.spec.get("tls").filter(|v| !v.is_null());
-    let auth = c.spec.get("authentication").filter(|v| !v.is_null());
-    let tls_field = format!("{}.tls", c.field);
-    let auth_field = format!("{}.authentication", c.field);
-    let error = |field: &str, reason: String| {
-        ConfigError::invalid(m.at.clone().with_key(field.to_owned()), reason)
-    };
-    let setting = |value: String, written_as: &str, sensitive: bool| Setting {
-        value,
-        sensitive,
-        written_as: written_as.to_owned(),
-    };
-    let mut out = Vec::new();
-    if let Some(pem) = strimzi::trusted_certificates(m, tls, &tls_field, objects)
-        .map_err(|e| error(&tls_field, e))?
-    {
-        out.push((
-            "ssl.truststore.type",
-            setting("PEM".to_owned(), &tls_field, false),
-        ));
-        out.push((
-            "ssl.truststore.certificates",
-            setting(pem, &tls_field, false),
-        ));
-    }
-    let mut sasl = false;
-    if let Some(a) = auth {
-        let type_field = format!("{auth_field}.type");
-        let kind = yaml::str_at(a, "/type").unwrap_or_default();
-        match kind.as_str() {
-            "tls" => {
-                if tls.is_none() {
-                    return Err(error(
-                        &type_field,
-                        format!("'tls' needs {tls_field}: the client certificate is sent over TLS"),
-                    ));
-                }
-                let id = strimzi::client_certificate(m, Some(a), &auth_field, objects)
-                    .map_err(|e| error(&auth_field, e))?
-                    .ok_or_else(|| error(&auth_field, "has no certificateAndKey".to_owned()))?;
-                out.push((
-                    "ssl.keystore.type",
-                    setting("PEM".to_owned(), &auth_field, false),
-                ));
-                out.push((
-                    "ssl.keystore.certificate.chain",
-                    setting(id.certificate, &auth_field, false),
-                ));
-                out.push((
-                    "ssl.keystore.key",
-                    setting(id.key.expose().to_owned(), &auth_field, true),
-                ));
-            }
-            "plain" | "scram-sha-256" | "scram-sha-512" => {
-                let (mechanism, jaas) = strimzi::sasl_login(m, a, &auth_field, objects)
-                    .map_err(|e| error(&auth_field, e))?;
-                out.push((
-                    "sasl.mechanism",
-                    setting(mechanism.to_owned(), &auth_field, false),
-                ));
-                out.push((
-                    "sasl.jaas.config",
-                    setting(jaas.expose().to_owned(), &auth_field, true),
-                ));
-                sasl = true;
-            }
-            "oauth" | "custom" => {
-                return Err(error(
-                    &type_field,
-                    format!(
-                        "{kind} is not supported yet (cluster '{}'); Strait supports tls, scram-sha-256, scram-sha-512 and plain",
-                        c.alias
-                    ),
-                ));
-            }
-            other => {
-                return Err(error(
-                    &type_field,
-                    format!(
-                        "'{other}' is not a Strimzi client authentication type (expected tls, scram-sha-256, scram-sha-512, plain, oauth or custom)"
-                    ),
-                ));
-            }
-        }
-    }
-    let protocol = match (tls.is_some(), sasl) {
-        (false, false) => "PLAINTEXT",
-        (true, false) => "SSL",
-        (false, true) => "SASL_PLAINTEXT",
-        (true, true) => "SASL_SSL",
-    };
-    let written_as = if sasl { &auth_field } else { &tls_field };
-    out.push((
-        "security.protocol",
-        setting(protocol.to_owned(), written_as, false),
-    ));
-    Ok(out)
 }
 
 /// A connector's settings: the clusters' entries, then the connector spec's `config`, then
@@ -836,5 +575,7 @@ fn connector_settings(
     Ok(settings)
 }
 
+mod fields;
+mod security;
 #[cfg(test)]
 mod tests;
