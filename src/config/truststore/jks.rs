@@ -21,7 +21,7 @@
 //! diagnose.
 
 use super::Problem;
-use super::sha1::Sha1;
+use sha1::{Digest, Sha1};
 
 /// The first four bytes of a JKS file.
 pub(super) const MAGIC: [u8; 4] = [0xFE, 0xED, 0xFE, 0xED];
@@ -124,7 +124,7 @@ pub(super) fn read(data: &[u8], password: Option<&str>) -> Result<JksContents, P
         }
         hash.update(DIGEST_SALT);
         hash.update(signed);
-        if !same_digest(&hash.finish(), stored) {
+        if !same_digest(&<[u8; 20]>::from(hash.finalize()), stored) {
             return Err(Problem::WrongPassword);
         }
     }
@@ -242,7 +242,7 @@ mod tests {
         }
         hash.update(DIGEST_SALT);
         hash.update(&out);
-        out.extend(hash.finish());
+        out.extend(<[u8; 20]>::from(hash.finalize()));
         out
     }
 
