@@ -130,8 +130,8 @@ mod tests {
         assert_eq!(p.get("emoji"), Some("ok \u{1F600}"));
         // A surrogate pair written as two `\u` escapes is a clear error naming the line (the
         // crate decodes each escape alone); written as UTF-8 the same character is fine.
-        let e = Properties::parse("a=1\ns=\\ud83d\\ude00\n", Path::new("s.properties"))
-            .unwrap_err();
+        let e =
+            Properties::parse("a=1\ns=\\ud83d\\ude00\n", Path::new("s.properties")).unwrap_err();
         assert!(e.to_string().contains("line_number = 2"), "{e}");
     }
 
