@@ -643,17 +643,9 @@ fn damaged_keystores_are_errors_not_panics() {
 /// The test bed's client keystores, when the test bed is up (`STRAIT_TESTBED_RUN` or
 /// `testbed/run`): every format yields the same certificate and key.
 #[test]
-#[ignore = "needs the test bed: testbed/kafka.sh up"]
 fn testbed_keystores_agree() {
-    let run = std::env::var_os("STRAIT_TESTBED_RUN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/run"));
-    let env = std::fs::read_to_string(run.join("env")).unwrap();
-    let var = |key: &str| {
-        env.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("{key} missing"))
-            .to_owned()
+    let Some(var) = super::tool_bed::testbed_env("testbed_keystores_agree") else {
+        return;
     };
     let expected = load_identity(&keystore(
         KeystoreSource::PemInline {
