@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,7 +41,12 @@ fn skip_without_testbed() -> ! {
             )
         })
         .unwrap_or_default();
-    eprintln!(
+    // One line however many tests ask at once: the first holds the lock until the exit.
+    static SKIPPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = SKIPPING.lock();
+    // Straight to stderr: the test harness would capture `eprintln!` and drop it on exit.
+    let _ = writeln!(
+        std::io::stderr(),
         "skipped tests/{binary}.rs: integration tests need the Kafka test bed; \
          run them with `bash scripts/test.sh` (brings the bed up)"
     );

@@ -17,7 +17,11 @@ pub(crate) fn testbed_env(test: &str) -> Option<impl Fn(&str) -> String> {
             panic!("{test}: the test bed is not up ({}: {e})", file.display())
         }
         Err(_) => {
-            eprintln!("skipped {test}: needs the test bed (testbed/kafka.sh up)");
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("skipped {test}: needs the test bed (testbed/kafka.sh up)\n").as_bytes(),
+            );
             return None;
         }
     };
