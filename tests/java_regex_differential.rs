@@ -7,6 +7,8 @@
 //!
 //! Needs `java` (17+) on the PATH, as the rest of the suite does; no Kafka.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 

@@ -19,13 +19,13 @@ use super::emit_schedule::EmitSchedule;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOpError};
 use super::group_sync::Rewind;
-use super::status::{
-    CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
-};
+use super::setup::Setup;
 use super::sync_follower::{SyncFollower, lock};
 use super::sync_round::{SyncInput, sync_groups};
-use super::task::{Setup, sleep_until};
 use super::translator::TranslationKind;
+use crate::status::checkpoint::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
+};
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,5 +513,13 @@ impl<'a> Session<'a> {
             }
             self.logged.insert(group.to_owned(), summary);
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when `None`.
+pub(crate) async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Secret;
+// The policy's settings are the policy's own type (config depends on policy, never back).
+pub use crate::policy::replication_policy::{PolicyConfig, PolicyKind};
 
 /// How to reach one Kafka cluster.
 #[derive(Debug, Clone, Default)]
@@ -266,37 +268,6 @@ impl FlowConfig {
     /// The flow's name as MM2 writes it: `<source>-><target>`.
     pub fn name(&self) -> String {
         format!("{}->{}", self.source_alias, self.target_alias)
-    }
-}
-
-/// Which replication policy renames topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PolicyKind {
-    /// `org.apache.kafka.connect.mirror.DefaultReplicationPolicy`: `<source alias><sep><topic>`.
-    #[default]
-    Default,
-    /// `org.apache.kafka.connect.mirror.IdentityReplicationPolicy`: names kept.
-    Identity,
-}
-
-/// `replication.policy.*` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyConfig {
-    /// `replication.policy.class`.
-    pub kind: PolicyKind,
-    /// `replication.policy.separator` (default `.`).
-    pub separator: String,
-    /// `replication.policy.internal.topic.separator.enabled` (default true).
-    pub internal_topic_separator_enabled: bool,
-}
-
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        Self {
-            kind: PolicyKind::Default,
-            separator: ".".to_owned(),
-            internal_topic_separator_enabled: true,
-        }
     }
 }
 

@@ -68,7 +68,7 @@ async fn run_flow_inner(
 ) -> Result<(), FlowError> {
     let Some(sc) = flow.source_connector.clone().filter(|s| s.enabled) else {
         tracing::info!(flow = %flow.name(), "no source replication in this flow");
-        let companions = crate::checkpoint::companions::spawn(&flow, None, Some(status.clone()));
+        let companions = crate::flow::companions::spawn(&flow, None, Some(status.clone()));
         stopped(&mut stop).await;
         stop_companions(Some(companions)).await;
         return Ok(());
@@ -180,7 +180,7 @@ async fn run_flow_inner(
         })
     })?;
     // Checkpoints and heartbeats run beside replication, led by the same election.
-    let mut companions = Some(crate::checkpoint::companions::spawn(
+    let mut companions = Some(crate::flow::companions::spawn(
         &flow,
         Some(leader.clone()),
         Some(status.clone()),
@@ -285,7 +285,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 const COMPANIONS_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Stops the checkpointer and heartbeat emitter, within [`COMPANIONS_STOP_TIMEOUT`].
-async fn stop_companions(companions: Option<crate::checkpoint::companions::Companions>) {
+async fn stop_companions(companions: Option<crate::flow::companions::Companions>) {
     let Some(c) = companions else { return };
     if tokio::time::timeout(COMPANIONS_STOP_TIMEOUT, c.stop())
         .await

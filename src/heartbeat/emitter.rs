@@ -7,12 +7,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-use crate::checkpoint::internal_topic::{TopicCreateError, ensure_compacted_topic};
-use crate::checkpoint::status::now_ms;
 use crate::config::FlowConfig;
 use crate::config::truststore::TruststoreError;
+use crate::kafka::internal_topic::{TopicCreateError, ensure_compacted_topic};
 use crate::kafka::{ClientRole, client_config};
 use crate::policy::ReplicationPolicy;
+use crate::status::checkpoint::now_ms;
 use crate::wire::{Heartbeat, WireError};
 
 /// Why heartbeats could not be emitted at all.

@@ -120,7 +120,7 @@ pub(super) fn read(data: &[u8], password: Option<&str>) -> Result<JksContents, P
     if let Some(password) = password {
         let mut hash = Sha1::new();
         for unit in password.encode_utf16() {
-            hash.update(&unit.to_be_bytes());
+            hash.update(unit.to_be_bytes());
         }
         hash.update(DIGEST_SALT);
         hash.update(signed);
@@ -238,7 +238,7 @@ mod tests {
         }
         let mut hash = Sha1::new();
         for unit in password.encode_utf16() {
-            hash.update(&unit.to_be_bytes());
+            hash.update(unit.to_be_bytes());
         }
         hash.update(DIGEST_SALT);
         hash.update(&out);

@@ -70,7 +70,7 @@ pub(super) fn recover(protected: &[u8], password: &str) -> Result<Vec<u8>, Recov
     for chunk in encrypted.chunks(DIGEST_LEN) {
         let mut hash = Sha1::new();
         hash.update(&password);
-        hash.update(&digest);
+        hash.update(digest);
         digest = <[u8; 20]>::from(hash.finalize());
         plain.extend(chunk.iter().zip(digest).map(|(c, k)| c ^ k));
     }
@@ -103,7 +103,7 @@ mod tests {
         for chunk in key.chunks(DIGEST_LEN) {
             let mut hash = Sha1::new();
             hash.update(&pw);
-            hash.update(&digest);
+            hash.update(digest);
             digest = <[u8; 20]>::from(hash.finalize());
             data.extend(chunk.iter().zip(digest).map(|(c, k)| c ^ k));
         }

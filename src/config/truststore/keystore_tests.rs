@@ -3,7 +3,7 @@
 //! own PKCS#12. Nothing here is a secret that matters: every key and password is thrown away
 //! with the directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::keystore::{ClientIdentity, KeystoreError, KeystoreField, KeystoreProblem};
 use super::load_identity;

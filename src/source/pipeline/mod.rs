@@ -17,6 +17,7 @@ mod delivery;
 mod offset_syncs;
 mod rebalance;
 mod replicate;
+mod report;
 mod transactions;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -265,7 +266,7 @@ pub fn run(
     let mut last_transaction_check = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
-        shared.status.tick(&consumer, &tracker);
+        report::loop_turned(&shared.status, &consumer, &tracker);
         if stop.load(Ordering::Acquire) {
             break Ok(());
         }

@@ -13,8 +13,8 @@ use crate::config::FlowConfig;
 use crate::heartbeat::run_heartbeats;
 use crate::status::FlowStatus;
 
-use super::status::CheckpointStatusHandle;
-use super::task::run_checkpointer;
+use crate::checkpoint::run_checkpointer;
+use crate::status::checkpoint::CheckpointStatusHandle;
 
 /// How long a failed checkpointer or heartbeat emitter waits before starting again.
 const RETRY: Duration = Duration::from_secs(10);
@@ -30,7 +30,7 @@ pub struct Companions {
 }
 
 impl Companions {
-    /// The checkpointer's status (also listed by [`super::status::snapshots`] while it runs).
+    /// The checkpointer's status (also listed by [`crate::status::checkpoint::snapshots`] while it runs).
     pub fn status(&self) -> &CheckpointStatusHandle {
         &self.status
     }
