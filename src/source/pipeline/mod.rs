@@ -10,7 +10,9 @@
 //! - [`replicate`]: one record from consumer to producer, and gaps in the source;
 //! - [`rebalance`]: taking partitions on and handing them over;
 //! - [`blocked`]: partitions held at a record the target refused, and their retries;
-//! - [`offset_syncs`]: publishing offset syncs.
+//! - [`offset_syncs`]: publishing offset syncs;
+//! - [`transactions`]: exactly-once, one transactional producer per partition;
+//! - [`report`]: what the status registry is told, read from the tracker.
 
 mod blocked;
 mod delivery;
