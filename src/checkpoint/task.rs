@@ -32,7 +32,7 @@ pub async fn run_checkpointer(
         return Ok(());
     };
     if !cc.emit_checkpoints_enabled {
-        tracing::info!(flow = %flow.name(), "emit.checkpoints.enabled is false: no checkpoints");
+        tracing::info!("emit.checkpoints.enabled is false: no checkpoints");
         return Ok(());
     }
     let setup = Setup::new(&flow, &cc).await?;
@@ -43,7 +43,7 @@ pub async fn run_checkpointer(
         s.offset_syncs_topic = setup.syncs_topic.clone();
         s.group_sync_enabled = cc.sync_group_offsets_enabled;
     });
-    tracing::info!(flow = %setup.flow, checkpoints = %setup.checkpoints_topic,
+    tracing::info!(checkpoints = %setup.checkpoints_topic,
         offset_syncs = %setup.syncs_topic, sync_group_offsets = cc.sync_group_offsets_enabled,
         "checkpointer ready; runs while this process leads the flow");
     loop {
@@ -63,7 +63,7 @@ pub async fn run_checkpointer(
         if ended == Ended::Stopped || *stop.borrow() {
             break;
         }
-        tracing::info!(flow = %setup.flow, "checkpointer paused: another process leads the flow");
+        tracing::info!("checkpointer paused: another process leads the flow");
     }
     Ok(())
 }

@@ -9,6 +9,8 @@ pub mod client_props;
 pub mod connector;
 pub mod connector_keys;
 pub mod describe;
+#[cfg(test)]
+mod documented_defaults;
 pub mod error;
 pub(crate) mod exactly_once;
 pub(crate) mod flows;

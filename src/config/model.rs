@@ -391,6 +391,13 @@ pub struct ExactlyOnceConfig {
     pub required: bool,
 }
 
+/// Connect's `offset.storage.partitions` default (used when Strait creates the offsets topic).
+pub const DEFAULT_OFFSET_STORAGE_PARTITIONS: i32 = 25;
+/// Connect's `offset.storage.replication.factor` default.
+pub const DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR: i16 = 3;
+/// Connect's `offset.flush.interval.ms` default.
+pub const DEFAULT_OFFSET_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// MM2's default `topics.exclude`.
 pub const DEFAULT_TOPICS_EXCLUDE: &[&str] = &[r".*[\-\.]internal", r".*\.replica", r"__.*"];
 
@@ -433,7 +440,7 @@ impl Default for SourceConnectorConfig {
             offset_syncs_topic_replication_factor: 3,
             offset_lag_max: 100,
             heartbeats_replication_enabled: true,
-            offset_flush_interval: Duration::from_secs(60),
+            offset_flush_interval: DEFAULT_OFFSET_FLUSH_INTERVAL,
             max_in_flight_bytes: 16 * 1024 * 1024,
             retry_backoff_max: Duration::from_secs(60),
             compression_type: "lz4".to_owned(),

@@ -143,7 +143,6 @@ impl FlowStatus {
     pub fn partition_assigned(&self, slot: SlotId, id: PartitionId, next_offset: Option<i64>) {
         let Some(cell) = self.partitions.get_or_create(slot) else {
             tracing::warn!(
-                flow = %self.name,
                 slot,
                 "too many partitions for the status table; this one is not reported"
             );
