@@ -5,7 +5,7 @@
 #   deploy/build.sh [OUT_DIR]          build, check, install OUT_DIR/strait (default target/deploy)
 #   STRAIT_BIN=path deploy/build.sh    skip the build, check that binary (used by the tests)
 #
-# Checks: the binary runs; it links only libraries the runtime image has (Debian bookworm-slim
+# Checks: a built release binary is under 40 MiB without debug info; the binary runs; it links only libraries the runtime image has (Debian bookworm-slim
 # plus libssl3); it reads the seed's flow configuration as deploy/kustomize/base carries it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,6 +18,13 @@ else
   echo "[build] cargo build --release --locked" >&2
   cargo build --release --locked --bin strait
   bin=$target/release/strait
+  # The shipped binary carries symbols but no DWARF (Cargo.toml's release profile): ~21 MB.
+  size=$(stat -c %s "$bin")
+  echo "[build] check: size $((size / 1048576)) MiB, no debug info" >&2
+  if (( size > 40 * 1048576 )) || readelf -S "$bin" | grep -q '\.debug_info'; then
+    echo "[build] the release binary is over 40 MiB or carries debug info: check [profile.release]" >&2
+    exit 1
+  fi
 fi
 
 echo "[build] check: runs" >&2

@@ -23,6 +23,7 @@ trap cleanup EXIT
 # A bed left from another layout is wiped; the fault bed holds nothing worth keeping.
 testbed/kafka.sh up || { testbed/kafka.sh reset && testbed/kafka.sh up; }
 cargo build --bins
+export STRAIT_REQUIRE_TESTBED=1
 status=0
 for t in faults target_rejects; do
   cargo test --test "$t" -- --test-threads=1 "$@" || status=1

@@ -9,4 +9,6 @@ testbed/kafka.sh up
 # The Kubernetes API mock's jars (tests/kubernetes_api.rs, tests/deploy.rs start the mock).
 testbed/kube-api.sh fetch >/dev/null
 cargo build --bins
+# Integration tests fail, rather than skip, when the bed is missing.
+export STRAIT_REQUIRE_TESTBED=1
 cargo test --all-targets -- --test-threads="${STRAIT_TEST_THREADS:-4}" "$@"

@@ -21,13 +21,13 @@ use common::{
 };
 use strait::checkpoint::checkpoints_topic::read_checkpoints;
 use strait::checkpoint::run_checkpointer;
-use strait::checkpoint::status::{
-    CheckpointStatusHandle, GroupStatus, GroupSyncState, SkipReason, Untranslated, snapshots,
-};
 use strait::checkpoint::translator::TranslationKind;
 use strait::config::{CheckpointConnectorConfig, FlowConfig};
 use strait::flow::run_flow;
 use strait::kafka::ffi;
+use strait::status::checkpoint::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, SkipReason, Untranslated, snapshots,
+};
 
 const CHECKPOINTS_TOPIC: &str = "source.checkpoints.internal";
 
@@ -652,7 +652,7 @@ async fn offsets_apply_writes_checkpoints_and_refuses_active_groups() {
         (&true.into(), &false.into())
     );
     let record_times = checkpoint_record_times(&tb, &group).await;
-    let now = strait::checkpoint::status::now_ms();
+    let now = strait::status::checkpoint::now_ms();
     let changes: Vec<(i64, i64)> = plan["changes"]
         .as_array()
         .unwrap()

@@ -216,4 +216,23 @@ async fn the_seeds_manifests_run_a_flow() {
         strait.log_text()
     );
     assert!(!strait.log_text().contains(tb.var("REPLICATOR_PASSWORD")));
+    // Every line a flow logs names the flow (its tracing span): the runner, the replication
+    // thread, the checkpointer and the heartbeat emitter alike.
+    let log = strait.log_text();
+    for message in [
+        "cluster reachable",
+        "replicating partition",
+        "checkpointer ready",
+        "emitting heartbeats",
+        "stopped cleanly",
+    ] {
+        let line = log
+            .lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("no '{message}' line in the log: {log}"));
+        assert!(
+            line.contains("flow{flow=uswest->useast}"),
+            "the '{message}' line does not name its flow: {line}"
+        );
+    }
 }

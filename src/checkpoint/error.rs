@@ -6,8 +6,8 @@ use crate::config::truststore::TruststoreError;
 use crate::policy::PolicyError;
 
 use super::group_offsets::GroupOpError;
-use super::internal_topic::TopicCreateError;
 use super::log_reader::ReadError;
+use crate::kafka::internal_topic::TopicCreateError;
 
 /// Everything that can stop the checkpointer or a failover command.
 #[derive(Debug, thiserror::Error)]

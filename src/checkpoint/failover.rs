@@ -23,10 +23,10 @@ use super::group_sync::{Rewind, SyncPlan, plan_group_sync};
 use super::kafka_groups::KafkaGroupOffsets;
 use super::log_reader::{PartitionZeroReader, ReadError};
 use super::planner::Planner;
-use super::status::{AheadOffset, PartitionStatus, SkipReason, now_ms};
+use super::setup::role_config;
 use super::sync_follower::{decode, lock};
-use super::task::role_config;
 use super::translator::Translator;
+use crate::status::checkpoint::{AheadOffset, PartitionStatus, SkipReason, now_ms};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

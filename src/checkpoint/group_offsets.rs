@@ -4,27 +4,7 @@
 
 use std::fmt;
 
-/// A consumer group's state as DescribeConsumerGroups reports it (classic and KIP-848 groups).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupState {
-    /// No members: offsets may be written by an admin client.
-    Empty,
-    /// The group does not exist (or has expired): offsets may be written, creating it.
-    Dead,
-    /// Members are consuming.
-    Stable,
-    /// Classic protocol: a rebalance is starting.
-    PreparingRebalance,
-    /// Classic protocol: a rebalance is completing.
-    CompletingRebalance,
-    /// Consumer protocol (KIP-848): partitions are being assigned.
-    Assigning,
-    /// Consumer protocol (KIP-848): members are reconciling their assignment.
-    Reconciling,
-    /// A state this version does not know, by its name.
-    Unknown(String),
-}
+pub use crate::status::checkpoint::GroupState;
 
 impl GroupState {
     /// Whether the broker accepts offsets for the group from an admin client: only when it has

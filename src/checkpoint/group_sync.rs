@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::wire::Checkpoint;
 
 use super::group_offsets::{GroupOffset, GroupState};
-use super::status::{AheadOffset, SkipReason, SyncedOffset};
+use crate::status::checkpoint::{AheadOffset, SkipReason, SyncedOffset};
 
 /// What to do with one target group.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,26 +29,24 @@
 
 pub mod checkpoint_store;
 pub mod checkpoints_topic;
-pub mod companions;
 mod emit_schedule;
 pub mod error;
 pub mod failover;
 pub mod group_offsets;
 pub mod group_sync;
-pub mod internal_topic;
 pub mod kafka_groups;
 pub mod log_reader;
 pub mod offset_sync_store;
 pub mod planner;
 mod session;
-pub mod status;
+mod setup;
 pub mod sync_follower;
 mod sync_round;
 pub mod sync_runs;
 pub mod task;
 pub mod translator;
 
+pub use crate::status::checkpoint::{CheckpointStatus, CheckpointStatusHandle};
 pub use error::CheckpointError;
-pub use status::{CheckpointStatus, CheckpointStatusHandle};
 pub use sync_runs::{RUN_START_HEADER, RunStart, run_start_headers};
 pub use task::run_checkpointer;

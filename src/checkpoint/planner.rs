@@ -9,8 +9,8 @@ use crate::wire::Checkpoint;
 use super::checkpoint_store::CheckpointStore;
 use super::group_offsets::GroupOffset;
 use super::offset_sync_store::Translation;
-use super::status::{PartitionStatus, Untranslated};
 use super::translator::Translator;
+use crate::status::checkpoint::{PartitionStatus, Untranslated};
 
 /// The checkpoints a group should get now, and what is known about each of its partitions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -19,13 +19,13 @@ use super::emit_schedule::EmitSchedule;
 use super::error::CheckpointError;
 use super::group_offsets::{GroupOffset, GroupOpError};
 use super::group_sync::Rewind;
-use super::status::{
-    CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
-};
+use super::setup::Setup;
 use super::sync_follower::{SyncFollower, lock};
 use super::sync_round::{SyncInput, sync_groups};
-use super::task::{Setup, sleep_until};
 use super::translator::TranslationKind;
+use crate::status::checkpoint::{
+    CheckpointStatusHandle, GroupStatus, GroupSyncState, PartitionStatus, SkipReason, now_ms,
+};
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,13 +94,16 @@ impl<'a> Session<'a> {
             Err(e) => {
                 // MM2's fallback: without earlier checkpoints, only the newest offset sync per
                 // partition seen while loading is trusted (mustReadToEnd).
-                tracing::warn!(flow = %setup.flow, error = %e,
+                tracing::warn!(error = %e,
                     "earlier checkpoints not loaded; translation starts from the newest offset syncs");
                 (CheckpointStore::new(), false)
             }
         };
-        tracing::info!(flow = %setup.flow, checkpoints = store.len(), loaded = loaded_ok,
-            "checkpointer started");
+        tracing::info!(
+            checkpoints = store.len(),
+            loaded = loaded_ok,
+            "checkpointer started"
+        );
         status.update(|s| s.checkpoints_loaded = Some(loaded_ok));
         let follower = SyncFollower::spawn(
             setup.syncs_config.clone(),
@@ -198,7 +201,7 @@ impl<'a> Session<'a> {
         let groups = match listed {
             Ok(Ok(g)) => g,
             Ok(Err(e)) => {
-                tracing::warn!(flow = %self.setup.flow, error = %e, "listing source groups failed; retrying");
+                tracing::warn!(error = %e, "listing source groups failed; retrying");
                 self.set_error(Some(e.to_string()));
                 return false;
             }
@@ -213,9 +216,11 @@ impl<'a> Session<'a> {
             .collect();
         selected.sort();
         if selected != self.groups {
-            tracing::info!(flow = %self.setup.flow, groups = selected.len(),
-                "consumer groups selected for checkpointing");
-            tracing::debug!(flow = %self.setup.flow, groups = ?selected, "selected groups");
+            tracing::info!(
+                groups = selected.len(),
+                "consumer groups selected for checkpointing"
+            );
+            tracing::debug!(groups = ?selected, "selected groups");
         }
         self.groups = selected;
         self.status
@@ -285,7 +290,7 @@ impl<'a> Session<'a> {
                 .get(&(c.group.clone(), c.topic.clone(), c.partition))
                 .copied()
                 .flatten();
-            tracing::debug!(flow = %self.setup.flow, group = %c.group, topic = %c.topic,
+            tracing::debug!(group = %c.group, topic = %c.topic,
                 partition = c.partition, upstream = c.upstream_offset,
                 downstream = c.downstream_offset, ?kind, "checkpoint");
         }
@@ -297,8 +302,7 @@ impl<'a> Session<'a> {
                         == Some(&Some(TranslationKind::Exact))
                 })
                 .count();
-            tracing::info!(flow = %self.setup.flow, checkpoints = written.len(), exact,
-                "checkpoints written");
+            tracing::info!(checkpoints = written.len(), exact, "checkpoints written");
         }
         // The status shows the newest checkpoint per partition, after this round's writes.
         for (group, ps) in partitions.iter_mut() {
@@ -387,7 +391,7 @@ impl<'a> Session<'a> {
             }
         }
         if let Some(e) = &error {
-            tracing::warn!(flow = %self.setup.flow, topic = %topic, error = %e,
+            tracing::warn!(topic = %topic, error = %e,
                 "writing checkpoints failed; they are retried next round");
         }
         (
@@ -425,7 +429,7 @@ impl<'a> Session<'a> {
         let results = match outcome {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
-                tracing::warn!(flow = %self.setup.flow, error = %e, "syncing target groups failed; retrying");
+                tracing::warn!(error = %e, "syncing target groups failed; retrying");
                 self.set_error(Some(e.to_string()));
                 return;
             }
@@ -444,7 +448,7 @@ impl<'a> Session<'a> {
                         let from = w
                             .previous
                             .map_or_else(|| "none".to_owned(), |p| p.to_string());
-                        tracing::warn!(flow = %self.setup.flow, group = %group, topic = %w.topic,
+                        tracing::warn!(group = %group, topic = %w.topic,
                             partition = w.partition, from = %from, to = w.offset,
                             "target group moved back to follow a reset of the source group \
                              (strait.sync.group.offsets.rewind.enabled)");
@@ -513,5 +517,13 @@ impl<'a> Session<'a> {
             }
             self.logged.insert(group.to_owned(), summary);
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when `None`.
+pub(crate) async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

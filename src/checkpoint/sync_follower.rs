@@ -41,9 +41,14 @@ impl SyncFollower {
         let stop = Arc::new(AtomicBool::new(false));
         let (loaded_tx, loaded) = watch::channel(false);
         let (t, s) = (translator.clone(), stop.clone());
+        // The flow's span, so the follower's log lines name the flow.
+        let span = tracing::Span::current();
         std::thread::Builder::new()
             .name("strait-offset-syncs".to_owned())
-            .spawn(move || follow(&config, &topic, &t, &s, &loaded_tx))?;
+            .spawn(move || {
+                let _flow = span.enter();
+                follow(&config, &topic, &t, &s, &loaded_tx)
+            })?;
         Ok(Self {
             translator,
             stop,

@@ -8,7 +8,7 @@ use crate::wire::Checkpoint;
 
 use super::group_offsets::{GroupOffsets, GroupOpError, GroupState};
 use super::group_sync::{Rewind, SyncPlan, plan_group_sync};
-use super::status::{GroupSyncState, SkipReason, now_ms};
+use crate::status::checkpoint::{GroupSyncState, SkipReason, now_ms};
 
 /// What syncing one group needs.
 pub(crate) struct SyncInput {
@@ -102,7 +102,7 @@ pub(crate) fn sync_groups(
 mod tests {
     use super::*;
     use crate::checkpoint::group_offsets::fake::FakeGroups;
-    use crate::checkpoint::status::SyncedOffset;
+    use crate::status::checkpoint::SyncedOffset;
 
     fn describe_written(written: &[SyncedOffset]) -> Vec<(String, i32, i64)> {
         written

@@ -15,70 +15,21 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use rdkafka::message::{Header, OwnedHeaders};
-
-/// Name of the record header carrying a sync's run start.
-pub const RUN_START_HEADER: &str = "strait.run.start";
+pub use crate::wire::run_start::{RUN_START_HEADER, RunStart, run_start_headers};
 
 /// Runs remembered per upstream partition; older runs are dropped first. A run only ends at an
 /// upstream or downstream gap, so this covers 64 gaps back, and the newest run usually covers
 /// everything a live group needs.
 pub const RUNS_PER_PARTITION: usize = 64;
 
-/// The first record of a contiguous run: `(upstream, downstream)` offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunStart {
-    /// Upstream offset of the run's first record.
-    pub upstream: i64,
-    /// Downstream offset of the run's first record.
-    pub downstream: i64,
-}
-
-impl From<(i64, i64)> for RunStart {
-    fn from((upstream, downstream): (i64, i64)) -> Self {
-        Self {
-            upstream,
-            downstream,
-        }
-    }
-}
-
-impl RunStart {
-    /// The header value: upstream then downstream, big-endian.
-    pub fn encode(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&self.upstream.to_be_bytes());
-        out[8..].copy_from_slice(&self.downstream.to_be_bytes());
-        out
-    }
-
-    /// Decodes a header value; `None` unless it is exactly 16 bytes.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let up: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-        let down: [u8; 8] = bytes.get(8..)?.try_into().ok()?;
-        Some(Self {
-            upstream: i64::from_be_bytes(up),
-            downstream: i64::from_be_bytes(down),
-        })
-    }
-
-    /// Whether this run start is consistent with a sync at `(upstream, downstream)`: not after
-    /// it, not negative, and the same distance on both sides. Anything else is ignored, so a
-    /// corrupt header can never produce a translation.
-    fn fits(&self, upstream: i64, downstream: i64) -> bool {
-        self.upstream >= 0
-            && self.downstream >= 0
-            && self.upstream <= upstream
-            && upstream.checked_sub(self.upstream) == downstream.checked_sub(self.downstream)
-    }
-}
-
-/// The headers of an offset-sync record carrying `encoded` (from [`RunStart::encode`]).
-pub fn run_start_headers(encoded: &[u8; 16]) -> OwnedHeaders {
-    OwnedHeaders::new_with_capacity(1).insert(Header {
-        key: RUN_START_HEADER,
-        value: Some(&encoded[..]),
-    })
+/// Whether `run` is consistent with a sync at `(upstream, downstream)`: not after it, not
+/// negative, and the same distance on both sides. Anything else is ignored, so a corrupt header
+/// can never produce a translation.
+fn fits(run: &RunStart, upstream: i64, downstream: i64) -> bool {
+    run.upstream >= 0
+        && run.downstream >= 0
+        && run.upstream <= upstream
+        && upstream.checked_sub(run.upstream) == downstream.checked_sub(run.downstream)
 }
 
 /// One known run: upstream `start_up..=end_up` maps to downstream from `start_down`, one to one.
@@ -136,7 +87,7 @@ impl SyncRuns {
             state.runs.clear();
         }
         state.last = (upstream, downstream);
-        let Some(start) = run_start.filter(|s| s.fits(upstream, downstream)) else {
+        let Some(start) = run_start.filter(|s| fits(s, upstream, downstream)) else {
             return;
         };
         if let Some(last) = state.runs.back_mut()
@@ -183,20 +134,6 @@ mod tests {
 
     fn rs(up: i64, down: i64) -> Option<RunStart> {
         Some(RunStart::from((up, down)))
-    }
-
-    #[test]
-    fn header_round_trip_and_bad_lengths() {
-        let r = RunStart::from((1000, 900));
-        let bytes = r.encode();
-        assert_eq!(
-            bytes,
-            [0, 0, 0, 0, 0, 0, 3, 0xe8, 0, 0, 0, 0, 0, 0, 3, 0x84]
-        );
-        assert_eq!(RunStart::decode(&bytes), Some(r));
-        assert_eq!(RunStart::decode(&bytes[..15]), None);
-        assert_eq!(RunStart::decode(&[0u8; 17]), None);
-        assert_eq!(RunStart::decode(&[]), None);
     }
 
     #[test]

@@ -4,16 +4,7 @@
 use super::offset_sync_store::{OffsetSyncStore, Translation};
 use super::sync_runs::{RunStart, SyncRuns};
 
-/// How a downstream offset was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TranslationKind {
-    /// From a run Strait's source side published: the consumer re-reads nothing.
-    Exact,
-    /// MM2's rule (the sync's downstream offset, +1 past it): the consumer may re-read the
-    /// records between the sync and its committed offset.
-    Mm2,
-}
+pub use crate::status::checkpoint::TranslationKind;
 
 /// The translations of one committed upstream offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

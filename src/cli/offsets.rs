@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use strait::checkpoint::failover::{ApplyPlan, FailoverClient};
-use strait::checkpoint::status::PartitionStatus;
 use strait::config::{FlowConfig, LoadOptions, load_with};
+use strait::status::checkpoint::PartitionStatus;
 
 use super::{EXIT_FAILURE, EXIT_INVALID_CONFIG};
 

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::client_props::ClientContext;
+use super::client_context::ClientContext;
 use super::error::{ConfigError, ConfigWarning};
 use super::key_reader::KeyReader;
 use super::truststore::{KeystoreField, load_identity};

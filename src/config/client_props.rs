@@ -8,26 +8,14 @@ use std::path::PathBuf;
 
 use super::client_keys::{ClientKey, client_key, known_keys};
 use super::client_keystore;
+// Defined apart so the keystore reader can take it without importing this module.
+pub use super::client_context::ClientContext;
 use super::error::{ConfigError, ConfigWarning};
 use super::jaas::{self, LoginModule};
 use super::key_reader::KeyReader;
 use super::settings::Setting;
 use super::suggest::unknown_key_message;
-use super::{
-    ClusterConnection, KeystoreSource, Sasl, SaslMechanism, SecurityProtocol, Tls, Truststore,
-};
-
-/// What connections may refer to besides local files.
-#[derive(Debug, Clone, Default)]
-pub struct ClientContext {
-    /// Truststore files Strait's pod does not have, by the path a configuration names, and
-    /// what stands in for them (e.g. the PKCS#12 store Strimzi builds in a Connect pod from
-    /// `spec.tls.trustedCertificates`, as the PEM of those certificates).
-    pub virtual_truststores: BTreeMap<PathBuf, Truststore>,
-    /// Keystore files likewise (e.g. the PKCS#12 keystore Strimzi builds from
-    /// `spec.authentication` of type `tls`, as the PEM certificate and key of its Secret).
-    pub virtual_keystores: BTreeMap<PathBuf, KeystoreSource>,
-}
+use super::{ClusterConnection, Sasl, SaslMechanism, SecurityProtocol, Tls, Truststore};
 
 /// The keys read into the model rather than passed through the table (with
 /// [`client_keystore::KEYS`]).

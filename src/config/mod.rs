@@ -2,12 +2,15 @@
 //! that keep secrets out of logs ([`secret`]), and the readers that turn the files users already
 //! have (Strimzi manifests, `mm2.properties`, Strait's own YAML) into that model ([`load`]).
 
+pub mod client_context;
 pub mod client_keys;
 pub(crate) mod client_keystore;
 pub mod client_props;
 pub mod connector;
 pub mod connector_keys;
 pub mod describe;
+#[cfg(test)]
+mod documented_defaults;
 pub mod error;
 pub(crate) mod exactly_once;
 pub(crate) mod flows;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Secret;
+// The policy's settings are the policy's own type (config depends on policy, never back).
+pub use crate::policy::replication_policy::{PolicyConfig, PolicyKind};
 
 /// How to reach one Kafka cluster.
 #[derive(Debug, Clone, Default)]
@@ -269,37 +271,6 @@ impl FlowConfig {
     }
 }
 
-/// Which replication policy renames topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PolicyKind {
-    /// `org.apache.kafka.connect.mirror.DefaultReplicationPolicy`: `<source alias><sep><topic>`.
-    #[default]
-    Default,
-    /// `org.apache.kafka.connect.mirror.IdentityReplicationPolicy`: names kept.
-    Identity,
-}
-
-/// `replication.policy.*` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyConfig {
-    /// `replication.policy.class`.
-    pub kind: PolicyKind,
-    /// `replication.policy.separator` (default `.`).
-    pub separator: String,
-    /// `replication.policy.internal.topic.separator.enabled` (default true).
-    pub internal_topic_separator_enabled: bool,
-}
-
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        Self {
-            kind: PolicyKind::Default,
-            separator: ".".to_owned(),
-            internal_topic_separator_enabled: true,
-        }
-    }
-}
-
 /// Kafka Connect worker settings that decide where a flow keeps its state on the target, so a
 /// flow can move between MM2 and Strait without replicating again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +391,13 @@ pub struct ExactlyOnceConfig {
     pub required: bool,
 }
 
+/// Connect's `offset.storage.partitions` default (used when Strait creates the offsets topic).
+pub const DEFAULT_OFFSET_STORAGE_PARTITIONS: i32 = 25;
+/// Connect's `offset.storage.replication.factor` default.
+pub const DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR: i16 = 3;
+/// Connect's `offset.flush.interval.ms` default.
+pub const DEFAULT_OFFSET_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// MM2's default `topics.exclude`.
 pub const DEFAULT_TOPICS_EXCLUDE: &[&str] = &[r".*[\-\.]internal", r".*\.replica", r"__.*"];
 
@@ -462,7 +440,7 @@ impl Default for SourceConnectorConfig {
             offset_syncs_topic_replication_factor: 3,
             offset_lag_max: 100,
             heartbeats_replication_enabled: true,
-            offset_flush_interval: Duration::from_secs(60),
+            offset_flush_interval: DEFAULT_OFFSET_FLUSH_INTERVAL,
             max_in_flight_bytes: 16 * 1024 * 1024,
             retry_backoff_max: Duration::from_secs(60),
             compression_type: "lz4".to_owned(),

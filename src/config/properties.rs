@@ -59,12 +59,10 @@ impl Properties {
 
     /// Parses `.properties` text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let ascii = escape_non_ascii(text).map_err(|reason| ConfigError::Syntax {
-            at: Box::new(Origin::file(path)),
-            reason,
-        })?;
         let mut props = Self::new();
-        java_properties::PropertiesIter::new(ascii.as_bytes())
+        // UTF-8, as Kafka's FileConfigProvider reads (the crate's default is ISO-8859-1, the
+        // `Properties.load(InputStream)` default).
+        java_properties::PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8)
             .read_into(|k, v| props.insert(k, v))
             .map_err(|e| ConfigError::Syntax {
                 at: Box::new(Origin::file(path)),
@@ -91,43 +89,6 @@ impl FromIterator<(String, String)> for Properties {
         }
         props
     }
-}
-
-/// Rewrites non-ASCII characters as `\uXXXX` escapes. The `java-properties` crate decodes
-/// ISO-8859-1 (the `Properties.load(InputStream)` default), while Kafka's FileConfigProvider and
-/// Strait read UTF-8; escaped text is pure ASCII, so both decodings agree. `\é` means `é` in
-/// Java, so a backslash escaping a non-ASCII character is dropped rather than doubled.
-fn escape_non_ascii(text: &str) -> Result<String, String> {
-    if text.is_ascii() {
-        return Ok(text.to_owned());
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut backslashes = 0usize;
-    for (line_idx, c) in text.chars().scan(1usize, |line, c| {
-        let current = *line;
-        if c == '\n' {
-            *line += 1;
-        }
-        Some((current, c))
-    }) {
-        if c.is_ascii() {
-            backslashes = if c == '\\' { backslashes + 1 } else { 0 };
-            out.push(c);
-            continue;
-        }
-        if backslashes % 2 == 1 {
-            out.pop();
-        }
-        backslashes = 0;
-        let code = u32::from(c);
-        if code > 0xFFFF {
-            return Err(format!(
-                "line {line_idx}: characters outside the Basic Multilingual Plane are not supported"
-            ));
-        }
-        out.push_str(&format!("\\u{code:04x}"));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -164,6 +125,14 @@ mod tests {
         assert_eq!(p.get("name"), Some("caf\u{e9}"));
         assert_eq!(p.get("esc"), Some("\u{e9}t\u{e9}"));
         assert_eq!(p.get("bs"), Some("\\\u{e9}"));
+        // Beyond the Basic Multilingual Plane too, as Java reads a UTF-8 file.
+        let p = parse("emoji=ok \u{1F600}\n");
+        assert_eq!(p.get("emoji"), Some("ok \u{1F600}"));
+        // A surrogate pair written as two `\u` escapes is a clear error naming the line (the
+        // crate decodes each escape alone); written as UTF-8 the same character is fine.
+        let e =
+            Properties::parse("a=1\ns=\\ud83d\\ude00\n", Path::new("s.properties")).unwrap_err();
+        assert!(e.to_string().contains("line_number = 2"), "{e}");
     }
 
     #[test]
@@ -179,7 +148,5 @@ mod tests {
                 .starts_with("cannot read /nonexistent/x.properties"),
             "{e}"
         );
-        let e = Properties::parse("a=\u{1F600}\n", Path::new("emoji.properties")).unwrap_err();
-        assert!(e.to_string().contains("line 1"), "{e}");
     }
 }

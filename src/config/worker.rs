@@ -7,6 +7,10 @@ use std::time::Duration;
 use super::WorkerConfig;
 use super::error::ConfigError;
 use super::key_reader::KeyReader;
+use super::model::{
+    DEFAULT_OFFSET_FLUSH_INTERVAL, DEFAULT_OFFSET_STORAGE_PARTITIONS,
+    DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR,
+};
 
 /// The worker keys Strait reads.
 pub(crate) const KEYS: &[&str] = &[
@@ -84,7 +88,11 @@ pub(crate) fn parse(
     r: &KeyReader<'_>,
     defaults: WorkerDefaults,
 ) -> Result<ParsedWorker, ConfigError> {
-    let partitions: i32 = r.number("offset.storage.partitions", 25, -1)?;
+    let partitions: i32 = r.number(
+        "offset.storage.partitions",
+        DEFAULT_OFFSET_STORAGE_PARTITIONS,
+        -1,
+    )?;
     if partitions == 0 {
         return Err(r.error(
             "offset.storage.partitions",
@@ -96,13 +104,15 @@ pub(crate) fn parse(
             .non_blank("offset.storage.topic")
             .map_or(defaults.offset_storage_topic, str::to_owned),
         offset_storage_partitions: partitions,
-        offset_storage_replication_factor: r
-            .replication_factor("offset.storage.replication.factor", 3)?,
+        offset_storage_replication_factor: r.replication_factor(
+            "offset.storage.replication.factor",
+            DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR,
+        )?,
         group_id: r
             .non_blank("group.id")
             .map_or(defaults.group_id, str::to_owned),
     };
-    let flush = r.millis("offset.flush.interval.ms", Duration::from_secs(60))?;
+    let flush = r.millis("offset.flush.interval.ms", DEFAULT_OFFSET_FLUSH_INTERVAL)?;
     if flush.is_zero() {
         return Err(r.error("offset.flush.interval.ms", "must be positive"));
     }

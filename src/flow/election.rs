@@ -74,9 +74,12 @@ pub fn spawn_election(
         leader: tx,
     })?;
     consumer.subscribe(&[topic])?;
+    // The flow's span, so the election's log lines name the flow.
+    let span = tracing::Span::current();
     let spawned = std::thread::Builder::new()
         .name("strait-election".to_owned())
         .spawn(move || {
+            let _flow = span.enter();
             while !stop.load(Ordering::Acquire) {
                 // Serves the group protocol; paused partitions never deliver records.
                 let _ = consumer.poll(Duration::from_millis(200));

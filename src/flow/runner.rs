@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig};
 use crate::flow::election::spawn_election;
@@ -47,18 +48,24 @@ pub async fn run_flow(flow: FlowConfig, stop: watch::Receiver<bool>) -> Result<(
 }
 
 /// [`run_flow`], reporting into `status` (see [`crate::status`]) and sampling lag meanwhile.
+/// Everything the flow logs, on any of its tasks and threads, carries a `flow` span naming it.
 pub async fn run_flow_with_status(
     flow: FlowConfig,
     stop: watch::Receiver<bool>,
     status: Arc<FlowStatus>,
 ) -> Result<(), FlowError> {
-    let _sampler = crate::status::sampler::start(status.clone(), &flow);
-    if flow.source_connector.as_ref().is_some_and(|s| s.enabled) {
-        status.set_state(Component::Source, ComponentState::Starting);
+    let span = tracing::info_span!("flow", flow = %flow.name());
+    async move {
+        let _sampler = crate::status::sampler::start(status.clone(), &flow);
+        if flow.source_connector.as_ref().is_some_and(|s| s.enabled) {
+            status.set_state(Component::Source, ComponentState::Starting);
+        }
+        let result = run_flow_inner(flow, stop, status.clone()).await;
+        status.finished(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+        result
     }
-    let result = run_flow_inner(flow, stop, status.clone()).await;
-    status.finished(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
-    result
+    .instrument(span)
+    .await
 }
 
 async fn run_flow_inner(
@@ -67,14 +74,29 @@ async fn run_flow_inner(
     status: Arc<FlowStatus>,
 ) -> Result<(), FlowError> {
     let Some(sc) = flow.source_connector.clone().filter(|s| s.enabled) else {
-        tracing::info!(flow = %flow.name(), "no source replication in this flow");
-        let companions = crate::checkpoint::companions::spawn(&flow, None, Some(status.clone()));
+        tracing::info!("no source replication in this flow");
+        let companions = crate::flow::companions::spawn(&flow, None, Some(status.clone()));
         stopped(&mut stop).await;
         stop_companions(Some(companions)).await;
         return Ok(());
     };
-    let name = flow.name();
     let err = source_err(&flow);
+    check_clusters(&flow).await.map_err(&err)?;
+    let prepared = prepare(&flow, &sc).await.map_err(&err)?;
+    let replication = start_replication(&flow, &sc, prepared, status.clone()).map_err(&err)?;
+    status.set_state(Component::Source, ComponentState::Running);
+    let result = supervise(&flow, &sc, replication, stop, status)
+        .await
+        .map_err(&err);
+    if result.is_ok() {
+        tracing::info!("stopped cleanly");
+    }
+    result
+}
+
+/// Both clusters answer with the configured credentials, or the flow fails at once with an
+/// error naming the cluster and what is wrong (authentication, TLS, unreachable).
+async fn check_clusters(flow: &FlowConfig) -> Result<(), SourceError> {
     for (alias, conn) in [
         (&flow.source_alias, &flow.source),
         (&flow.target_alias, &flow.target),
@@ -84,18 +106,29 @@ async fn run_flow_inner(
             check_connection(&alias, &conn, Duration::from_secs(30))
         })
         .await
-        .map_err(|e| err(SourceError::Panicked(e.to_string())))?
-        .map_err(|e| err(e.into()))?;
-        tracing::info!(flow = %name, brokers, "cluster reachable");
+        .map_err(|e| SourceError::Panicked(e.to_string()))??;
+        tracing::info!(brokers, "cluster reachable");
     }
+    Ok(())
+}
 
-    let source_cfg =
-        client_config(&flow.source, &name, ClientRole::SourceAdmin).map_err(|e| err(e.into()))?;
-    let target_cfg =
-        client_config(&flow.target, &name, ClientRole::TargetAdmin).map_err(|e| err(e.into()))?;
-    let selector = Arc::new(TopicSelector::new(&flow, &sc).map_err(&err)?);
-    let admin = Arc::new(TopicAdmin::new(&source_cfg, &target_cfg, &sc).map_err(&err)?);
+/// What replication needs before its first record: admin clients, the topic selection, the
+/// offsets topic and progress store, where offset syncs go, and the topics to subscribe to.
+struct Prepared {
+    target_cfg: ClientConfig,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+    progress: ProgressStore,
+    offset_syncs: Option<OffsetSyncTarget>,
+    initial_topics: Vec<ReplicatedTopic>,
+}
 
+async fn prepare(flow: &FlowConfig, sc: &SourceConnectorConfig) -> Result<Prepared, SourceError> {
+    let name = flow.name();
+    let source_cfg = client_config(&flow.source, &name, ClientRole::SourceAdmin)?;
+    let target_cfg = client_config(&flow.target, &name, ClientRole::TargetAdmin)?;
+    let selector = Arc::new(TopicSelector::new(flow, sc)?);
+    let admin = Arc::new(TopicAdmin::new(&source_cfg, &target_cfg, sc)?);
     let offsets_partitions = admin
         .ensure_compacted_topic(
             true,
@@ -103,27 +136,56 @@ async fn run_flow_inner(
             flow.worker.offset_storage_partitions,
             flow.worker.offset_storage_replication_factor,
         )
-        .await
-        .map_err(&err)?;
+        .await?;
     let progress = ProgressStore::new(
         &target_cfg,
         &flow.worker.offset_storage_topic,
         offsets_partitions,
         &sc.name,
         &flow.source_alias,
-    )
-    .map_err(&err)?;
-    let offset_syncs = offset_sync_target(&flow, &sc, &selector, &admin, &source_cfg, &target_cfg)
-        .await
-        .map_err(&err)?;
-
+    )?;
+    let offset_syncs =
+        offset_sync_target(flow, sc, &selector, &admin, &source_cfg, &target_cfg).await?;
     // Every process subscribes to the same topics; creating remote topics up front is left to
     // the elected process (and to whoever is assigned a partition, right before writing to it).
-    let initial = admin.replicated_topics(&selector).await.map_err(&err)?;
-    let (topics_tx, topics_rx) = watch::channel(initial);
+    let initial_topics = admin.replicated_topics(&selector).await?;
+    Ok(Prepared {
+        target_cfg,
+        selector,
+        admin,
+        progress,
+        offset_syncs,
+        initial_topics,
+    })
+}
 
-    let consumer_cfg = consumer_config(&flow, &sc).map_err(&err)?;
-    let producer_cfg = producer_config(&flow, &sc).map_err(&err)?;
+/// The replication thread, and what the runner keeps to steer it and the flow's duties.
+struct Replication {
+    done_rx: tokio::sync::oneshot::Receiver<Result<(), SourceError>>,
+    stop_flag: Arc<AtomicBool>,
+    topics_tx: watch::Sender<Vec<ReplicatedTopic>>,
+    target_cfg: ClientConfig,
+    selector: Arc<TopicSelector>,
+    admin: Arc<TopicAdmin>,
+}
+
+fn start_replication(
+    flow: &FlowConfig,
+    sc: &SourceConnectorConfig,
+    prepared: Prepared,
+    status: Arc<FlowStatus>,
+) -> Result<Replication, SourceError> {
+    let Prepared {
+        target_cfg,
+        selector,
+        admin,
+        progress,
+        offset_syncs,
+        initial_topics,
+    } = prepared;
+    let (topics_tx, topics_rx) = watch::channel(initial_topics);
+    let consumer_cfg = consumer_config(flow, sc)?;
+    let producer_cfg = producer_config(flow, sc)?;
     let settings = PipelineSettings {
         flush_interval: sc.offset_flush_interval,
         max_in_flight_bytes: sc.max_in_flight_bytes,
@@ -141,12 +203,11 @@ async fn run_flow_inner(
         }),
     };
     let stop_flag = Arc::new(AtomicBool::new(false));
-    let mut done_rx = {
+    let done_rx = {
         let (selector, admin, stop_flag) = (selector.clone(), admin.clone(), stop_flag.clone());
-        let status = status.clone();
         let runtime = tokio::runtime::Handle::current();
         let offset_lag_max = sc.offset_lag_max;
-        spawn_replication(format!("replicate {name}"), move || {
+        spawn_replication(format!("replicate {}", flow.name()), move || {
             pipeline::run(
                 &consumer_cfg,
                 &producer_cfg,
@@ -161,11 +222,35 @@ async fn run_flow_inner(
                 stop_flag,
                 status,
             )
-        })
-        .map_err(&err)?
+        })?
     };
-    status.set_state(Component::Source, ComponentState::Running);
+    Ok(Replication {
+        done_rx,
+        stop_flag,
+        topics_tx,
+        target_cfg,
+        selector,
+        admin,
+    })
+}
 
+/// Runs beside the replication thread until it ends or `stop` turns true: the election, the
+/// checkpointer and heartbeats, and the periodic duties (the elected process's only).
+async fn supervise(
+    flow: &FlowConfig,
+    sc: &SourceConnectorConfig,
+    replication: Replication,
+    mut stop: watch::Receiver<bool>,
+    status: Arc<FlowStatus>,
+) -> Result<(), SourceError> {
+    let Replication {
+        mut done_rx,
+        stop_flag,
+        topics_tx,
+        target_cfg,
+        selector,
+        admin,
+    } = replication;
     let election_stop = Arc::new(AtomicBool::new(false));
     let mut leader = spawn_election(
         &target_cfg,
@@ -173,29 +258,27 @@ async fn run_flow_inner(
         &flow.worker.offset_storage_topic,
         election_stop.clone(),
     )
-    .map_err(|source| {
-        err(SourceError::Client {
-            what: "election consumer",
-            source,
-        })
+    .map_err(|source| SourceError::Client {
+        what: "election consumer",
+        source,
     })?;
     // Checkpoints and heartbeats run beside replication, led by the same election.
-    let mut companions = Some(crate::checkpoint::companions::spawn(
-        &flow,
+    let mut companions = Some(crate::flow::companions::spawn(
+        flow,
         Some(leader.clone()),
-        Some(status.clone()),
+        Some(status),
     ));
-    let mut duties = Duties::new(&sc);
+    let mut duties = Duties::new(sc);
     let result = loop {
         tokio::select! {
             r = &mut done_rx => {
-                break replication_outcome(r).map_err(&err);
+                break replication_outcome(r);
             }
             _ = stopped(&mut stop) => {
                 stop_flag.store(true, Ordering::Release);
                 // Both stop at once, so the pod's grace period covers the longer, not the sum.
                 let (r, ()) = tokio::join!(&mut done_rx, stop_companions(companions.take()));
-                break replication_outcome(r).map_err(&err);
+                break replication_outcome(r);
             }
             Ok(()) = leader.changed() => {
                 // A new leader catches up on the duties at once.
@@ -211,7 +294,7 @@ async fn run_flow_inner(
                 tokio::select! {
                     r = run_duties(&admin, &selector, &topics_tx, leads, due) => {
                         if let Err(e) = r {
-                            tracing::warn!(flow = %name, error = %e, "a periodic duty failed; will retry");
+                            tracing::warn!(error = %e, "a periodic duty failed; will retry");
                         }
                     }
                     _ = stopped(&mut stop) => {}
@@ -221,9 +304,6 @@ async fn run_flow_inner(
     };
     stop_companions(companions.take()).await;
     election_stop.store(true, Ordering::Release);
-    if result.is_ok() {
-        tracing::info!(flow = %name, "stopped cleanly");
-    }
     result
 }
 
@@ -251,9 +331,11 @@ fn spawn_replication(
     run: impl FnOnce() -> Result<(), SourceError> + Send + 'static,
 ) -> Result<tokio::sync::oneshot::Receiver<Result<(), SourceError>>, SourceError> {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let span = tracing::Span::current();
     std::thread::Builder::new()
         .name(name)
         .spawn(move || {
+            let _flow = span.enter();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
                 .unwrap_or_else(|panic| Err(SourceError::Panicked(panic_message(&*panic))));
             let _ = done_tx.send(r);
@@ -285,7 +367,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 const COMPANIONS_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Stops the checkpointer and heartbeat emitter, within [`COMPANIONS_STOP_TIMEOUT`].
-async fn stop_companions(companions: Option<crate::checkpoint::companions::Companions>) {
+async fn stop_companions(companions: Option<crate::flow::companions::Companions>) {
     let Some(c) = companions else { return };
     if tokio::time::timeout(COMPANIONS_STOP_TIMEOUT, c.stop())
         .await

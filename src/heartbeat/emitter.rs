@@ -7,12 +7,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-use crate::checkpoint::internal_topic::{TopicCreateError, ensure_compacted_topic};
-use crate::checkpoint::status::now_ms;
 use crate::config::FlowConfig;
 use crate::config::truststore::TruststoreError;
+use crate::kafka::internal_topic::{TopicCreateError, ensure_compacted_topic};
 use crate::kafka::{ClientRole, client_config};
 use crate::policy::ReplicationPolicy;
+use crate::status::checkpoint::now_ms;
 use crate::wire::{Heartbeat, WireError};
 
 /// Why heartbeats could not be emitted at all.
@@ -59,7 +59,7 @@ pub async fn run_heartbeats(
         .to_owned();
     ensure_compacted_topic(&cfg, &topic, hc.heartbeats_topic_replication_factor).await?;
     if !hc.emit_heartbeats_enabled {
-        tracing::info!(flow = %name, "emit.heartbeats.enabled is false: no heartbeats");
+        tracing::info!("emit.heartbeats.enabled is false: no heartbeats");
         return Ok(());
     }
     cfg.set(
@@ -75,7 +75,7 @@ pub async fn run_heartbeats(
         timestamp_ms: 0,
     }
     .encode_key()?;
-    tracing::info!(flow = %name, %topic, servers = %cluster.bootstrap_servers,
+    tracing::info!(%topic, servers = %cluster.bootstrap_servers,
         interval = ?hc.emit_heartbeats_interval, "emitting heartbeats while this process leads the flow");
     let mut ticks = tokio::time::interval(hc.emit_heartbeats_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -105,12 +105,12 @@ pub async fn run_heartbeats(
         match producer.send(record, wait).await {
             Ok(_) if failing => {
                 failing = false;
-                tracing::info!(flow = %name, %topic, "heartbeats are written again");
+                tracing::info!(%topic, "heartbeats are written again");
             }
             Ok(_) => {}
             Err((e, _)) if !failing => {
                 failing = true;
-                tracing::warn!(flow = %name, %topic, error = %e, "writing a heartbeat failed; retrying");
+                tracing::warn!(%topic, error = %e, "writing a heartbeat failed; retrying");
             }
             Err(_) => {}
         }

@@ -477,7 +477,7 @@ fn source_families(o: &mut String, s: &ProcessSnapshot) {
     }
 }
 
-/// The sync states the checkpointer reports (`crate::checkpoint::status::GroupSyncState`,
+/// The sync states the checkpointer reports (`crate::status::checkpoint::GroupSyncState`,
 /// by their JSON tag); any other tag it adds later is still exported for the current state.
 const GROUP_SYNC_STATES: [&str; 6] = [
     "disabled",
@@ -488,7 +488,7 @@ const GROUP_SYNC_STATES: [&str; 6] = [
     "failed",
 ];
 
-fn sync_state_name(state: &crate::checkpoint::status::GroupSyncState) -> String {
+fn sync_state_name(state: &crate::status::checkpoint::GroupSyncState) -> String {
     serde_json::to_value(state)
         .ok()
         .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
@@ -589,7 +589,7 @@ fn group_families(o: &mut String, s: &ProcessSnapshot) {
                 );
             }
         }
-        let offsets: [Derived<crate::checkpoint::status::PartitionStatus, i64>; 3] = [
+        let offsets: [Derived<crate::status::checkpoint::PartitionStatus, i64>; 3] = [
             (
                 "strait_group_committed_offset",
                 "The group's committed offset on the source.",

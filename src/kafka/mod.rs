@@ -5,6 +5,7 @@ pub mod clients;
 pub mod connect_check;
 pub mod delivery;
 pub mod ffi;
+pub mod internal_topic;
 pub mod stats;
 
 pub use clients::{ClientRole, client_config};

@@ -7,7 +7,7 @@
 //! and forth forever. MM2 does not refuse such setups; Strait does, because the damage (unbounded
 //! duplication on both clusters) is never what anyone wants.
 
-use crate::config::PolicyKind;
+use super::PolicyKind;
 
 use super::{PolicyError, ReplicationPolicy};
 
@@ -143,7 +143,7 @@ impl<'f, S: AsRef<str>, T: AsRef<str>> LoopSearch<'f, S, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PolicyConfig;
+    use crate::policy::PolicyConfig;
 
     fn policy(kind: PolicyKind, source_alias: &str) -> ReplicationPolicy {
         let cfg = PolicyConfig {

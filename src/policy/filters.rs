@@ -204,8 +204,8 @@ impl GroupFilter {
 }
 
 /// MM2's `DefaultConfigPropertyFilter`: which topic config entries are copied to remote topics
-/// (`config.properties.exclude`). Whether source defaults are copied (`use.defaults.from`) is
-/// decided by the config sync with [`crate::config::UseDefaultsFrom`].
+/// (`config.properties.exclude`). Whether source defaults are copied is decided by the config
+/// sync (`use.defaults.from`).
 #[derive(Debug, Clone)]
 pub struct ConfigPropertyFilter {
     exclude: PatternList,

@@ -19,8 +19,13 @@
 //! - `\cX`, octal `\0nnn` and `\uXXXX` (with surrogate pairs) → hex escapes.
 //! - `\1`…`\9` → back-reference to that single group: Java reads more digits only when that
 //!   many groups exist, which is rare, so `\12` is group 1 then `2`.
-//! - Inline flags: `i m s x` are kept; `d` (UNIX_LINES), `u` (UNICODE_CASE) and `U`
-//!   (UNICODE_CHARACTER_CLASS) are dropped, the last because Rust's `U` means "swap greed".
+//! - Inline flags: `i m s x` are kept; `d` (UNIX_LINES) and `u` (UNICODE_CASE) are dropped.
+//!   `U` (UNICODE_CHARACTER_CLASS; Rust's `U` means "swap greed") is applied by the
+//!   translation, scoped like any flag: under it `\d \w \s` stay Rust's Unicode classes and
+//!   the POSIX classes become Unicode properties (`Graph`, `Print`, `Blank`, `Cntrl`, `XDigit`
+//!   under `U` are refused: no exact counterpart).
+//! - Group names follow Java's rule (ASCII letters and digits, a letter first); Rust's wider
+//!   rule would accept names Java refuses.
 //! - `#` comments in `(?x)` mode are removed, so a trailing comment cannot swallow the
 //!   whole-name anchoring added around the pattern.
 //! - In character classes, `~` is escaped (Rust's `~~` is symmetric difference), `[:` is not
@@ -75,7 +80,7 @@ pub fn translate(pattern: &str) -> Result<String, JavaRegexError> {
         pos: 0,
         out: String::with_capacity(pattern.len() + 16),
         class_depth: 0,
-        extended: false,
+        flags: Flags::default(),
         groups: Vec::new(),
     };
     t.run()?;
@@ -97,6 +102,22 @@ fn predefined_class(letter: char) -> Option<&'static str> {
         'H' => r"[^\x20\t\xA0\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}]",
         'v' => r"[\n\x0B\f\r\x{85}\x{2028}\x{2029}]",
         'V' => r"[^\n\x0B\f\r\x{85}\x{2028}\x{2029}]",
+        _ => return None,
+    })
+}
+
+/// The POSIX classes under `UNICODE_CHARACTER_CLASS` (`(?U)`), where Java reads them as
+/// Unicode properties; `None` for the ones with no exact Rust counterpart.
+fn posix_class_unicode(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Lower" => r"\p{Lowercase}",
+        "Upper" => r"\p{Uppercase}",
+        "Alpha" => r"\p{Alphabetic}",
+        "Digit" => r"\p{Nd}",
+        "Alnum" => r"[\p{Alphabetic}\p{Nd}]",
+        "Punct" => r"\p{P}",
+        "Space" => r"\p{White_Space}",
+        "ASCII" => r"[\x00-\x7F]",
         _ => return None,
     })
 }
@@ -128,11 +149,22 @@ struct Translator {
     out: String,
     /// How deep inside (possibly nested) character classes the cursor is.
     class_depth: usize,
-    /// Whether `(?x)` is in effect, so `#` starts a comment.
+    /// The inline flags this translation acts on, where the cursor is.
+    flags: Flags,
+    /// For each open group, the flags in effect outside it: inline flags end with the group
+    /// they appear in, in Java as in Rust.
+    groups: Vec<Flags>,
+}
+
+/// The inline flags that change the translation itself (the others are passed to Rust, which
+/// scopes them the same way).
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    /// `(?x)`: `#` starts a comment.
     extended: bool,
-    /// For each open group, whether `(?x)` was in effect outside it: inline flags end with
-    /// the group they appear in, in Java as in Rust.
-    groups: Vec<bool>,
+    /// `(?U)` (UNICODE_CHARACTER_CLASS): `\w`, `\d`, `\s` and the POSIX classes are Unicode,
+    /// as Rust's are by default, instead of ASCII.
+    unicode_classes: bool,
 }
 
 impl Translator {
@@ -186,21 +218,18 @@ impl Translator {
                 self.open_class();
                 Ok(())
             }
-            '(' => {
-                self.open_group();
-                Ok(())
-            }
+            '(' => self.open_group(),
             ')' => {
-                let Some(outer_extended) = self.groups.pop() else {
+                let Some(outer) = self.groups.pop() else {
                     return self.error(self.pos, "unmatched closing ')'");
                 };
-                self.extended = outer_extended;
+                self.flags = outer;
                 self.out.push(')');
                 self.pos += 1;
                 Ok(())
             }
             '{' => self.repetition(),
-            '#' if self.extended => {
+            '#' if self.flags.extended => {
                 // The comment runs to the end of the line; the newline itself is whitespace,
                 // which `(?x)` ignores in both engines.
                 while self.peek(0).is_some_and(|c| c != '\n') {
@@ -264,7 +293,7 @@ impl Translator {
 
     /// At `(`: an inline-flag group is rewritten (see module docs), any other group is passed
     /// through and remembered so `(?x)` scoping and balance are tracked.
-    fn open_group(&mut self) {
+    fn open_group(&mut self) -> Result<(), JavaRegexError> {
         if self.peek(1) == Some('?') {
             let mut end = self.pos + 2;
             while self.chars.get(end).is_some_and(|c| "idmsuxU-".contains(*c)) {
@@ -276,13 +305,14 @@ impl Translator {
                 let mut on = String::new();
                 let mut off = String::new();
                 let mut negate = false;
-                let mut extended = self.extended;
+                let mut flags = self.flags;
                 for &flag in &self.chars[self.pos + 2..end] {
                     match flag {
                         '-' => negate = true,
+                        'U' => flags.unicode_classes = !negate,
                         'i' | 'm' | 's' | 'x' => {
                             if flag == 'x' {
-                                extended = !negate;
+                                flags.extended = !negate;
                             }
                             if negate {
                                 off.push(flag);
@@ -290,7 +320,8 @@ impl Translator {
                                 on.push(flag);
                             }
                         }
-                        // d, u, U: no Rust equivalent with the same meaning (module docs).
+                        // d, u: no Rust equivalent with the same meaning (module docs); U is
+                        // applied by the translation itself, as Rust's `U` means "swap greed".
                         _ => {}
                     }
                 }
@@ -309,16 +340,45 @@ impl Translator {
                     self.out.push(if is_group { ':' } else { ')' });
                 }
                 if is_group {
-                    self.groups.push(self.extended);
+                    self.groups.push(self.flags);
                 }
-                self.extended = extended;
+                self.flags = flags;
                 self.pos = end + 1;
-                return;
+                return Ok(());
             }
         }
-        self.groups.push(self.extended);
+        if self.peek(1) == Some('?')
+            && self.peek(2) == Some('<')
+            && !matches!(self.peek(3), Some('=') | Some('!'))
+        {
+            self.check_group_name(self.pos + 3)?;
+        }
+        self.groups.push(self.flags);
         self.out.push('(');
         self.pos += 1;
+        Ok(())
+    }
+
+    /// Java's rule for `(?<name>…)`: ASCII letters and digits, a letter first (Rust also takes
+    /// `_` and a leading digit, which would turn a pattern Java refuses into a valid one).
+    fn check_group_name(&self, from: usize) -> Result<(), JavaRegexError> {
+        let name: String = self.chars[from..]
+            .iter()
+            .take_while(|&&c| c != '>')
+            .collect();
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric());
+        if valid {
+            Ok(())
+        } else {
+            self.error(
+                from,
+                format!(
+                    "group name '{name}' is not valid in Java (ASCII letters and digits, a letter \
+                     first)"
+                ),
+            )
+        }
     }
 
     /// At `{` outside a class: Java accepts it only as a repetition `{n}`, `{n,}`, `{n,m}`.
@@ -384,6 +444,11 @@ impl Translator {
                 self.out.push('\\');
                 self.out.push(n);
             }
+            // Under `(?U)` Java's classes are Unicode, as Rust's own are.
+            'd' | 'D' | 'w' | 'W' | 's' | 'S' if self.flags.unicode_classes => {
+                self.out.push('\\');
+                self.out.push(n);
+            }
             'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'h' | 'H' | 'v' | 'V' => {
                 if let Some(class) = predefined_class(n) {
                     self.out.push_str(class);
@@ -444,7 +509,19 @@ impl Translator {
                 };
                 let name: String = self.chars[self.pos + 1..self.pos + len].iter().collect();
                 self.pos += len + 1;
-                if let Some(ascii) = posix_class(&name) {
+                if self.flags.unicode_classes && posix_class(&name).is_some() {
+                    let Some(class) = posix_class_unicode(&name) else {
+                        return self.error(
+                            at,
+                            format!(
+                                "\\{letter}{{{name}}} under (?U) (a Unicode class in Java) is not \
+                                 supported"
+                            ),
+                        );
+                    };
+                    let caret = if negated { "^" } else { "" };
+                    let _ = write!(self.out, "[{caret}{class}]");
+                } else if let Some(ascii) = posix_class(&name) {
                     let caret = if negated { "^" } else { "" };
                     let _ = write!(self.out, "[[:{caret}{ascii}:]]");
                 } else if name.starts_with("java") {

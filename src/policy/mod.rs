@@ -17,14 +17,12 @@ pub mod filters;
 pub mod java_regex;
 pub mod replication_policy;
 
-use crate::config::PolicyKind;
-
 pub use cycle::{check_flows_for_identity_cycles, is_cycle};
 pub use eligibility::should_replicate_topic;
 pub use filters::{ConfigPropertyFilter, GroupFilter, PatternList, TopicFilter, split_list};
 pub use replication_policy::{
-    DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS, ReplicationPolicy, parse_policy_class,
-    policy_class_name,
+    DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS, PolicyConfig, PolicyKind, ReplicationPolicy,
+    parse_policy_class, policy_class_name,
 };
 
 /// Everything that can go wrong building policies and filters from a configuration. Each

@@ -13,9 +13,38 @@
 //! and Strait must agree on every name, or a flow moved between them would replicate into
 //! different topics.
 
-use crate::config::{PolicyConfig, PolicyKind};
-
 use super::PolicyError;
+
+/// Which replication policy renames topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyKind {
+    /// `org.apache.kafka.connect.mirror.DefaultReplicationPolicy`: `<source alias><sep><topic>`.
+    #[default]
+    Default,
+    /// `org.apache.kafka.connect.mirror.IdentityReplicationPolicy`: names kept.
+    Identity,
+}
+
+/// `replication.policy.*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// `replication.policy.class`.
+    pub kind: PolicyKind,
+    /// `replication.policy.separator` (default `.`).
+    pub separator: String,
+    /// `replication.policy.internal.topic.separator.enabled` (default true).
+    pub internal_topic_separator_enabled: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            kind: PolicyKind::Default,
+            separator: ".".to_owned(),
+            internal_topic_separator_enabled: true,
+        }
+    }
+}
 
 /// `replication.policy.class` of the Default policy (MM2's default).
 pub const DEFAULT_POLICY_CLASS: &str = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy";

@@ -30,7 +30,7 @@ pub struct OffsetSyncWithRun {
     /// `(upstream, downstream)` of the first record of the run ending at this sync: every record
     /// from there to the sync was acknowledged in order with both offsets advancing by exactly
     /// one, so any offset in between translates exactly. Published as a record header
-    /// ([`crate::checkpoint::RUN_START_HEADER`]), which MM2 ignores.
+    /// ([`crate::wire::run_start::RUN_START_HEADER`]), which MM2 ignores.
     pub run_start: (i64, i64),
 }
 

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::source::offset_sync_writer::OffsetSyncEmitter;
 
-/// Index of a partition's slot.
-pub type SlotId = usize;
+pub use crate::status::partition::SlotId;
 
 /// The first retry of a blocked partition waits this long; each further one twice as long,
 /// up to the configured maximum.

@@ -2,26 +2,24 @@
 //! report, read by the HTTP endpoints.
 //!
 //! Hooks called per record ([`FlowStatus::polled`], [`FlowStatus::acked`]) and per loop turn
-//! ([`FlowStatus::tick`]) only touch atomics of the partition's cell; everything else happens
-//! per rebalance, per sampling interval or per request.
+//! ([`FlowStatus::loop_turned`]) only touch atomics of the partition's cell; everything else
+//! happens per rebalance, per sampling interval or per request. The hooks take plain values:
+//! the pipeline (`crate::source::pipeline`) reads its own bookkeeping and reports here, so
+//! status depends on no part it reports about.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
-use rdkafka::Offset;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-
-use crate::checkpoint::status::CheckpointStatus;
 use crate::config::FlowConfig;
 use crate::policy::ReplicationPolicy;
-use crate::source::tracker::{Blocked, PartitionSlot, RetryState, SlotId, Tracker};
+use crate::status::checkpoint::CheckpointStatus;
 use crate::status::component::{ClusterCell, Component, ComponentCell, ComponentState, ErrorNote};
 use crate::status::connectors::{ConnectorInfo, connectors_of};
 use crate::status::lag::lag_records;
-use crate::status::partition::{PartitionCell, PartitionId, PartitionTable, UNKNOWN};
-use crate::status::readiness;
+use crate::status::partition::{PartitionCell, PartitionId, PartitionTable, SlotId, UNKNOWN};
+use crate::status::readiness::{self, CLUSTER_STALE_MS};
 use crate::status::snapshot::{
     BlockedSnapshot, CheckpointSnapshot, ClusterSnapshot, ComponentSnapshot, ConnectorSnapshot,
     ExpiredSnapshot, FlowSnapshot, FlowState, HeartbeatSnapshot, LatencySnapshot,
@@ -30,12 +28,10 @@ use crate::status::snapshot::{
 use crate::status::window::WindowedStat;
 use crate::status::{ClusterRole, now_ms};
 
-/// How often [`FlowStatus::tick`] reads the consumer's positions.
+/// How often [`FlowStatus::loop_turned`] asks for the consumer's positions.
 const POSITIONS_EVERY_MS: u64 = 1_000;
 /// A lagging partition whose position has not moved for this long is stalled.
 pub const STALL_MS: u64 = 60_000;
-/// A cluster that has not answered the sampler for this long is unreachable.
-pub const CLUSTER_STALE_MS: u64 = 30_000;
 
 const NOT_FINISHED: u8 = 0;
 const FINISHED_OK: u8 = 1;
@@ -142,30 +138,18 @@ impl FlowStatus {
 
     // ---- replication pipeline (per rebalance) ----
 
-    /// A partition was assigned to this process and is tracked in `slot` (call after
-    /// `Tracker::open`, with the slot it returned).
-    pub fn partition_assigned(&self, slot: SlotId, partition: Option<&PartitionSlot>) {
-        let (Some(p), Some(cell)) = (partition, self.partitions.get_or_create(slot)) else {
-            if partition.is_some() {
-                tracing::warn!(
-                    flow = %self.name,
-                    slot,
-                    "too many partitions for the status table; this one is not reported"
-                );
-            }
+    /// A partition was assigned to this process and is tracked in `slot`, its progress at
+    /// `next_offset` (the next source offset to replicate, when known).
+    pub fn partition_assigned(&self, slot: SlotId, id: PartitionId, next_offset: Option<i64>) {
+        let Some(cell) = self.partitions.get_or_create(slot) else {
+            tracing::warn!(
+                slot,
+                "too many partitions for the status table; this one is not reported"
+            );
             return;
         };
-        let heartbeats = self.policy.is_heartbeats_topic(&p.topic);
-        cell.assign(
-            PartitionId {
-                topic: p.topic.clone(),
-                remote_topic: p.remote_topic.clone(),
-                partition: p.partition,
-            },
-            p.last_acked.map(|o| o + 1),
-            heartbeats,
-            now_ms(),
-        );
+        let heartbeats = self.policy.is_heartbeats_topic(&id.topic);
+        cell.assign(id, next_offset, heartbeats, now_ms());
     }
 
     /// The partition in `slot` was handed over (or lost).
@@ -197,25 +181,14 @@ impl FlowStatus {
         }
     }
 
-    /// A record of `slot` was acknowledged by the target (call after `Tracker::on_ack`, with
-    /// the tracker still locked): MM2's `record-count` and `replication-latency-ms`, and the
-    /// partition's progress. `timestamp` is the record's timestamp.
-    pub fn acked(&self, slot: SlotId, tracker: &Tracker, timestamp: Option<i64>) {
+    /// A record of `slot` was acknowledged by the target: MM2's `record-count` and
+    /// `replication-latency-ms`, and the partition's progress (`next`: the next source offset
+    /// to replicate, when known). `timestamp` is the record's timestamp.
+    pub fn acked(&self, slot: SlotId, next: Option<i64>, timestamp: Option<i64>) {
         let Some(cell) = self.partitions.get(slot) else {
             return;
         };
         cell.records.fetch_add(1, Relaxed);
-        // Exactly-once: progress is what committed, which `transaction_ended` reports.
-        let next = tracker
-            .slot(slot)
-            .and_then(|s| {
-                if tracker.is_transactional() {
-                    s.last_written
-                } else {
-                    s.last_acked
-                }
-            })
-            .map(|o| o + 1);
         let moved = next.is_some_and(|n| n > cell.next_offset.load(Relaxed));
         if !moved && timestamp.is_none() {
             return;
@@ -266,15 +239,9 @@ impl FlowStatus {
     // ---- replication pipeline (rare events) ----
 
     /// The partition in `slot` is held at a refused record (or its retry state changed).
-    pub fn partition_blocked(&self, slot: SlotId, blocked: &Blocked) {
+    pub fn partition_blocked(&self, slot: SlotId, blocked: BlockedSnapshot) {
         if let Some(cell) = self.partitions.get(slot) {
-            *lock(&cell.blocked) = Some(BlockedSnapshot {
-                offset: blocked.offset,
-                reason: blocked.reason.clone(),
-                since_ms: blocked.since_ms,
-                attempts: blocked.attempts,
-                retrying: blocked.state == RetryState::Retrying,
-            });
+            *lock(&cell.blocked) = Some(blocked);
         }
     }
 
@@ -314,40 +281,28 @@ impl FlowStatus {
         e.last_at_ms = now_ms();
     }
 
-    /// Called every turn of the replication loop: proves the loop is alive (liveness) and,
-    /// once a second, takes the consumer's positions so that offsets the consumer skipped
-    /// without returning a record (transaction markers, aborted records) count as replicated.
-    pub fn tick<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>, tracker: &Mutex<Tracker>) {
+    /// Called every turn of the replication loop: proves the loop is alive (liveness). Once a
+    /// second it answers true: the pipeline then reports the consumer's positions
+    /// ([`Self::progress_at_least`]), so that offsets the consumer skipped without returning a
+    /// record (transaction markers, aborted records) count as replicated.
+    pub fn loop_turned(&self) -> bool {
         let now = now_ms();
         self.loop_at_ms.store(now, Relaxed);
         if now.saturating_sub(self.positions_at_ms.load(Relaxed)) < POSITIONS_EVERY_MS {
-            return;
+            return false;
         }
         self.positions_at_ms.store(now, Relaxed);
-        let Ok(positions) = consumer.position() else {
-            return;
-        };
-        let t = lock(tracker);
-        for e in positions.elements() {
-            let Offset::Offset(pos) = e.offset() else {
-                continue;
-            };
-            let Some(slot) = t.slot_of(e.topic(), e.partition()) else {
-                continue;
-            };
-            // Only with nothing in flight is everything before the position on the target;
-            // a blocked partition's position may be past records that are not.
-            if t.slot(slot)
-                .is_none_or(|s| s.inflight() != 0 || s.blocked.is_some())
-            {
-                continue;
-            }
-            if let Some(cell) = self.partitions.get(slot)
-                && cell.next_offset.load(Relaxed) < pos
-            {
-                cell.next_offset.store(pos, Relaxed);
-                cell.progress_at_ms.store(now, Relaxed);
-            }
+        true
+    }
+
+    /// Everything of `slot` before source offset `position` is on the target (the consumer's
+    /// position, with nothing in flight and nothing blocked).
+    pub fn progress_at_least(&self, slot: SlotId, position: i64) {
+        if let Some(cell) = self.partitions.get(slot)
+            && cell.next_offset.load(Relaxed) < position
+        {
+            cell.next_offset.store(position, Relaxed);
+            cell.progress_at_ms.store(now_ms(), Relaxed);
         }
     }
 
@@ -446,7 +401,7 @@ impl FlowStatus {
             self.cluster_snapshot(ClusterRole::Source, now),
             self.cluster_snapshot(ClusterRole::Target, now),
         ];
-        let checkpointer = crate::checkpoint::status::snapshots()
+        let checkpointer = crate::status::checkpoint::snapshots()
             .into_iter()
             .find(|c| c.flow == self.name);
         let rebalances = self.rebalances.load(Relaxed);
@@ -509,7 +464,7 @@ impl FlowStatus {
 
     /// A component's state. The checkpointer and the heartbeat emitter run inside the flow's
     /// task and do not report through these hooks (yet): a checkpointer registered in
-    /// [`crate::checkpoint::status`] counts as running (its errors are its status's
+    /// [`crate::status::checkpoint`] counts as running (its errors are its status's
     /// `last_error`), and heartbeats run whenever the flow does, unless their runner reports.
     fn component_snapshot(
         &self,
@@ -713,34 +668,41 @@ mod tests {
     use crate::status::ClusterRole;
     use crate::status::test_support::seed_like_flow;
 
-    fn running_flow() -> (FlowStatus, Tracker, SlotId) {
+    fn id(topic: &str, remote_topic: &str, partition: i32) -> PartitionId {
+        PartitionId {
+            topic: topic.into(),
+            remote_topic: remote_topic.into(),
+            partition,
+        }
+    }
+
+    fn running_flow() -> (FlowStatus, SlotId) {
         let st = FlowStatus::new(&seed_like_flow());
-        let mut t = Tracker::new(100, std::time::Duration::from_secs(60));
-        let slot = t.open("orders".into(), "uswest.orders".into(), 2, Some(9));
-        st.partition_assigned(slot, t.slot(slot));
+        let slot = 0;
+        st.partition_assigned(slot, id("orders", "uswest.orders", 2), Some(10));
         st.set_state(Component::Source, ComponentState::Running);
-        (st, t, slot)
+        (st, slot)
     }
 
     #[test]
     fn records_and_progress_follow_the_hooks() {
-        let (st, mut t, slot) = running_flow();
+        let (st, slot) = running_flow();
         let ts = now_ms() as i64 - 1_000;
-        for up in 10..13 {
+        for _ in 10..13 {
             st.polled(slot, 100, Some(ts));
-            t.on_send(slot, up, 100);
         }
-        t.on_delivery(slot, 10, Ok(0));
-        st.acked(slot, &t, Some(ts));
-        t.on_delivery(slot, 11, Ok(1));
-        st.acked(slot, &t, Some(ts));
+        st.acked(slot, Some(11), Some(ts));
+        st.acked(slot, Some(12), Some(ts));
+        // An acknowledgement that does not move progress forward (an earlier report arriving
+        // late) still counts the record but leaves the progress.
+        st.acked(slot, Some(11), None);
         let snap = st.snapshot(now_ms());
         let p = &snap.partitions[0];
         assert_eq!(
             (p.topic.as_str(), p.remote_topic.as_str(), p.partition),
             ("orders", "uswest.orders", 2)
         );
-        assert_eq!(p.records, 2);
+        assert_eq!(p.records, 3);
         assert_eq!(p.bytes, 300);
         assert_eq!(p.next_offset, Some(12));
         assert!(p.replication_latency_ms.last.unwrap() >= 1_000);
@@ -754,7 +716,7 @@ mod tests {
 
     #[test]
     fn readiness_needs_an_assignment_reachable_clusters_and_no_stall() {
-        let (st, _t, slot) = running_flow();
+        let (st, slot) = running_flow();
         let now = now_ms();
         let snap = st.snapshot(now);
         assert_eq!(snap.state, FlowState::Starting);
@@ -803,7 +765,7 @@ mod tests {
 
     #[test]
     fn failures_show_in_state_and_connectors() {
-        let (st, _t, _) = running_flow();
+        let (st, _) = running_flow();
         st.rebalanced();
         st.finished(Some(&"writing to 'x' failed"));
         let snap = st.snapshot(now_ms());
@@ -819,12 +781,9 @@ mod tests {
     #[test]
     fn heartbeats_topics_feed_the_heartbeat_latency() {
         let st = FlowStatus::new(&seed_like_flow());
-        let mut t = Tracker::new(100, std::time::Duration::from_secs(60));
-        let slot = t.open("heartbeats".into(), "uswest.heartbeats".into(), 0, None);
-        st.partition_assigned(slot, t.slot(slot));
-        t.on_send(slot, 0, 10);
-        t.on_delivery(slot, 0, Ok(0));
-        st.acked(slot, &t, Some(now_ms() as i64 - 250));
+        let slot = 0;
+        st.partition_assigned(slot, id("heartbeats", "uswest.heartbeats", 0), None);
+        st.acked(slot, Some(1), Some(now_ms() as i64 - 250));
         let hb = st.snapshot(now_ms()).heartbeat;
         assert!(hb.latency_ms.unwrap() >= 250);
         assert!(hb.last_ms.is_some());

@@ -11,6 +11,7 @@
 //! - [`readiness`]: what `/healthz` and `/readyz` answer;
 //! - [`snapshot`]: the serialisable copy `/status` serves and `/metrics` renders.
 
+pub mod checkpoint;
 pub mod component;
 pub mod connectors;
 pub mod flow;

@@ -7,9 +7,12 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::source::tracker::SlotId;
 use crate::status::snapshot::BlockedSnapshot;
 use crate::status::window::WindowedStat;
+
+/// Index of a partition's slot: the replication pipeline's tracker hands these out (and
+/// re-uses them), and the status table is indexed by them.
+pub type SlotId = usize;
 
 /// Cells per segment.
 const SEGMENT_LEN: usize = 64;

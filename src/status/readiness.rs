@@ -13,8 +13,10 @@
 //! running flow came round within the last 5 minutes (longer than any wait inside it). A
 //! failed flow ends the process, so liveness does not look at failures.
 
-use crate::status::flow::CLUSTER_STALE_MS;
 use crate::status::snapshot::{FlowSnapshot, FlowState, Health};
+
+/// A cluster that has not answered the sampler for this long is unreachable.
+pub const CLUSTER_STALE_MS: u64 = 30_000;
 
 /// A replication loop silent for this long means the process is wedged.
 pub const WEDGED_MS: u64 = 300_000;

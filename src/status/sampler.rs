@@ -24,6 +24,7 @@ use crate::status::flow::FlowStatus;
 use crate::status::lag::LagHistory;
 use crate::status::partition::{PartitionId, UNKNOWN};
 use crate::status::{ClusterRole, now_ms};
+use tracing::Instrument;
 
 /// How often the sampler runs.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
@@ -43,7 +44,9 @@ impl Drop for SamplerGuard {
 /// Starts sampling `flow` into `status` on the current Tokio runtime.
 pub fn start(status: Arc<FlowStatus>, flow: &FlowConfig) -> SamplerGuard {
     let clients = Clients::new(flow).map(Arc::new);
-    SamplerGuard(tokio::spawn(run(status, clients, SAMPLE_INTERVAL)))
+    SamplerGuard(tokio::spawn(
+        run(status, clients, SAMPLE_INTERVAL).in_current_span(),
+    ))
 }
 
 struct Clients {
@@ -182,7 +185,7 @@ async fn run(status: Arc<FlowStatus>, clients: Result<Arc<Clients>, String>, eve
             Ok((source, target)) => {
                 apply(&status, &mut state, source, target, now);
             }
-            Err(e) => tracing::warn!(flow = %status.name(), error = %e, "status sampler"),
+            Err(e) => tracing::warn!(error = %e, "status sampler"),
         }
         tokio::time::sleep(every).await;
     }

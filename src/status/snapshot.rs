@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::checkpoint::status::CheckpointStatus;
+use crate::status::checkpoint::CheckpointStatus;
 use crate::status::component::{Component, ComponentState, ErrorNote};
 use crate::status::window::StatSummary;
 
@@ -102,7 +102,7 @@ pub struct FlowSnapshot {
     /// now or not).
     pub expired: Vec<ExpiredSnapshot>,
     /// The checkpointer's view of consumer groups and their translation, when it runs in this
-    /// process (see [`crate::checkpoint::status`]).
+    /// process (see [`crate::status::checkpoint`]).
     pub checkpointer: Option<CheckpointStatus>,
     /// MM2's `checkpoint-latency-ms` per group and partition.
     pub checkpoints: Vec<CheckpointSnapshot>,

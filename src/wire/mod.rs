@@ -8,6 +8,7 @@
 //! | [`OffsetSync`] | `mm2-offset-syncs.<alias>.internal` | Kafka protocol schema, no version header |
 //! | [`Checkpoint`] | `<source>.checkpoints.internal` | Kafka protocol schema, version 0 value header |
 //! | [`Heartbeat`] | `heartbeats` | Kafka protocol schema, version 0 value header |
+//! | [`run_start::RunStart`] | header `strait.run.start` on offset syncs | Strait's own, 16 bytes; MM2 ignores it |
 //! | [`SourcePartition`] and friends | Connect offsets topic (`mm2-offsets.<source>.internal`) | Jackson-written JSON |
 //!
 //! The schema-based formats are built from the big-endian helpers in [`primitives`].
@@ -22,6 +23,7 @@ mod jackson;
 mod offset_sync;
 mod partitioner;
 pub mod primitives;
+pub mod run_start;
 
 pub use checkpoint::Checkpoint;
 pub use connect_offsets::{

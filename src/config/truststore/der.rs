@@ -1,28 +1,30 @@
-//! Just enough DER to walk PKCS#12, X.509 and PKCS#8 structures, check that a certificate is
-//! one well-formed DER element, and write the few structures Strait builds itself. Every length
-//! read is checked against the bytes actually present.
+//! Walking the DER structures Strait reads by hand (PKCS#12 bags, Java's key protector), with
+//! the `der` crate doing the encoding rules: tags, definite minimal lengths, bounds. Only the
+//! walk (which element comes next, what it is called in an error) lives here.
 
 use std::fmt;
 
+use der::asn1::AnyRef;
+use der::{Decode, Reader as _, SliceReader, Tag, TagNumber, Tagged};
+
 /// `SEQUENCE` (constructed).
-pub(super) const SEQUENCE: u8 = 0x30;
+pub(super) const SEQUENCE: Tag = Tag::Sequence;
 /// `SET` (constructed).
-pub(super) const SET: u8 = 0x31;
+pub(super) const SET: Tag = Tag::Set;
 /// `INTEGER`.
-pub(super) const INTEGER: u8 = 0x02;
-/// `BIT STRING` (primitive).
-pub(super) const BIT_STRING: u8 = 0x03;
+pub(super) const INTEGER: Tag = Tag::Integer;
 /// `OCTET STRING` (primitive; the constructed BER form is not DER).
-pub(super) const OCTET_STRING: u8 = 0x04;
+pub(super) const OCTET_STRING: Tag = Tag::OctetString;
 /// `NULL` (only written, by tests that build Java's structures).
 #[cfg(test)]
-pub(super) const NULL: u8 = 0x05;
+pub(super) const NULL: Tag = Tag::Null;
 /// `OBJECT IDENTIFIER`.
-pub(super) const OID: u8 = 0x06;
+pub(super) const OID: Tag = Tag::ObjectIdentifier;
 /// Context-specific `[0]`, constructed (an `EXPLICIT [0]` wrapper).
-pub(super) const CONTEXT_0: u8 = 0xA0;
-/// Context-specific `[1]`, constructed.
-pub(super) const CONTEXT_1: u8 = 0xA1;
+pub(super) const CONTEXT_0: Tag = Tag::ContextSpecific {
+    constructed: true,
+    number: TagNumber(0),
+};
 
 /// Why some bytes are not the DER expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +36,17 @@ impl fmt::Display for DerError {
     }
 }
 
+impl From<der::Error> for DerError {
+    fn from(e: der::Error) -> Self {
+        Self(format!("invalid DER: {e}"))
+    }
+}
+
 /// One tag-length-value element.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tlv<'a> {
-    /// The identifier octet.
-    pub(super) tag: u8,
+    /// The tag.
+    pub(super) tag: Tag,
     /// The contents octets.
     pub(super) value: &'a [u8],
 }
@@ -60,91 +68,39 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
-    /// The tag of the next element, without reading it.
-    pub(super) fn peek_tag(&self) -> Option<u8> {
-        self.rest.first().copied()
-    }
-
     /// The next element.
     pub(super) fn read(&mut self) -> Result<Tlv<'a>, DerError> {
-        let eof = || DerError("data ends in the middle of a DER element".into());
-        let (&tag, rest) = self.rest.split_first().ok_or_else(eof)?;
-        if tag & 0x1f == 0x1f {
-            // No structure this module reads uses tag numbers above 30.
-            return Err(DerError(format!(
-                "unexpected multi-byte DER tag 0x{tag:02x}"
-            )));
-        }
-        let (&first, mut rest) = rest.split_first().ok_or_else(eof)?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count == 0 {
-                return Err(DerError(
-                    "indefinite-length (BER) encoding is not supported; re-export the store as DER"
-                        .into(),
-                ));
-            }
-            // Four length bytes allow 4 GiB, far beyond any truststore; more is corruption.
-            if count > 4 {
-                return Err(DerError("DER length field too large".into()));
-            }
-            let (bytes, after) = rest.split_at_checked(count).ok_or_else(eof)?;
-            rest = after;
-            bytes
-                .iter()
-                .fold(0usize, |len, &b| (len << 8) | usize::from(b))
-        };
-        let (value, after) = rest
-            .split_at_checked(len)
-            .ok_or_else(|| DerError("a DER length runs past the end of the data".into()))?;
-        self.rest = after;
-        Ok(Tlv { tag, value })
+        let mut reader = SliceReader::new(self.rest)?;
+        let element = AnyRef::decode(&mut reader)?;
+        let used = usize::try_from(reader.position())?;
+        self.rest = self.rest.get(used..).unwrap_or_default();
+        Ok(Tlv {
+            tag: element.tag(),
+            value: element.value(),
+        })
     }
 
     /// The next element, which must carry `tag`; `what` names it in the error.
-    pub(super) fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], DerError> {
+    pub(super) fn expect(&mut self, tag: Tag, what: &str) -> Result<&'a [u8], DerError> {
         let tlv = self.read()?;
         if tlv.tag == tag {
             Ok(tlv.value)
         } else {
             Err(DerError(format!(
-                "expected {what} (tag 0x{tag:02x}), found tag 0x{:02x}",
+                "expected {what} ({tag}), found {}",
                 tlv.tag
             )))
         }
     }
 }
 
-/// One DER element: `tag`, a definite length in the shortest form, and `value`.
-pub(super) fn encode(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 6);
-    out.push(tag);
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(value);
-    out
-}
-
-/// Checks that `data` is exactly one DER `SEQUENCE`, as every X.509 certificate is.
-///
-/// Full X.509 parsing is left to OpenSSL inside librdkafka; this only catches bytes that cannot
-/// possibly be a certificate (wrong decoding, truncation, trailing junk) early, with a clear error.
-pub(super) fn check_single_sequence(data: &[u8]) -> Result<(), DerError> {
-    let mut reader = Reader::new(data);
-    reader.expect(SEQUENCE, "a SEQUENCE")?;
-    if reader.is_empty() {
-        Ok(())
-    } else {
-        Err(DerError("trailing bytes after the DER SEQUENCE".into()))
+/// One DER element: `tag` and `value` (tests build Java's structures with it).
+#[cfg(test)]
+pub(super) fn encode(tag: Tag, value: &[u8]) -> Vec<u8> {
+    use der::Encode;
+    match AnyRef::new(tag, value).and_then(|any| any.to_der()) {
+        Ok(der) => der,
+        Err(e) => panic!("test data is not encodable as DER: {e}"),
     }
 }
 
@@ -154,9 +110,9 @@ mod tests {
 
     #[test]
     fn reads_short_and_long_lengths() {
-        let mut long = vec![OCTET_STRING, 0x82, 0x01, 0x00];
+        let mut long = vec![0x04, 0x82, 0x01, 0x00];
         long.extend(std::iter::repeat_n(7u8, 256));
-        long.extend([INTEGER, 0x01, 0x03]);
+        long.extend([0x02, 0x01, 0x03]);
         let mut r = Reader::new(&long);
         assert_eq!(r.expect(OCTET_STRING, "octets").unwrap().len(), 256);
         assert_eq!(r.expect(INTEGER, "version").unwrap(), &[3]);
@@ -167,18 +123,15 @@ mod tests {
     fn rejects_bad_input_without_panicking() {
         for bad in [
             &[][..],
-            &[SEQUENCE],
-            &[SEQUENCE, 0x05, 1, 2],
-            &[SEQUENCE, 0x80, 0, 0],
-            &[SEQUENCE, 0x85, 1, 1, 1, 1, 1],
-            &[SEQUENCE, 0x84, 0xff, 0xff, 0xff, 0xff],
-            &[0x1f, 0x01, 0x00],
+            &[0x30],
+            &[0x30, 0x05, 1, 2],
+            // indefinite length (BER), a non-minimal length, a length past the end
+            &[0x30, 0x80, 0, 0],
+            &[0x30, 0x81, 0x01, 0],
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff],
         ] {
             assert!(Reader::new(bad).read().is_err(), "{bad:?}");
         }
-        assert!(check_single_sequence(&[SEQUENCE, 0, 0]).is_err());
-        assert!(check_single_sequence(&[SET, 0]).is_err());
-        assert!(check_single_sequence(&[SEQUENCE, 0]).is_ok());
     }
 
     #[test]
@@ -198,7 +151,7 @@ mod tests {
 
     #[test]
     fn wrong_tag_is_named() {
-        let err = Reader::new(&[SET, 0])
+        let err = Reader::new(&[0x31, 0])
             .expect(SEQUENCE, "the PFX")
             .unwrap_err();
         assert!(err.0.contains("the PFX"), "{err}");

@@ -21,7 +21,7 @@
 //! diagnose.
 
 use super::Problem;
-use super::sha1::Sha1;
+use sha1::{Digest, Sha1};
 
 /// The first four bytes of a JKS file.
 pub(super) const MAGIC: [u8; 4] = [0xFE, 0xED, 0xFE, 0xED];
@@ -120,11 +120,11 @@ pub(super) fn read(data: &[u8], password: Option<&str>) -> Result<JksContents, P
     if let Some(password) = password {
         let mut hash = Sha1::new();
         for unit in password.encode_utf16() {
-            hash.update(&unit.to_be_bytes());
+            hash.update(unit.to_be_bytes());
         }
         hash.update(DIGEST_SALT);
         hash.update(signed);
-        if !same_digest(&hash.finish(), stored) {
+        if !same_digest(&<[u8; 20]>::from(hash.finalize()), stored) {
             return Err(Problem::WrongPassword);
         }
     }
@@ -238,11 +238,11 @@ mod tests {
         }
         let mut hash = Sha1::new();
         for unit in password.encode_utf16() {
-            hash.update(&unit.to_be_bytes());
+            hash.update(unit.to_be_bytes());
         }
         hash.update(DIGEST_SALT);
         hash.update(&out);
-        out.extend(hash.finish());
+        out.extend(<[u8; 20]>::from(hash.finalize()));
         out
     }
 

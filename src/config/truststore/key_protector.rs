@@ -15,7 +15,7 @@
 //! it, and reading them is all Strait does.
 
 use super::der::{OCTET_STRING, OID, Reader, SEQUENCE};
-use super::sha1::Sha1;
+use sha1::{Digest, Sha1};
 
 /// `1.3.6.1.4.1.42.2.17.1.1`, DER contents octets.
 const OID_KEY_PROTECTOR: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A, 0x02, 0x11, 0x01, 0x01];
@@ -70,15 +70,15 @@ pub(super) fn recover(protected: &[u8], password: &str) -> Result<Vec<u8>, Recov
     for chunk in encrypted.chunks(DIGEST_LEN) {
         let mut hash = Sha1::new();
         hash.update(&password);
-        hash.update(&digest);
-        digest = hash.finish();
+        hash.update(digest);
+        digest = <[u8; 20]>::from(hash.finalize());
         plain.extend(chunk.iter().zip(digest).map(|(c, k)| c ^ k));
     }
 
     let mut hash = Sha1::new();
     hash.update(&password);
     hash.update(&plain);
-    let computed = hash.finish();
+    let computed = <[u8; 20]>::from(hash.finalize());
     // Constant-time comparison: the digest is keyed by the password.
     let differs = computed
         .iter()
@@ -103,14 +103,14 @@ mod tests {
         for chunk in key.chunks(DIGEST_LEN) {
             let mut hash = Sha1::new();
             hash.update(&pw);
-            hash.update(&digest);
-            digest = hash.finish();
+            hash.update(digest);
+            digest = <[u8; 20]>::from(hash.finalize());
             data.extend(chunk.iter().zip(digest).map(|(c, k)| c ^ k));
         }
         let mut hash = Sha1::new();
         hash.update(&pw);
         hash.update(key);
-        data.extend(hash.finish());
+        data.extend(<[u8; 20]>::from(hash.finalize()));
         let algorithm = encode(
             SEQUENCE,
             &[encode(OID, OID_KEY_PROTECTOR), encode(NULL, &[])].concat(),

@@ -364,23 +364,24 @@ fn finish(
     alias: Option<&str>,
     key_entries: usize,
 ) -> Result<ClientIdentity, KeystoreProblem> {
-    private_key::check_pkcs8(&key).map_err(|e| {
+    let parsed_key = private_key::parse_pkcs8(&key).map_err(|e| {
         KeystoreProblem::Malformed(format!("the private key is not PKCS#8 DER: {e}"))
     })?;
-    let Some(leaf) = chain.first() else {
-        return Err(KeystoreProblem::NoCertificate {
-            entry: entry(alias),
-        });
-    };
+    let mut certificates = Vec::with_capacity(chain.len());
     for (index, der) in chain.iter().enumerate() {
-        super::der::check_single_sequence(der).map_err(|err| {
+        certificates.push(private_key::parse_certificate(der).map_err(|err| {
             KeystoreProblem::Malformed(format!("certificate {} is not DER X.509: {err}", index + 1))
-        })?;
+        })?);
     }
-    let matches = private_key::matches_certificate(&key, leaf).map_err(|e| {
+    let leaf = certificates
+        .first()
+        .ok_or_else(|| KeystoreProblem::NoCertificate {
+            entry: entry(alias),
+        })?;
+    let matches = private_key::matches_certificate(&parsed_key, leaf).map_err(|e| {
         KeystoreProblem::Malformed(format!("reading the key or its certificate: {e}"))
     })?;
-    if matches == Some(false) {
+    if !matches {
         return Err(KeystoreProblem::Mismatch {
             entry: entry(alias),
         });

@@ -31,7 +31,6 @@ mod keystore_tests;
 mod pem;
 mod pkcs12;
 mod private_key;
-mod sha1;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -209,8 +208,8 @@ fn detect(data: &[u8]) -> Option<Detected> {
     match data.get(..4) {
         Some(magic) if magic == jks::MAGIC => Some(Detected::Jks),
         Some(magic) if magic == jks::JCEKS_MAGIC => Some(Detected::Jceks),
-        // A PKCS#12 PFX is a DER SEQUENCE; the parser confirms the rest.
-        _ if data.first() == Some(&der::SEQUENCE) => Some(Detected::Pkcs12),
+        // A PKCS#12 PFX is a DER SEQUENCE (tag 0x30); the parser confirms the rest.
+        _ if data.first() == Some(&0x30) => Some(Detected::Pkcs12),
         _ => None,
     }
 }
@@ -310,7 +309,7 @@ fn finish(
         });
     }
     for (index, der) in certs.iter().enumerate() {
-        der::check_single_sequence(der).map_err(|err| {
+        private_key::parse_certificate(der).map_err(|err| {
             Problem::Malformed(format!("certificate {} is not DER X.509: {err}", index + 1))
                 .located(store, format)
         })?;

@@ -495,17 +495,9 @@ fn truncated_and_damaged_stores_are_errors_not_panics() {
 }
 
 #[test]
-#[ignore = "needs the test bed: testbed/kafka.sh up"]
 fn testbed_stores_match_its_ca() {
-    let env_file = std::env::var_os("STRAIT_TESTBED_RUN")
-        .map(|run| PathBuf::from(run).join("env"))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/run/env"));
-    let env = read(&env_file);
-    let var = |key: &str| {
-        env.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("{key} missing from {}", env_file.display()))
-            .to_owned()
+    let Some(var) = super::tool_bed::testbed_env("testbed_stores_match_its_ca") else {
+        return;
     };
     let ca = PathBuf::from(var("TRUSTSTORE_PEM"));
     let expected = load_pem(&Truststore::PemFile(ca)).unwrap();

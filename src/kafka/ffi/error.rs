@@ -53,12 +53,12 @@ impl ErrorCode {
 
     /// librdkafka's name of the code, e.g. `UNKNOWN_MEMBER_ID` or `_TIMED_OUT`.
     pub fn name(self) -> String {
-        super::raw::err_name(self.0)
+        super::strings::err_name(self.0)
     }
 
     /// librdkafka's one-line description of the code.
     pub fn description(self) -> String {
-        super::raw::err_description(self.0)
+        super::strings::err_description(self.0)
     }
 }
 

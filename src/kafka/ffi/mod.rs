@@ -22,6 +22,7 @@ mod error;
 mod groups;
 mod offsets;
 mod raw;
+mod strings;
 mod watermarks;
 
 pub use acls::{

@@ -1,7 +1,7 @@
 //! The shared machinery: the client handle, ownership guards for librdkafka objects, C string
 //! conversions, and running one admin request on its own queue.
 
-use std::ffi::{CStr, CString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int};
 use std::ptr::{self, NonNull};
 use std::time::Duration;
 
@@ -10,6 +10,8 @@ use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 
 use super::error::{AdminError, ErrorCode, Subject};
+// Re-exported: every admin call copies strings out through `raw::string`.
+pub(super) use super::strings::string;
 
 // Error codes reach us from brokers unchanged. A code newer than librdkafka's
 // `rd_kafka_resp_err_t` would be an invalid value of the Rust enum bindgen generated for it
@@ -19,8 +21,6 @@ unsafe extern "C" {
     fn rd_kafka_event_error(rkev: *mut rd::rd_kafka_event_t) -> c_int;
     fn rd_kafka_error_code(error: *const rd::rd_kafka_error_t) -> c_int;
     fn rd_kafka_ConfigResource_error(config: *const rd::rd_kafka_ConfigResource_t) -> c_int;
-    fn rd_kafka_err2name(err: c_int) -> *const c_char;
-    fn rd_kafka_err2str(err: c_int) -> *const c_char;
 }
 
 mod sealed {
@@ -228,18 +228,6 @@ pub(super) fn run(
     Ok(event)
 }
 
-/// Copies a C string (invalid UTF-8 replaced); `None` for null.
-///
-/// # Safety
-/// `p` must be null or point to a NUL-terminated string valid for the duration of the call.
-pub(super) unsafe fn string(p: *const c_char) -> Option<String> {
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: non-null and NUL-terminated per the contract.
-    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
 /// The elements of a C array as a slice; empty for null.
 ///
 /// # Safety
@@ -280,19 +268,6 @@ pub(super) unsafe fn config_resource_error(
             string(rd::rd_kafka_ConfigResource_error_string(c)).unwrap_or_default(),
         )
     }
-}
-
-/// librdkafka's name of an error code.
-pub(super) fn err_name(code: i32) -> String {
-    // SAFETY: `rd_kafka_err2name` accepts any value (unknown ones get a generated name) and
-    // returns a static or thread-local string, copied at once.
-    unsafe { string(rd_kafka_err2name(code)) }.unwrap_or_else(|| format!("ERR_{code}"))
-}
-
-/// librdkafka's description of an error code.
-pub(super) fn err_description(code: i32) -> String {
-    // SAFETY: as in `err_name`.
-    unsafe { string(rd_kafka_err2str(code)) }.unwrap_or_else(|| format!("error {code}"))
 }
 
 /// One element of a librdkafka topic partition list, copied out.

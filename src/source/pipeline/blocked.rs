@@ -25,7 +25,7 @@ pub(super) fn handle_events(shared: &Shared, consumer: &BaseConsumer<RebalanceCo
                 let Some(b) = s.blocked.clone() else { continue };
                 let (topic, remote, partition) =
                     (s.topic.clone(), s.remote_topic.clone(), s.partition);
-                shared.status.partition_blocked(id, &b);
+                super::report::blocked(&shared.status, id, &b);
                 drop(t);
                 tracing::warn!(
                     %topic, partition, offset = b.offset, remote_topic = %remote,
@@ -83,7 +83,7 @@ pub(super) fn start_due_retries(shared: &Shared, consumer: &BaseConsumer<Rebalan
             let Some(s) = t.slot(id) else { continue };
             let attempt = s.blocked.as_ref().map_or(0, |b| b.attempts);
             if let Some(b) = &s.blocked {
-                shared.status.partition_blocked(id, b);
+                super::report::blocked(&shared.status, id, b);
             }
             (s.topic.clone(), s.partition, offset, attempt)
         };

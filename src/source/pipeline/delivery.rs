@@ -72,7 +72,7 @@ impl ProducerContext for ReplicationProducerContext {
         if rejected {
             self.status.rejected(slot);
         } else {
-            self.status.acked(slot, &t, message.timestamp().to_millis());
+            super::report::acked(&self.status, &t, slot, message.timestamp().to_millis());
         }
         if let Some(os) = &self.offset_syncs {
             os.send_pending(&mut t);

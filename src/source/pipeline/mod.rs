@@ -10,13 +10,16 @@
 //! - [`replicate`]: one record from consumer to producer, and gaps in the source;
 //! - [`rebalance`]: taking partitions on and handing them over;
 //! - [`blocked`]: partitions held at a record the target refused, and their retries;
-//! - [`offset_syncs`]: publishing offset syncs.
+//! - [`offset_syncs`]: publishing offset syncs;
+//! - [`transactions`]: exactly-once, one transactional producer per partition;
+//! - [`report`]: what the status registry is told, read from the tracker.
 
 mod blocked;
 mod delivery;
 mod offset_syncs;
 mod rebalance;
 mod replicate;
+mod report;
 mod transactions;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -265,7 +268,7 @@ pub fn run(
     let mut last_transaction_check = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
-        shared.status.tick(&consumer, &tracker);
+        report::loop_turned(&shared.status, &consumer, &tracker);
         if stop.load(Ordering::Acquire) {
             break Ok(());
         }

@@ -65,7 +65,7 @@ impl OffsetSyncTarget {
             .take_pending_with_runs((MAX_OUTSTANDING_OFFSET_SYNCS - outstanding) as usize);
         for with_run in pending {
             // Strait's exact-translation claim rides in a header, which MM2's readers ignore.
-            let run = crate::checkpoint::RunStart::from(with_run.run_start).encode();
+            let run = crate::wire::run_start::RunStart::from(with_run.run_start).encode();
             let s = with_run.sync;
             let sync = OffsetSync {
                 topic: s.topic,
@@ -81,7 +81,7 @@ impl OffsetSyncTarget {
                 .key(&key)
                 .payload(&value)
                 .partition(0)
-                .headers(crate::checkpoint::run_start_headers(&run));
+                .headers(crate::wire::run_start::run_start_headers(&run));
             match self.producer.send(record) {
                 Ok(()) => {
                     self.sent.fetch_add(1, Ordering::AcqRel);

@@ -221,7 +221,7 @@ impl Shared {
             if let Some(f) = fenced.remove(&(topic.clone(), partition)) {
                 opened.push((slot, f));
             }
-            self.status.partition_assigned(slot, t.slot(slot));
+            super::report::assigned(&self.status, &t, slot);
             let start = match done {
                 Some(o) => Offset::Offset(o + 1),
                 None => self.settings.start_without_progress.offset(),

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -32,7 +32,6 @@ use crate::status::FlowStatus;
 
 use super::delivery::ReplicationProducerContext;
 use super::offset_syncs::OffsetSyncTarget;
-use super::rebalance::RebalanceContext;
 use super::{Shared, lock};
 
 /// How long a periodic commit may take before the transaction is aborted and its records read
@@ -255,10 +254,10 @@ impl Transactions {
     /// chosen transaction is aborted (partitions lost without a hand-over). Transactions then
     /// begin again, except with `Which::All` or on a hand-over, where the producers are
     /// released after.
-    pub(super) fn settle(
+    pub(super) fn settle<C: ConsumerContext>(
         &self,
         shared: &Shared,
-        consumer: &BaseConsumer<RebalanceContext>,
+        consumer: &BaseConsumer<C>,
         which: Which<'_>,
         abort: bool,
         timeout: Duration,

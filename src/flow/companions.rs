@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::config::FlowConfig;
 use crate::heartbeat::run_heartbeats;
 use crate::status::FlowStatus;
 
-use super::status::CheckpointStatusHandle;
-use super::task::run_checkpointer;
+use crate::checkpoint::run_checkpointer;
+use crate::status::checkpoint::CheckpointStatusHandle;
 
 /// How long a failed checkpointer or heartbeat emitter waits before starting again.
 const RETRY: Duration = Duration::from_secs(10);
@@ -30,7 +31,7 @@ pub struct Companions {
 }
 
 impl Companions {
-    /// The checkpointer's status (also listed by [`super::status::snapshots`] while it runs).
+    /// The checkpointer's status (also listed by [`crate::status::checkpoint::snapshots`] while it runs).
     pub fn status(&self) -> &CheckpointStatusHandle {
         &self.status
     }
@@ -71,11 +72,8 @@ pub fn spawn(
             stop_rx.clone(),
             status.clone(),
         );
-        tasks.spawn(retrying(
-            "checkpointer",
-            flow.name(),
-            stop.clone(),
-            move || {
+        tasks.spawn(
+            retrying("checkpointer", stop.clone(), move || {
                 run_checkpointer(
                     flow.clone(),
                     leader.clone(),
@@ -83,17 +81,18 @@ pub fn spawn(
                     status.clone(),
                     flow_status.clone(),
                 )
-            },
-        ));
+            })
+            .in_current_span(),
+        );
     }
     if flow.heartbeat_connector.is_some() {
         let (flow, leader, stop) = (flow.clone(), leader.clone(), stop_rx.clone());
-        tasks.spawn(retrying(
-            "heartbeat emitter",
-            flow.name(),
-            stop.clone(),
-            move || run_heartbeats(flow.clone(), leader.clone(), stop.clone()),
-        ));
+        tasks.spawn(
+            retrying("heartbeat emitter", stop.clone(), move || {
+                run_heartbeats(flow.clone(), leader.clone(), stop.clone())
+            })
+            .in_current_span(),
+        );
     }
     Companions {
         stop,
@@ -103,10 +102,10 @@ pub fn spawn(
     }
 }
 
-/// Runs `start()` until it returns `Ok` or `stop` turns true, retrying after failures.
+/// Runs `start()` until it returns `Ok` or `stop` turns true, retrying after failures. Runs
+/// inside the flow's span, which names the flow on every line.
 async fn retrying<F, E>(
     what: &'static str,
-    flow: String,
     mut stop: watch::Receiver<bool>,
     mut start: impl FnMut() -> F,
 ) where
@@ -116,7 +115,7 @@ async fn retrying<F, E>(
     loop {
         match start().await {
             Ok(()) => return,
-            Err(e) => tracing::error!(%flow, error = %e, "{what} failed; restarting in {RETRY:?}"),
+            Err(e) => tracing::error!(error = %e, "{what} failed; restarting in {RETRY:?}"),
         }
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,

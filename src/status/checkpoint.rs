@@ -1,4 +1,5 @@
-//! What the checkpointer of a flow is doing, group by group, for the HTTP status endpoint, the
+//! What the checkpointer of a flow is doing (the checkpointer, in `crate::checkpoint`, writes
+//! it; status readers read it), group by group, for the HTTP status endpoint, the
 //! CLI and logs: every group has a visible state, so "group sync silently does nothing" cannot
 //! happen.
 //!
@@ -13,8 +14,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::group_offsets::GroupState;
-use super::translator::TranslationKind;
+/// A consumer group's state as DescribeConsumerGroups reports it (classic and KIP-848 groups).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupState {
+    /// No members: offsets may be written by an admin client.
+    Empty,
+    /// The group does not exist (or has expired): offsets may be written, creating it.
+    Dead,
+    /// Members are consuming.
+    Stable,
+    /// Classic protocol: a rebalance is starting.
+    PreparingRebalance,
+    /// Classic protocol: a rebalance is completing.
+    CompletingRebalance,
+    /// Consumer protocol (KIP-848): partitions are being assigned.
+    Assigning,
+    /// Consumer protocol (KIP-848): members are reconciling their assignment.
+    Reconciling,
+    /// A state this version does not know, by its name.
+    Unknown(String),
+}
+
+/// How a downstream offset was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TranslationKind {
+    /// From a run Strait's source side published: the consumer re-reads nothing.
+    Exact,
+    /// MM2's rule (the sync's downstream offset, +1 past it): the consumer may re-read the
+    /// records between the sync and its committed offset.
+    Mm2,
+}
 
 /// Now, in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
