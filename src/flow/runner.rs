@@ -88,6 +88,8 @@ async fn run_flow_inner(
         .map_err(|e| err(e.into()))?;
         tracing::info!(flow = %name, brokers, "cluster reachable");
     }
+    // Missing ACLs named up front, in the background (docs/permissions.md).
+    crate::permissions::spawn_start_check(&flow);
 
     let source_cfg =
         client_config(&flow.source, &name, ClientRole::SourceAdmin).map_err(|e| err(e.into()))?;

@@ -12,7 +12,7 @@ mod probe;
 
 use std::fmt;
 
-pub use probe::{CheckError, ClusterReport, Outcome, Verdict, check};
+pub use probe::{CheckError, ClusterReport, Outcome, Verdict, check, spawn_start_check};
 
 use crate::config::{ClusterConnection, FlowConfig, OffsetSyncsLocation};
 use crate::kafka::ffi::{AclOperation, ResourceType};

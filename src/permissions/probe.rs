@@ -120,8 +120,22 @@ fn same_login(a: &ClusterConnection, b: &ClusterConnection) -> bool {
 /// and group descriptions; creates nothing but the probe transactional id described in the
 /// module documentation. Every request is bounded by `timeout`.
 pub async fn check(flow: &FlowConfig, timeout: Duration) -> Vec<ClusterReport> {
+    check_with(flow, timeout, true).await
+}
+
+/// [`check`]; without the probe transactional id when `probe_transactional_ids` is false
+/// (its permissions are then unverified).
+async fn check_with(
+    flow: &FlowConfig,
+    timeout: Duration,
+    probe_transactional_ids: bool,
+) -> Vec<ClusterReport> {
     let flow = flow.clone();
-    match tokio::task::spawn_blocking(move || check_blocking(&flow, timeout)).await {
+    match tokio::task::spawn_blocking(move || {
+        check_blocking(&flow, timeout, probe_transactional_ids)
+    })
+    .await
+    {
         Ok(reports) => reports,
         Err(e) => vec![ClusterReport {
             label: "flow".to_owned(),
@@ -133,7 +147,11 @@ pub async fn check(flow: &FlowConfig, timeout: Duration) -> Vec<ClusterReport> {
     }
 }
 
-fn check_blocking(flow: &FlowConfig, timeout: Duration) -> Vec<ClusterReport> {
+fn check_blocking(
+    flow: &FlowConfig,
+    timeout: Duration,
+    probe_transactional_ids: bool,
+) -> Vec<ClusterReport> {
     let source_label = format!("source '{}'", flow.source_alias);
     let failed = |label: &str, conn: &ClusterConnection, error: CheckError| ClusterReport {
         label: label.to_owned(),
@@ -184,8 +202,8 @@ fn check_blocking(flow: &FlowConfig, timeout: Duration) -> Vec<ClusterReport> {
     }
     clusters
         .into_iter()
-        .map(
-            |(label, conn, perms)| match probe(&label, conn, &perms, timeout) {
+        .map(|(label, conn, perms)| {
+            match probe(&label, conn, &perms, timeout, probe_transactional_ids) {
                 Ok(outcomes) => ClusterReport {
                     label,
                     bootstrap: conn.bootstrap_servers.clone(),
@@ -194,8 +212,8 @@ fn check_blocking(flow: &FlowConfig, timeout: Duration) -> Vec<ClusterReport> {
                     error: None,
                 },
                 Err(e) => failed(&label, conn, e),
-            },
-        )
+            }
+        })
         .collect()
 }
 
@@ -275,6 +293,7 @@ fn probe(
     conn: &ClusterConnection,
     perms: &[Permission],
     timeout: Duration,
+    probe_transactional_ids: bool,
 ) -> Result<Vec<Outcome>, CheckError> {
     check_connection(label, conn, timeout)?;
     let admin = admin(label, conn)?;
@@ -377,6 +396,13 @@ fn probe(
                     },
                     None => Verdict::Unverified("the broker did not describe the group".to_owned()),
                 },
+                Resource::TransactionalIdPrefix(_) if !probe_transactional_ids => {
+                    Verdict::Unverified(
+                        "not probed at flow start; the flow's transactional producers report \
+                         it"
+                        .to_owned(),
+                    )
+                }
                 Resource::TransactionalIdPrefix(prefix) => transactional
                     .entry(prefix.clone())
                     .or_insert_with(|| init_transactions(conn, prefix, timeout))
@@ -482,4 +508,39 @@ impl Outcome {
             Verdict::Unverified(why) => format!("unknown  {what}: {why}"),
         }
     }
+}
+
+/// At a flow's start: checks its permissions in the background (read-only: no probe
+/// transactional id) and logs an error naming each missing one with the `kafka-acls.sh`
+/// command that grants it, instead of the flow failing later on a request the broker refuses.
+/// It never stops the flow: ACLs may be granted while it runs, and the flow's own errors stay
+/// authoritative.
+pub fn spawn_start_check(flow: &FlowConfig) {
+    let flow = flow.clone();
+    tokio::spawn(async move {
+        let name = flow.name();
+        let mut missing = 0;
+        for report in check_with(&flow, Duration::from_secs(15), false).await {
+            if let Some(e) = &report.error {
+                tracing::debug!(flow = %name, cluster = %report.label, error = %e,
+                    "permissions not checked");
+                continue;
+            }
+            for o in report
+                .outcomes
+                .iter()
+                .filter(|o| o.verdict == Verdict::Missing)
+            {
+                missing += 1;
+                tracing::error!(flow = %name, cluster = %report.label,
+                    permission = %format!("{} {}", o.permission.resource,
+                        operation_name(o.permission.operation)),
+                    grant = %o.permission.kafka_acls_command(&report.principal),
+                    "a permission this flow needs is missing (see docs/permissions.md)");
+            }
+        }
+        if missing == 0 {
+            tracing::debug!(flow = %name, "permission check: nothing missing");
+        }
+    });
 }
