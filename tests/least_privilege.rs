@@ -16,14 +16,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminOptions, NewPartitions, ResourceSpecifier};
 use strait::kafka::ffi::{
     self, AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
 };
 
+use common::scenario::set_topic_config;
 use common::seed::seed_files;
 use common::{
-    Cluster, StraitProcess, Testbed, admin_client, commit_as_member, create_topic, produce_samples,
-    read_topic, topic_counts, unique, wait_for,
+    Cluster, StraitProcess, Testbed, admin_client, block_on, commit_as_member, create_topic,
+    produce_samples, read_topic, topic_counts, unique, wait_for,
 };
 
 /// The tests share ACLs on the bed's fixed names (the offset-syncs topic, `heartbeats`, the
@@ -311,14 +313,21 @@ async fn prepare(tb: &Testbed, r: &Run, dir: &std::path::Path) -> Vec<PathBuf> {
         "strait-lp",
         tb.var("LP_PASSWORD"),
     );
-    // Checkpoints and group offset sync every 2 s instead of MM2's 60 s, so the test needs not
-    // wait minutes for the first synced offsets.
+    // Checkpoints and group offset sync every 2 s instead of MM2's 60 s, so the test need not
+    // wait minutes for the first synced offsets ...
     let connectors = dir.join("connectors.yaml");
     let text = std::fs::read_to_string(&connectors).unwrap().replace(
         "    sync.group.offsets.enabled: true\n",
         "    sync.group.offsets.enabled: true\n    emit.checkpoints.interval.seconds: 2\n    \
          sync.group.offsets.interval.seconds: 2\n",
     );
+    // ... and topic configs every 2 s instead of every 10 minutes.
+    let text = text.replacen(
+        "    refresh.topics.interval.seconds: 2\n",
+        "    refresh.topics.interval.seconds: 2\n    sync.topic.configs.interval.seconds: 2\n",
+        1,
+    );
+    assert!(text.contains("sync.topic.configs.interval.seconds: 2"));
     assert!(text.contains("sync.group.offsets.interval.seconds: 2"));
     std::fs::write(&connectors, text).unwrap();
     if r.target_alias != "useast" {
@@ -385,6 +394,36 @@ async fn run_flow(tb: &Testbed, r: &Run, dir: &std::path::Path, files: &[PathBuf
         done,
         "records, heartbeats, checkpoints or synced offsets missing on the target: {log}"
     );
+    // The source grows and changes a config: the remote topic follows (Alter and AlterConfigs
+    // on the target are used, not only checked).
+    let src = admin_config(tb, Cluster::Source);
+    let source_admin = admin_client(&src);
+    let grown = source_admin
+        .create_partitions(
+            [&NewPartitions::new(&r.topic, 4)],
+            &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .unwrap();
+    for g in grown {
+        g.unwrap();
+    }
+    let (s2, topic, t, rem) = (src.clone(), r.topic.clone(), tgt.clone(), remote.clone());
+    let followed = tokio::task::spawn_blocking(move || {
+        set_topic_config(&s2, &topic, "retention.ms", "123456789");
+        produce_samples(&s2, &topic, 4, 600, 40);
+        wait_for(Duration::from_secs(60), || {
+            topic_counts(&t, &rem).is_some_and(|c| c.len() == 4 && c[3] >= 10)
+                && topic_config(&t, &rem, "retention.ms").as_deref() == Some("123456789")
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        followed,
+        "the remote topic did not grow or take the source's config: {}",
+        strait.log_text()
+    );
     strait.signal("TERM");
     assert_eq!(
         strait.wait(Duration::from_secs(60)),
@@ -393,6 +432,18 @@ async fn run_flow(tb: &Testbed, r: &Run, dir: &std::path::Path, files: &[PathBuf
         strait.log_text()
     );
     strait.log_text()
+}
+
+/// One config value of a topic, as the broker describes it.
+fn topic_config(config: &ClientConfig, topic: &str, key: &str) -> Option<String> {
+    let admin = admin_client(config);
+    let described = block_on(admin.describe_configs(
+        [&ResourceSpecifier::Topic(topic)],
+        &AdminOptions::new().request_timeout(Some(TIMEOUT)),
+    ))
+    .ok()?;
+    let resource = described.into_iter().next()?.ok()?;
+    resource.get(key).and_then(|e| e.value.clone())
 }
 
 /// The group's committed offsets on the target for `topic`, by partition.
