@@ -237,7 +237,7 @@ fn discover(
     conn: &ClusterConnection,
     timeout: Duration,
 ) -> Result<Discovered, CheckError> {
-    check_connection(label, conn, timeout)?;
+    check_connection(alias_of(label), conn, timeout)?;
     let admin = admin(label, conn)?;
     let consumer: BaseConsumer = client_config(conn, "strait-check", ClientRole::SourceAdmin)
         .map_err(|e| CheckError::Client {
@@ -276,6 +276,12 @@ fn discover(
     })
 }
 
+/// The cluster's alias in a label such as `source 'uswest'` (connection errors name the
+/// cluster themselves); the whole label when it holds none.
+fn alias_of(label: &str) -> &str {
+    label.split('\'').nth(1).unwrap_or(label)
+}
+
 /// Operations whose ALLOW implies Describe: a user who may not describe a resource has none.
 fn implies_describe(op: AclOperation) -> bool {
     matches!(
@@ -295,7 +301,7 @@ fn probe(
     timeout: Duration,
     probe_transactional_ids: bool,
 ) -> Result<Vec<Outcome>, CheckError> {
-    check_connection(label, conn, timeout)?;
+    check_connection(alias_of(label), conn, timeout)?;
     let admin = admin(label, conn)?;
     let admin_err = |source| CheckError::Admin {
         cluster: label.to_owned(),
