@@ -524,6 +524,18 @@ async fn the_seed_flow_runs_with_exactly_the_documented_acls_and_check_names_eac
     let dir = tempfile::tempdir().unwrap();
     let files = prepare(&tb, &r, dir.path()).await;
 
+    // A wrong password: the check fails naming the cluster and the user, not the password.
+    let wrong_dir = tempfile::tempdir().unwrap();
+    let wrong = "not-the-password-4711";
+    let wrong_files = seed_files(&tb, wrong_dir.path(), &r.topic, &r.run, "strait-lp", wrong);
+    let (code, out) = strait_check(&wrong_files);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("not checked") && out.contains("authentication failed as user 'strait-lp'"),
+        "{out}"
+    );
+    assert!(!out.contains(wrong), "a secret leaked: {out}");
+
     // Before any ACL: the check fails, naming what the flow would trip over first.
     let (code, out) = strait_check(&files);
     assert_eq!(code, 1, "{out}");
