@@ -21,6 +21,7 @@ pub mod flow;
 pub mod heartbeat;
 pub mod http;
 pub mod kafka;
+pub mod permissions;
 pub mod policy;
 pub mod source;
 pub mod status;

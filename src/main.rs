@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config, http_addr } => cli::run::run(&config, http_addr, &options),
         Command::Validate { config } => cli::validate::validate(&config, &options),
+        Command::Check(args) => cli::check::check(&args, &options),
         Command::Verify(args) => cli::verify::verify(&args, &options),
         Command::Offsets(args) => cli::offsets::offsets(&args, &options),
     }

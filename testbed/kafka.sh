@@ -16,6 +16,12 @@
 #                                     faults on one node: SIGKILL, SIGSTOP (freeze), SIGCONT,
 #                                     start it again (same config and data) and wait for it
 #
+# STRAIT_TESTBED_LEAST_PRIVILEGE=1 testbed/kafka.sh up makes the authorizer deny by default
+# (allow.everyone.if.no.acl.found=false): only the super users (admin, the PLAINTEXT listener's
+# ANONYMOUS) and what ACLs allow get through. The least-privilege test (tests/least_privilege.rs)
+# runs Strait there as user strait-lp with exactly the ACLs docs/permissions.md lists. The
+# mode is remembered in the run folder like the node count.
+#
 # STRAIT_TESTBED_BROKERS=3 testbed/kafka.sh up runs each cluster as 3 KRaft nodes (broker and
 # controller each; replication factor 3, min.insync.replicas 2), as production clusters are.
 # Node k listens on <base>+10*(k-1)+{0,1,2,3}; node 1 keeps the one-node ports. The count, and
@@ -47,6 +53,8 @@ fi
 SOURCE_BASE=${STRAIT_TESTBED_SOURCE_PORT:-${LAYOUT_SOURCE_BASE:-19092}}
 TARGET_BASE=${STRAIT_TESTBED_TARGET_PORT:-${LAYOUT_TARGET_BASE:-29092}}
 BROKERS=${STRAIT_TESTBED_BROKERS:-${LAYOUT_BROKERS:-1}}
+LEAST_PRIVILEGE=${STRAIT_TESTBED_LEAST_PRIVILEGE:-${LAYOUT_LEAST_PRIVILEGE:-0}}
+[[ $LEAST_PRIVILEGE == 0 || $LEAST_PRIVILEGE == 1 ]] || { printf '[testbed] error: STRAIT_TESTBED_LEAST_PRIVILEGE must be 0 or 1, not %s\n' "$LEAST_PRIVILEGE" >&2; exit 1; }
 [[ $BROKERS == 1 || $BROKERS == 3 ]] || { printf '[testbed] error: STRAIT_TESTBED_BROKERS must be 1 or 3, not %s\n' "$BROKERS" >&2; exit 1; }
 CLUSTERS=(source target)
 
@@ -135,6 +143,8 @@ EOF
   add_secret CLIENT_KEYSTORE_JKS_PASSWORD "client-jks-$(rand)"
   add_secret CLIENT_KEYSTORE_P12_PASSWORD "client-p12-$(rand)"
   add_secret CLIENT_KEY_PASSWORD "client-key-$(rand)"
+  # The least-privilege user (only the ACLs a test gives it), added to older test beds too.
+  add_secret LP_PASSWORD "strait-lp-$(rand)"
 }
 
 add_secret() { # NAME VALUE: appends NAME=VALUE to the secrets file unless NAME is there
@@ -219,6 +229,8 @@ write_broker_config() { # CLUSTER NODE
   # One node: everything at replication factor 1. Three: 3 with min.insync.replicas 2, so one
   # node may fail while acks=all writes go on, as in the seed's production clusters.
   if [[ $BROKERS == 1 ]]; then rf=1 min_isr=1; else rf=3 min_isr=2; fi
+  local allow_everyone=true
+  [[ $LEAST_PRIVILEGE == 1 ]] && allow_everyone=false
   # shellcheck disable=SC1090
   source "$SECRETS_FILE"
   cat >"$dir/server.properties" <<EOF
@@ -261,14 +273,15 @@ listener.name.mtls.ssl.truststore.location=$CERTS/ca.crt
 
 # SASL: PLAIN as in the seed, SCRAM beside it
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$ADMIN_PASSWORD" user_admin="$ADMIN_PASSWORD" user_replicator="$REPLICATOR_PASSWORD";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$ADMIN_PASSWORD" user_admin="$ADMIN_PASSWORD" user_replicator="$REPLICATOR_PASSWORD" user_strait-lp="$LP_PASSWORD";
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 
-# ACLs are enforced only where some exist (so ACL sync can be tested); admin and the
-# PLAINTEXT/controller principal are super users.
+# By default ACLs are enforced only where some exist (so ACL sync can be tested); with
+# STRAIT_TESTBED_LEAST_PRIVILEGE=1 everything is denied that no ACL allows. admin and the
+# PLAINTEXT/controller principal are super users either way.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-allow.everyone.if.no.acl.found=true
+allow.everyone.if.no.acl.found=$allow_everyone
 super.users=User:admin;User:ANONYMOUS
 EOF
   write_log4j "$dir/log4j2.properties" "$dir/logs/server.log"
@@ -288,6 +301,8 @@ format_storage() { # CLUSTER NODE
     --add-scram "SCRAM-SHA-512=[name=admin,password=$ADMIN_PASSWORD]" \
     --add-scram "SCRAM-SHA-256=[name=replicator,password=$REPLICATOR_PASSWORD]" \
     --add-scram "SCRAM-SHA-512=[name=replicator,password=$REPLICATOR_PASSWORD]" \
+    --add-scram "SCRAM-SHA-256=[name=strait-lp,password=$LP_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=strait-lp,password=$LP_PASSWORD]" \
     >"$dir/logs/format.log" 2>&1 || { cat "$dir/logs/format.log" >&2; die "formatting '$c' failed"; }
 }
 
@@ -348,6 +363,9 @@ ADMIN_USER=admin
 ADMIN_PASSWORD=$ADMIN_PASSWORD
 REPLICATOR_USER=replicator
 REPLICATOR_PASSWORD=$REPLICATOR_PASSWORD
+LEAST_PRIVILEGE=$LEAST_PRIVILEGE
+LP_USER=strait-lp
+LP_PASSWORD=$LP_PASSWORD
 TRUSTSTORE_PEM=$CERTS/ca.crt
 TRUSTSTORE_JKS=$CERTS/truststore.jks
 TRUSTSTORE_JKS_PASSWORD=$TRUSTSTORE_JKS_PASSWORD
@@ -411,8 +429,8 @@ cmd_up() {
   make_client_certs
   check_layout
   mkdir -p "$RUN"
-  printf 'LAYOUT_BROKERS=%s\nLAYOUT_SOURCE_BASE=%s\nLAYOUT_TARGET_BASE=%s\n' \
-    "$BROKERS" "$SOURCE_BASE" "$TARGET_BASE" >"$LAYOUT_FILE"
+  printf 'LAYOUT_BROKERS=%s\nLAYOUT_SOURCE_BASE=%s\nLAYOUT_TARGET_BASE=%s\nLAYOUT_LEAST_PRIVILEGE=%s\n' \
+    "$BROKERS" "$SOURCE_BASE" "$TARGET_BASE" "$LEAST_PRIVILEGE" >"$LAYOUT_FILE"
   for c in "${CLUSTERS[@]}"; do for k in $(nodes); do start_broker "$c" "$k"; done; done
   wait_ready
   write_env_file

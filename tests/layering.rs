@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["policy"]),
     ("kafka", &["config"]),
     ("status", &["config", "kafka", "policy"]),
+    ("permissions", &["policy", "config", "kafka"]),
     ("source", &["wire", "policy", "config", "kafka", "status"]),
     (
         "checkpoint",

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
+pub mod check;
 pub mod http;
 pub mod offsets;
 pub mod run;
@@ -102,6 +103,9 @@ pub enum Command {
         #[arg(short = 'f', long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Connect to every cluster as the configured users and list each Kafka permission (ACL)
+    /// the flows need that is missing (docs/permissions.md). Exit 1 when one is missing.
+    Check(check::CheckArgs),
     /// Compare every replicated source partition with its remote copy (counts, and in order
     /// key, value, headers, timestamp); exit 0 only when everything checked is equal.
     Verify(verify::VerifyArgs),

@@ -82,6 +82,8 @@ async fn run_flow_inner(
     };
     let err = source_err(&flow);
     check_clusters(&flow).await.map_err(&err)?;
+    // Missing ACLs named up front, in the background (docs/permissions.md).
+    crate::permissions::spawn_start_check(&flow);
     let prepared = prepare(&flow, &sc).await.map_err(&err)?;
     let replication = start_replication(&flow, &sc, prepared, status.clone()).map_err(&err)?;
     status.set_state(Component::Source, ComponentState::Running);

@@ -19,6 +19,7 @@ use strait::config::{
 use strait::kafka::{ClientRole, client_config};
 
 pub mod scenario;
+pub mod seed;
 
 /// The repository root (tests run with the package root as working directory).
 pub fn repo_root() -> PathBuf {

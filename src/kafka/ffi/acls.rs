@@ -47,7 +47,7 @@ pub enum PatternType {
 }
 
 /// The operation an ACL allows or denies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AclOperation {
     /// An operation librdkafka does not know (only in answers).
     Unknown,
@@ -181,33 +181,7 @@ pub fn describe_acls(
     timeout: Duration,
 ) -> Result<Vec<AclBinding>, AdminError> {
     let subject = Subject::Cluster;
-    let name = opt_cstring(DESCRIBE, &subject, filter.resource_name.as_deref())?;
-    let principal = opt_cstring(DESCRIBE, &subject, filter.principal.as_deref())?;
-    let host = opt_cstring(DESCRIBE, &subject, filter.host.as_deref())?;
-    let mut errstr = [0 as c_char; 512];
-    // SAFETY: the strings are NUL-terminated or null (= any) and copied; `errstr` is a
-    // writable buffer of the given size; the filter is owned by the guard.
-    let native = unsafe {
-        Owned::new(
-            rd::rd_kafka_AclBindingFilter_new(
-                resource_type_to_native(filter.resource_type),
-                ptr_of(&name),
-                pattern_to_native(filter.pattern_type),
-                ptr_of(&principal),
-                ptr_of(&host),
-                operation_to_native(filter.operation),
-                permission_to_native(filter.permission),
-                errstr.as_mut_ptr(),
-                errstr.len(),
-            ),
-            rd::rd_kafka_AclBinding_destroy,
-        )
-    };
-    let Some(native) = native else {
-        // SAFETY: librdkafka wrote a NUL-terminated message into the zeroed buffer.
-        let message = unsafe { raw::string(errstr.as_ptr()) }.unwrap_or_default();
-        return Err(DESCRIBE.invalid(subject, message));
-    };
+    let native = native_filter(DESCRIBE, &subject, filter)?;
     let event = raw::run(client, DESCRIBE, &subject, timeout, |rk, options, queue| {
         // SAFETY: `run` passes a live client, options and queue; the filter is live (owned by
         // `native`) and copied by librdkafka.
@@ -334,6 +308,108 @@ pub fn create_acls(
             Some((code, message)) => Err(CREATE.err(Subject::Acl(acl.to_string()), code, message)),
         })
         .collect())
+}
+
+/// `filter` as a librdkafka filter object, owned by the returned guard.
+fn native_filter(
+    call: Call,
+    subject: &Subject,
+    filter: &AclBindingFilter,
+) -> Result<Owned<rd::rd_kafka_AclBinding_t>, AdminError> {
+    let name = opt_cstring(call, subject, filter.resource_name.as_deref())?;
+    let principal = opt_cstring(call, subject, filter.principal.as_deref())?;
+    let host = opt_cstring(call, subject, filter.host.as_deref())?;
+    let mut errstr = [0 as c_char; 512];
+    // SAFETY: the strings are NUL-terminated or null (= any) and copied; `errstr` is a
+    // writable buffer of the given size; the filter is owned by the guard.
+    let native = unsafe {
+        Owned::new(
+            rd::rd_kafka_AclBindingFilter_new(
+                resource_type_to_native(filter.resource_type),
+                ptr_of(&name),
+                pattern_to_native(filter.pattern_type),
+                ptr_of(&principal),
+                ptr_of(&host),
+                operation_to_native(filter.operation),
+                permission_to_native(filter.permission),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            ),
+            rd::rd_kafka_AclBinding_destroy,
+        )
+    };
+    native.ok_or_else(|| {
+        // SAFETY: librdkafka wrote a NUL-terminated message into the zeroed buffer.
+        let message = unsafe { raw::string(errstr.as_ptr()) }.unwrap_or_default();
+        call.invalid(subject.clone(), message)
+    })
+}
+
+const DELETE: Call = Call {
+    op: "DeleteAcls",
+    api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS,
+    event: rd::RD_KAFKA_EVENT_DELETEACLS_RESULT,
+};
+
+/// Deletes every ACL that matches `filter`; returns how many were deleted.
+pub fn delete_acls(
+    client: &impl KafkaHandle,
+    filter: &AclBindingFilter,
+    timeout: Duration,
+) -> Result<usize, AdminError> {
+    let subject = Subject::Cluster;
+    let native = native_filter(DELETE, &subject, filter)?;
+    let event = raw::run(client, DELETE, &subject, timeout, |rk, options, queue| {
+        let mut ptrs = [native.as_ptr()];
+        // SAFETY: `run` passes a live client, options and queue; the filter is live (owned by
+        // `native`) and copied by librdkafka.
+        unsafe { rd::rd_kafka_DeleteAcls(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue) }
+    })?;
+    // SAFETY: `run` checked the event's type; the responses, their errors and bindings belong
+    // to the event, which outlives this block.
+    unsafe {
+        let result = rd::rd_kafka_event_DeleteAcls_result(event.as_ptr());
+        if result.is_null() {
+            return Err(DELETE.bad_answer(subject, "result"));
+        }
+        let mut n = 0;
+        let responses = rd::rd_kafka_DeleteAcls_result_responses(result, &mut n);
+        let mut deleted = 0;
+        for &r in raw::slice(responses.cast_const(), n) {
+            if r.is_null() {
+                continue;
+            }
+            if let Some((code, message)) =
+                raw::error_of(rd::rd_kafka_DeleteAcls_result_response_error(r))
+            {
+                return Err(DELETE.err(subject, code, message));
+            }
+            let mut m = 0;
+            rd::rd_kafka_DeleteAcls_result_response_matching_acls(r, &mut m);
+            deleted += m;
+        }
+        Ok(deleted)
+    }
+}
+
+/// An operation from its Kafka protocol code (the values librdkafka's enum has), as the
+/// authorized-operations lists of describe answers hold them.
+pub(super) fn operation_from_code(code: i32) -> AclOperation {
+    match code {
+        1 => AclOperation::Any,
+        2 => AclOperation::All,
+        3 => AclOperation::Read,
+        4 => AclOperation::Write,
+        5 => AclOperation::Create,
+        6 => AclOperation::Delete,
+        7 => AclOperation::Alter,
+        8 => AclOperation::Describe,
+        9 => AclOperation::ClusterAction,
+        10 => AclOperation::DescribeConfigs,
+        11 => AclOperation::AlterConfigs,
+        12 => AclOperation::IdempotentWrite,
+        _ => AclOperation::Unknown,
+    }
 }
 
 /// `s` as an optional C string.

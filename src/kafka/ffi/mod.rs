@@ -1,6 +1,6 @@
 //! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
 //! describing consumer groups, reading and altering group offsets, incremental topic config
-//! changes, ACLs, and a consumer's cached watermarks.
+//! changes, ACLs, the principal's authorized operations (KIP-430), and a consumer's cached watermarks.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -17,6 +17,7 @@
 #![allow(unsafe_code)]
 
 mod acls;
+mod authorized;
 mod configs;
 mod error;
 mod groups;
@@ -27,7 +28,10 @@ mod watermarks;
 
 pub use acls::{
     AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
-    create_acls, describe_acls,
+    create_acls, delete_acls, describe_acls,
+};
+pub use authorized::{
+    AuthorizedOperations, cluster_operations, group_operations, topic_operations,
 };
 pub use configs::{ConfigOp, incremental_alter_configs};
 pub use error::{AdminError, ErrorCode, Subject};

@@ -143,6 +143,23 @@ pub(super) fn run(
         *mut rd::rd_kafka_queue_t,
     ),
 ) -> Result<Owned<rd::rd_kafka_event_t>, AdminError> {
+    run_with(client, call, subject, timeout, false, start)
+}
+
+/// [`run`], optionally asking the broker for the caller's authorized operations on the
+/// resources described (KIP-430; DescribeCluster, DescribeTopics, DescribeConsumerGroups).
+pub(super) fn run_with(
+    client: &impl KafkaHandle,
+    call: Call,
+    subject: &Subject,
+    timeout: Duration,
+    include_authorized_operations: bool,
+    start: impl FnOnce(
+        *mut rd::rd_kafka_t,
+        *const rd::rd_kafka_AdminOptions_t,
+        *mut rd::rd_kafka_queue_t,
+    ),
+) -> Result<Owned<rd::rd_kafka_event_t>, AdminError> {
     let rk = client.native_handle();
     // Clamped to librdkafka's range; at least 1 ms because 0 has special meanings there.
     let timeout_ms = timeout.as_millis().clamp(1, MAX_REQUEST_TIMEOUT_MS) as c_int;
@@ -177,6 +194,22 @@ pub(super) fn run(
         // SAFETY: librdkafka wrote a NUL-terminated message into the zeroed buffer.
         let message = unsafe { string(errstr.as_ptr()) }.unwrap_or_default();
         return Err(call.invalid(subject.clone(), message));
+    }
+
+    if include_authorized_operations {
+        // SAFETY: the options are live; a returned error object is ours, freed by the guard.
+        let error = unsafe {
+            Owned::new(
+                rd::rd_kafka_AdminOptions_set_include_authorized_operations(options.as_ptr(), 1),
+                rd::rd_kafka_error_destroy,
+            )
+        };
+        if let Some(error) = error {
+            // SAFETY: the error object is live (owned by the guard).
+            let (code, message) = unsafe { error_of(error.as_ptr()) }
+                .unwrap_or((ErrorCode::INVALID_ARG, String::new()));
+            return Err(call.err(subject.clone(), code, message));
+        }
     }
 
     // SAFETY: `rk` is live (see above); the queue is new and owned by the guard. Destroying it
