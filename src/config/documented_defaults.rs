@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::model::{
     DEFAULT_OFFSET_FLUSH_INTERVAL, DEFAULT_OFFSET_STORAGE_PARTITIONS,
-    DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR,
+    DEFAULT_OFFSET_STORAGE_REPLICATION_FACTOR, DEFAULT_TRANSACTION_TIMEOUT, POLL_COMMIT_INTERVAL,
 };
 use super::{
     CheckpointConnectorConfig, HeartbeatConnectorConfig, OffsetSyncsLocation, PolicyConfig,
@@ -20,6 +20,17 @@ fn documented(key: &str) -> Option<&'static str> {
         let mut cells = line.strip_prefix("| ")?.split(" | ");
         (cells.next()? == key).then(|| cells.next())?
     })
+}
+
+/// The whole table row whose first cell is exactly `key` (empty when there is none).
+fn documented_row(key: &str) -> &'static str {
+    CONFIG_MD
+        .lines()
+        .find(|l| {
+            l.strip_prefix("| ")
+                .is_some_and(|r| r.starts_with(&format!("{key} | ")))
+        })
+        .unwrap_or_default()
 }
 
 fn secs(d: Duration) -> String {
@@ -48,7 +59,7 @@ fn documented_defaults_are_the_models() {
         UseDefaultsFrom::Source => "`source`",
         UseDefaultsFrom::Target => "`target`",
     };
-    let expected: Vec<(&str, String)> = vec![
+    let mut expected: Vec<(&str, String)> = vec![
         ("`tasks.max`", s.tasks_max.to_string()),
         ("`enabled`", s.enabled.to_string()),
         (
@@ -147,6 +158,13 @@ fn documented_defaults_are_the_models() {
             DEFAULT_OFFSET_FLUSH_INTERVAL.as_millis().to_string(),
         ),
     ];
+    expected.push((
+        "`transaction.timeout.ms` under `producer.override.`, `target.producer.` or `producer.` \
+         (first wins)",
+        DEFAULT_TRANSACTION_TIMEOUT.as_millis().to_string(),
+    ));
+    expected.push(("`transaction.boundary`", "`poll`".to_owned()));
+    expected.push(("`strait.exactly.once.enabled`", "false".to_owned()));
     let mut wrong = Vec::new();
     for (key, model) in &expected {
         match documented(key) {
@@ -170,6 +188,14 @@ fn documented_defaults_are_the_models() {
         wrong.push(format!(
             "compression.type: docs do not say the default is '{}'",
             s.compression_type
+        ));
+    }
+    // The poll boundary's interval is stated in prose in its row.
+    let poll_row = documented_row("`transaction.boundary`");
+    if !poll_row.contains(&format!("every {} ms", POLL_COMMIT_INTERVAL.as_millis())) {
+        wrong.push(format!(
+            "transaction.boundary=poll: docs do not say it commits every {} ms",
+            POLL_COMMIT_INTERVAL.as_millis()
         ));
     }
     assert!(

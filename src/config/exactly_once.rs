@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::ExactlyOnceConfig;
 use super::error::{ConfigError, ConfigWarning};
 use super::key_reader::KeyReader;
+use super::model::{DEFAULT_TRANSACTION_TIMEOUT, POLL_COMMIT_INTERVAL};
 use super::worker::{ExactlyOnceSourceSupport, ParsedWorker};
 
 /// Connect's `exactly.once.support`: `requested` (default) or `required`.
@@ -24,14 +25,6 @@ pub(crate) const ENABLED: &str = "strait.exactly.once.enabled";
 pub(crate) const PREFIX: &str = "strait.transactional.id.prefix";
 /// The producer key (under a producer prefix) that bounds how long a transaction may stay open.
 const TIMEOUT: &str = "transaction.timeout.ms";
-
-/// The commit interval of `transaction.boundary=poll`. Connect commits after every batch a
-/// task's `poll()` returns; Strait streams records without such batches, so it commits each
-/// partition's transaction this often instead, which keeps end-to-end latency near Connect's.
-pub const POLL_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
-
-/// `transaction.timeout.ms` unless configured: the Java producer's default.
-pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// librdkafka refuses a smaller `transaction.timeout.ms`.
 const MIN_TRANSACTION_TIMEOUT_MS: u64 = 1000;

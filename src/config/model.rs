@@ -391,6 +391,14 @@ pub struct ExactlyOnceConfig {
     pub required: bool,
 }
 
+/// The commit interval of `transaction.boundary=poll`. Connect commits after every batch a
+/// task's `poll()` returns; Strait streams records without such batches, so it commits each
+/// partition's transaction this often instead, which keeps end-to-end latency near Connect's.
+pub const POLL_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `transaction.timeout.ms` unless configured: the Java producer's default.
+pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Connect's `offset.storage.partitions` default (used when Strait creates the offsets topic).
 pub const DEFAULT_OFFSET_STORAGE_PARTITIONS: i32 = 25;
 /// Connect's `offset.storage.replication.factor` default.
