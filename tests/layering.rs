@@ -32,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "kafka",
             "status",
+            "permissions",
             "source",
             "checkpoint",
             "heartbeat",
