@@ -392,6 +392,22 @@ pub fn delete_acls(
     }
 }
 
+/// Copies an authorized-operations array out of an answer.
+///
+/// # Safety
+/// `ops` must be null or point to `n` operations that outlive the call.
+pub(super) unsafe fn operations(
+    ops: *const rd::rd_kafka_AclOperation_t,
+    n: usize,
+) -> Vec<AclOperation> {
+    // Read as plain integers: a value newer than librdkafka's enum would be invalid as it.
+    // SAFETY: per the contract; the enum has the size and alignment of a C int.
+    unsafe { raw::slice(ops.cast::<std::ffi::c_int>(), n) }
+        .iter()
+        .map(|&c| operation_from_code(c))
+        .collect()
+}
+
 /// An operation from its Kafka protocol code (the values librdkafka's enum has), as the
 /// authorized-operations lists of describe answers hold them.
 pub(super) fn operation_from_code(code: i32) -> AclOperation {

@@ -4,12 +4,12 @@
 //! included (Read implies Describe, AlterConfigs implies DescribeConfigs), and nothing is
 //! changed on the cluster to learn them: this is how `strait check` finds missing ACLs.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::c_char;
 use std::time::Duration;
 
 use rdkafka::bindings as rd;
 
-use super::acls::{AclOperation, operation_from_code};
+use super::acls::{AclOperation, operations};
 use super::error::{AdminError, Subject};
 use super::raw::{self, Call, KafkaHandle, Owned};
 
@@ -25,12 +25,6 @@ const TOPICS: Call = Call {
     event: rd::RD_KAFKA_EVENT_DESCRIBETOPICS_RESULT,
 };
 
-const GROUPS: Call = Call {
-    op: "DescribeConsumerGroups",
-    api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
-    event: rd::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
-};
-
 /// The operations of one topic or group the principal is authorized for, or why they are not
 /// known (the topic does not exist, the principal may not even describe it, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,19 +35,6 @@ pub struct AuthorizedOperations {
     pub operations: Vec<AclOperation>,
     /// Why the broker did not describe it.
     pub error: Option<AdminError>,
-}
-
-/// Copies an authorized-operations array out of an answer.
-///
-/// # Safety
-/// `ops` must be null or point to `n` operations that outlive the call.
-unsafe fn operations(ops: *const rd::rd_kafka_AclOperation_t, n: usize) -> Vec<AclOperation> {
-    // Read as plain integers: a value newer than librdkafka's enum would be invalid as it.
-    // SAFETY: per the contract; the enum has the size and alignment of a C int.
-    unsafe { raw::slice(ops.cast::<c_int>(), n) }
-        .iter()
-        .map(|&c| operation_from_code(c))
-        .collect()
 }
 
 /// The principal's authorized operations on the cluster resource (Describe, Alter, Create,
@@ -164,64 +145,12 @@ pub fn group_operations(
     groups: &[&str],
     timeout: Duration,
 ) -> Result<Vec<AuthorizedOperations>, AdminError> {
-    if groups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let subject = match groups {
-        [one] => Subject::Group((*one).to_owned()),
-        _ => Subject::Cluster,
-    };
-    let names = groups
-        .iter()
-        .map(|g| GROUPS.cstring(&Subject::Group((*g).to_owned()), g))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
-    let event = raw::run_with(
-        client,
-        GROUPS,
-        &subject,
-        timeout,
-        true,
-        |rk, options, queue| {
-            // SAFETY: `run_with` passes a live client, options and queue; `ptrs` holds
-            // `ptrs.len()` NUL-terminated strings (`names`, alive until the end of the
-            // function), which librdkafka copies.
-            unsafe {
-                rd::rd_kafka_DescribeConsumerGroups(
-                    rk,
-                    ptrs.as_mut_ptr(),
-                    ptrs.len(),
-                    options,
-                    queue,
-                )
-            }
-        },
-    )?;
-    // SAFETY: `run_with` checked the event's type; the descriptions and what they hold belong
-    // to the event, which outlives this block.
-    unsafe {
-        let result = rd::rd_kafka_event_DescribeConsumerGroups_result(event.as_ptr());
-        if result.is_null() {
-            return Err(GROUPS.bad_answer(subject, "result"));
-        }
-        let mut n = 0;
-        let descs = rd::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut n);
-        raw::slice(descs.cast_const(), n)
-            .iter()
-            .filter(|d| !d.is_null())
-            .map(|&d| {
-                let name = raw::string(rd::rd_kafka_ConsumerGroupDescription_group_id(d))
-                    .ok_or_else(|| GROUPS.bad_answer(subject.clone(), "group id"))?;
-                let error = raw::error_of(rd::rd_kafka_ConsumerGroupDescription_error(d))
-                    .map(|(code, message)| GROUPS.err(Subject::Group(name.clone()), code, message));
-                let mut m = 0;
-                let ops = rd::rd_kafka_ConsumerGroupDescription_authorized_operations(d, &mut m);
-                Ok(AuthorizedOperations {
-                    operations: operations(ops, m),
-                    error,
-                    name,
-                })
-            })
-            .collect()
-    }
+    Ok(super::groups::describe(client, groups, timeout, true)?
+        .into_iter()
+        .map(|(d, operations)| AuthorizedOperations {
+            name: d.group_id,
+            operations,
+            error: d.error,
+        })
+        .collect())
 }

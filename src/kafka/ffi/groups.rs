@@ -7,6 +7,7 @@ use std::time::Duration;
 use rdkafka::bindings as rd;
 use rdkafka::bindings::rd_kafka_consumer_group_state_t as RdState;
 
+use super::acls::{AclOperation, operations};
 use super::error::{AdminError, Subject};
 use super::raw::{self, Call, KafkaHandle};
 
@@ -140,6 +141,20 @@ pub fn describe_consumer_groups(
     groups: &[&str],
     timeout: Duration,
 ) -> Result<Vec<GroupDescription>, AdminError> {
+    Ok(describe(client, groups, timeout, false)?
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect())
+}
+
+/// [`describe_consumer_groups`], with the principal's authorized operations on each group
+/// when `authorized_operations` (KIP-430; empty otherwise).
+pub(super) fn describe(
+    client: &impl KafkaHandle,
+    groups: &[&str],
+    timeout: Duration,
+    authorized_operations: bool,
+) -> Result<Vec<(GroupDescription, Vec<AclOperation>)>, AdminError> {
     if groups.is_empty() {
         return Ok(Vec::new());
     }
@@ -152,16 +167,30 @@ pub fn describe_consumer_groups(
         .map(|g| DESCRIBE.cstring(&Subject::Group((*g).to_owned()), g))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
-    let event = raw::run(client, DESCRIBE, &subject, timeout, |rk, options, queue| {
-        // SAFETY: `run` passes a live client, options and queue; `ptrs` holds `ptrs.len()`
-        // NUL-terminated strings (`names`, alive until the end of the function), which
-        // librdkafka copies.
-        unsafe {
-            rd::rd_kafka_DescribeConsumerGroups(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue)
-        }
-    })?;
-    // SAFETY: `run` checked the event is a DescribeConsumerGroups result; the descriptions and
-    // their strings and errors belong to the event, which outlives this block.
+    let event = raw::run_with(
+        client,
+        DESCRIBE,
+        &subject,
+        timeout,
+        authorized_operations,
+        |rk, options, queue| {
+            // SAFETY: `run_with` passes a live client, options and queue; `ptrs` holds
+            // `ptrs.len()` NUL-terminated strings (`names`, alive until the end of the
+            // function), which librdkafka copies.
+            unsafe {
+                rd::rd_kafka_DescribeConsumerGroups(
+                    rk,
+                    ptrs.as_mut_ptr(),
+                    ptrs.len(),
+                    options,
+                    queue,
+                )
+            }
+        },
+    )?;
+    // SAFETY: `run_with` checked the event is a DescribeConsumerGroups result; the
+    // descriptions and their strings, errors and operation arrays belong to the event, which
+    // outlives this block.
     unsafe {
         let result = rd::rd_kafka_event_DescribeConsumerGroups_result(event.as_ptr());
         if result.is_null() {
@@ -178,14 +207,17 @@ pub fn describe_consumer_groups(
                 let error = raw::error_of(rd::rd_kafka_ConsumerGroupDescription_error(d)).map(
                     |(code, message)| DESCRIBE.err(Subject::Group(group_id.clone()), code, message),
                 );
-                Ok(GroupDescription {
+                let mut m = 0;
+                let ops = rd::rd_kafka_ConsumerGroupDescription_authorized_operations(d, &mut m);
+                let description = GroupDescription {
                     state: GroupState::from_native(rd::rd_kafka_ConsumerGroupDescription_state(d)),
                     members: rd::rd_kafka_ConsumerGroupDescription_member_count(d),
                     is_simple: rd::rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d)
                         != 0,
                     error,
                     group_id,
-                })
+                };
+                Ok((description, operations(ops, m)))
             })
             .collect()
     }
