@@ -395,7 +395,10 @@ EOF
 wait_ready() { # [CLUSTER NODE]: one node only, else every node of both clusters
   # shellcheck disable=SC1090
   source "$SECRETS_FILE"
-  local args=() pids=() c base k
+  local args=() pids=() c base k timeout=90
+  # A broker restarted after kill -9 recovers its logs while the machine is busy replicating:
+  # give one node more time than a fresh bed needs.
+  [[ -n ${2:-} ]] && timeout=240
   for c in "${CLUSTERS[@]}"; do
     [[ -n ${1:-} && $1 != "$c" ]] && continue
     for k in $(nodes); do
@@ -411,8 +414,18 @@ wait_ready() { # [CLUSTER NODE]: one node only, else every node of both clusters
     STRAIT_PROBE_KEYSTORE_PASSWORD="$CLIENT_KEYSTORE_P12_PASSWORD" \
     STRAIT_PROBE_PIDS="${pids[*]}" STRAIT_PROBE_BROKERS="$BROKERS" \
     "$JAVA" -Dlog4j2.configurationFile="$HERE/tools/log4j2-quiet.properties" -cp "$LIBS/*" \
-    "$HERE/tools/Probe.java" "${STRAIT_TESTBED_UP_TIMEOUT:-90}" "${args[@]}" \
-    || { for c in "${CLUSTERS[@]}"; do for k in $(nodes); do tail -n 20 "$(node_dir "$c" "$k")/logs/server.log" >&2 2>/dev/null || true; done; done; die "the clusters did not come up"; }
+    "$HERE/tools/Probe.java" "${STRAIT_TESTBED_UP_TIMEOUT:-$timeout}" "${args[@]}" \
+    || {
+      for c in "${CLUSTERS[@]}"; do
+        [[ -n ${1:-} && $1 != "$c" ]] && continue
+        for k in $(nodes); do
+          [[ -n ${2:-} && $2 != "$k" ]] && continue
+          echo "[testbed] last lines of $c/$k's server.log:" >&2
+          tail -n 30 "$(node_dir "$c" "$k")/logs/server.log" >&2 2>/dev/null || true
+        done
+      done
+      die "the clusters did not come up"
+    }
 }
 
 # Whether the cluster runs with the mTLS listener: a broker kept running from before it existed

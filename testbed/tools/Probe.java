@@ -21,6 +21,7 @@ public class Probe {
     public static void main(String[] args) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[0]));
         List<String> pending = new ArrayList<>(List.of(args).subList(1, args.length));
+        long start = System.nanoTime();
         String pids = System.getenv().getOrDefault("STRAIT_PROBE_PIDS", "");
         while (!pending.isEmpty()) {
             for (String pid : pids.trim().split("\\s+")) {
@@ -32,23 +33,27 @@ public class Probe {
             String listener = pending.get(0);
             String[] parts = listener.split(":", 3);
             if (answers(parts[1], parts[2])) {
-                System.err.println("[testbed] " + parts[0] + " " + parts[1] + " " + parts[2] + " answers");
+                System.err.println("[testbed] " + parts[0] + " " + parts[1] + " " + parts[2] + " answers after "
+                        + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) + " s");
                 pending.remove(0);
                 continue;
             }
             if (System.nanoTime() > deadline) {
-                System.err.println("[testbed] timed out waiting for " + pending);
+                System.err.println("[testbed] timed out waiting for " + pending + "; last refusal: " + lastFailure);
                 System.exit(1);
             }
             Thread.sleep(250);
         }
     }
 
+    /** Why the last attempt failed, so a timeout says more than "timed out". */
+    static String lastFailure = "none";
+
     static boolean answers(String protocol, String address) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, address);
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "3000");
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
         if (protocol.equals("SASL_SSL")) {
             p.put("security.protocol", "SASL_SSL");
@@ -66,11 +71,12 @@ public class Probe {
             p.put("ssl.keystore.password", System.getenv("STRAIT_PROBE_KEYSTORE_PASSWORD"));
         }
         try (Admin admin = Admin.create(p)) {
-            DescribeClusterOptions o = new DescribeClusterOptions().timeoutMs(3000);
+            DescribeClusterOptions o = new DescribeClusterOptions().timeoutMs(10000);
             int brokers = Integer.parseInt(System.getenv().getOrDefault("STRAIT_PROBE_BROKERS", "1"));
-            return admin.describeCluster(o).nodes().get(4, TimeUnit.SECONDS).size() >= brokers
-                    && admin.listTopics().names().get(4, TimeUnit.SECONDS) != null;
+            return admin.describeCluster(o).nodes().get(12, TimeUnit.SECONDS).size() >= brokers
+                    && admin.listTopics().names().get(12, TimeUnit.SECONDS) != null;
         } catch (Exception e) {
+            lastFailure = address + " " + e;
             return false;
         }
     }
