@@ -77,6 +77,44 @@ def testbed_env():
 
 
 # --------------------------------------------------------------------------------------------
+# CPU profiles (--profile)
+
+
+class Perf:
+    """`perf record` of one process (all its threads) with DWARF call graphs: the release
+    binary keeps its symbols and unwind tables, so no special build is needed."""
+
+    def __init__(self, pid, out):
+        self.out = out
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-F", "199", "--call-graph", "dwarf,8192", "-p", str(pid),
+             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=open(out.with_suffix(".log"), "w"))
+
+    def stop(self):
+        self.proc.send_signal(2)
+        self.proc.wait(timeout=120)
+
+
+def flamegraph(data, svg, title):
+    """Folded stacks (kept beside the SVG, for diffs between runs) and the flamegraph."""
+    folded = svg.with_suffix(".folded")
+    script = subprocess.run(["perf", "script", "-i", str(data)], capture_output=True)
+    if script.returncode != 0 or not script.stdout:
+        log(f"no profile in {data}: {script.stderr.decode(errors='replace').strip()[-500:]}; "
+            f"perf said: {data.with_suffix('.log').read_text().strip()[-500:]}")
+        return None
+    collapsed = subprocess.run(["inferno-collapse-perf"], input=script.stdout,
+                               capture_output=True, check=True)
+    folded.write_bytes(collapsed.stdout)
+    graph = subprocess.run(["inferno-flamegraph", "--title", title], input=collapsed.stdout,
+                           capture_output=True, check=True)
+    svg.write_bytes(graph.stdout)
+    data.unlink()
+    data.with_suffix(".log").unlink()
+    return svg
+
+
+# --------------------------------------------------------------------------------------------
 # process tree accounting from /proc
 
 
@@ -191,7 +229,11 @@ class Bench:
 
     def strait_yaml(self, alias, topics_regex, tasks, eos=False):
         e, tag = self.env, f"{self.args.run_id}-{alias}"
-        eos_section = self.strait_eos_section() if eos else ""
+        keys = (strait_eos(self.args) if eos else {}) | dict(
+            kv.split("=", 1) for kv in self.args.strait_conf)
+        eos_section = ("    source_connector:\n"
+                       + "".join(f'      {k}: "{v.strip(chr(34))}"\n' for k, v in keys.items())
+                       if keys else "")
         side = lambda name, bootstrap: f"""    {name}:
       alias: {alias if name == 'source' else 'target'}
       bootstrap.servers: "{bootstrap}"
@@ -221,10 +263,6 @@ class Bench:
         path.write_text(text)
         path.chmod(0o600)
         return path
-
-    def strait_eos_section(self):
-        return "    source_connector:\n" + "".join(f"      {k}: {v}\n"
-                                                  for k, v in strait_eos(self.args).items())
 
     def mm2_properties(self, alias, topics_regex, tasks, eos=False):
         e = self.env
@@ -329,7 +367,7 @@ config.storage.replication.factor = 1
 
     # ---- phases ----
 
-    def catch_up(self, kind, alias, topics, eos=False):
+    def catch_up(self, kind, alias, topics, eos=False, profile=None):
         a = self.args
         remote = [f"{alias}.{t}" for t in topics]
         self.made["target"].update(remote)
@@ -338,10 +376,15 @@ config.storage.replication.factor = 1
         r = self.start(kind, alias, f"bench-{a.run_id}-cu-.*", eos)
         watch = Watch(r["pid"])
         watch.start()
+        # perf attached in the process's first instants records nothing (seen with perf 6.x):
+        # start-up is not what is profiled, so attach a moment later.
+        perf = (time.sleep(0.5), Perf(r["pid"], profile))[1] if profile else None
         try:
             w = self.wait(remote, a.records, topics)
             cpu, rss = watch.finish()
         finally:
+            if perf:
+                perf.stop()
             self.stop(r)
         done, first = w["done_ms"] / 1000, (w["first_ms"] or w["done_ms"]) / 1000
         gib = a.records * a.value_size / 2**30
@@ -356,7 +399,7 @@ config.storage.replication.factor = 1
             f"(wall {res['wall_s']:.1f} s), {cpu:.1f} CPU s, peak RSS {rss:.0f} MiB")
         return res
 
-    def steady(self, kind, alias, k, eos=False):
+    def steady(self, kind, alias, k, eos=False, profile=None):
         a = self.args
         tag = f"{kind}eos" if eos else kind
         topics = [f"bench-{a.run_id}-ss-{tag}{k}-{i}" for i in range(a.topics)]
@@ -380,11 +423,14 @@ config.storage.replication.factor = 1
                              "--partitions", a.partitions, "--rate", a.rate, "--seconds", 3,
                              "--prefix", "w", "--value-size", a.value_size)
             self.wait(remote, warm["sent"], topics)
+            perf = Perf(r["pid"], profile) if profile else None
             cpu0, t0 = watch.cpu_now(), time.time()
             m = self.tool("steady", "--bootstrap", self.src, "--topics", ",".join(topics),
                           "--partitions", a.partitions, "--rate", a.rate, "--seconds", a.seconds,
                           "--prefix", "m", "--value-size", a.value_size)
             cpu1, t1 = watch.cpu_now(), time.time()
+            if perf:
+                perf.stop()
             if vis:
                 lat = self.visible_finish(vis, m["sent"])
             else:
@@ -567,6 +613,9 @@ def write_report(args, env, res):
     lines = header(args, env, res)
     lines += (table_eos(args, res) if args.eos else table(args, res))
     lines += ["", f"![throughput and latency](bench/results/{args.run_id}/chart.png)", ""]
+    for variant, svgs in res.get("profiles", {}).items():
+        lines += [f"CPU profiles of {variant} (perf, separate runs): "
+                  + ", ".join(f"[{pathlib.Path(x).stem}]({x})" for x in svgs), ""]
     path = ROOT / "BENCHMARKS.md"
     if not path.exists():
         path.write_text("# Benchmarks: Strait vs MirrorMaker 2\n\nAppended by `bench/run.sh`; "
@@ -741,6 +790,16 @@ def main():
     p.add_argument("--mm2-tasks", type=int, help="MM2 tasks.max (default: all partitions)")
     p.add_argument("--timeout", type=int, default=1200, help="seconds any one wait may take")
     p.add_argument("--keep", action="store_true", help="keep the run's topics (default: delete)")
+    p.add_argument("--profile", action="store_true",
+                   help="then profile Strait (perf, not counted in the figures): flamegraphs of "
+                        "its catch-up and steady state in bench/results/<run>/")
+    p.add_argument("--strait-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a source connector key for Strait (e.g. producer.override.linger.ms=20)")
+    p.add_argument("--strait-only", action="store_true",
+                   help="only Strait's measured runs, for trying settings: no MM2, no limit, no "
+                        "verify, nothing appended")
+    p.add_argument("--profile-only", action="store_true",
+                   help="only the profiling runs: no MM2, no figures, nothing appended")
     p.add_argument("--note", default="", help="a remark for the report (e.g. a busy machine)")
     p.add_argument("--strait-bin", required=True)
     p.add_argument("--bench-bin", required=True)
@@ -759,6 +818,8 @@ def main():
     # hits all of them.
     variants = ([("strait", False), ("strait", True), ("mm2", False), ("mm2", True)] if a.eos
                 else [("strait", False), ("mm2", False)])
+    if a.strait_only:
+        variants = [v for v in variants if v[0] == "strait"]
     labels = [label(k, e) for k, e in variants]
     res = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "args": {k: v for k, v in vars(a).items()}, "machine": machine(),
@@ -776,6 +837,8 @@ def main():
 
     verify_jobs = []  # (label, phase, result, config, topics regex, ignore timestamps)
     runs = []  # (label, kind, alias)
+    if a.profile_only:
+        a.profile, a.rounds = True, 0
     for k in range(a.rounds):
         order = variants if k % 2 == 0 else variants[::-1]
         for kind, eos in order:
@@ -792,6 +855,31 @@ def main():
             res["steady"][label(kind, eos)].append(r)
             runs.append((label(kind, eos), kind, alias))
             verify_jobs.append((label(kind, eos), r, r["config"], r["topics_regex"], True))
+    if a.profile:
+        # Separate runs: perf's own CPU must not count in the figures above.
+        res["profiles"] = {}
+        for kind, eos in variants:
+            if kind != "strait":
+                continue
+            tag = "eos" if eos else ""
+            prof = RESULTS / a.run_id
+            prof.mkdir(parents=True, exist_ok=True)
+            data = b.work / f"perf-catchup{tag}.data"
+            r = b.catch_up(kind, f"straitprof{tag}", topics, eos, profile=data)
+            svg = flamegraph(data, prof / f"flame-catchup{'-eos' if eos else ''}.svg",
+                             f"Strait{' exactly-once' if eos else ''} catch-up, run {a.run_id}")
+            data = b.work / f"perf-steady{tag}.data"
+            r2 = b.steady(kind, f"straitprofss{tag}", "prof", eos, profile=data)
+            svg2 = flamegraph(data, prof / f"flame-steady{'-eos' if eos else ''}.svg",
+                              f"Strait{' exactly-once' if eos else ''} steady state at {a.rate} "
+                              f"records/s, run {a.run_id}")
+            res["profiles"][label(kind, eos)] = [str(x.relative_to(ROOT)) for x in (svg, svg2) if x]
+            log(f"profiles: {svg}, {svg2} (under perf: {r['mb_s']:.1f} MB/s, "
+                f"steady {r2['cpu_cores']:.2f} cores)")
+    if a.profile_only or a.strait_only:
+        if not a.keep:
+            b.clean_up()
+        return
     res["limit"] = b.limit()
     for lab, r, config, regex, ignore_ts in verify_jobs:
         log(f"verify: {lab}, {pathlib.Path(config).name}, topics {regex}")

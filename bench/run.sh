@@ -6,6 +6,7 @@
 #   bench/run.sh [--quick] [--eos [--eos-interval-ms MS]] [--topics N] [--partitions P]
 #                [--records N] [--value-size B]
 #                [--rate R] [--seconds S] [--rounds K] [--mm2-tasks T] [--keep] [--note TEXT]
+#                [--profile | --profile-only] [--strait-only] [--strait-conf KEY=VALUE ...]
 #
 # Defaults (4 topics × 4 partitions, 2M records of 1 KiB, 5000 records/s for 120 s) take about
 # ten minutes on 2 cores; --quick (2 × 2, 150k records, 2000 records/s for 10 s) about two.
@@ -36,6 +37,15 @@ VENV=$CACHE/bench-venv
 if ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet matplotlib
+fi
+
+# --profile / --profile-only: perf (Debian's linux-perf) and inferno's flamegraph tools.
+if [[ " $* " == *" --profile"* ]]; then
+  command -v perf >/dev/null || { echo "bench: --profile needs perf (apt-get install linux-perf)" >&2; exit 1; }
+  if ! command -v inferno-flamegraph >/dev/null; then
+    cargo install --locked --root "$CACHE/tools" inferno@0.12.8
+  fi
+  export PATH="$CACHE/tools/bin:$PATH"
 fi
 
 exec "$VENV/bin/python" "$HERE/bench.py" --strait-bin "$STRAIT_BIN" --bench-bin "$BENCH_BIN" "$@"

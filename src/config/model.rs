@@ -449,7 +449,7 @@ impl Default for SourceConnectorConfig {
             offset_lag_max: 100,
             heartbeats_replication_enabled: true,
             offset_flush_interval: DEFAULT_OFFSET_FLUSH_INTERVAL,
-            max_in_flight_bytes: 16 * 1024 * 1024,
+            max_in_flight_bytes: 4 * 1024 * 1024,
             retry_backoff_max: Duration::from_secs(60),
             compression_type: "lz4".to_owned(),
             consumer_overrides: BTreeMap::new(),

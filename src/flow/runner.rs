@@ -489,16 +489,23 @@ async fn run_duties(
 /// The replication producer's delivery timeout unless configured (Java's default).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Bytes a source fetch waits for (up to [`FETCH_WAIT_MAX`]) before the broker answers.
+const FETCH_MIN_BYTES: u32 = 256 * 1024;
+
+/// The longest a source fetch waits for [`FETCH_MIN_BYTES`]: added to latency at low rates.
+const FETCH_WAIT_MAX: Duration = Duration::from_millis(5);
+
 /// The most target producers one process runs for a flow.
-const MAX_PRODUCER_LANES: usize = 8;
+const MAX_PRODUCER_LANES: usize = 2;
 
 /// How many target producers run side by side: `tasks.max`, MM2's parallelism knob, up to
 /// [`MAX_PRODUCER_LANES`]. librdkafka sends one partition per produce request and keeps at
-/// most 5 requests in flight per connection (idempotence), so with many partitions on one
-/// broker records queue behind other partitions' requests; more producers mean more
-/// connections, and more compression threads on many cores. Measured on 2 cores, 16
-/// partitions at 5000 records/s: p99 latency 82-106 ms with 8 producers against 114-121 ms
-/// with one or two, for 0.48 cores against 0.33; catch-up throughput the same.
+/// most 5 requests in flight per connection (idempotence), so a second producer (a second
+/// connection) lets many partitions on one broker wait less behind each other. More cost
+/// more than they give: each producer's broker thread wakes for every linger period of every
+/// partition it carries. Measured on 2 cores, 16 partitions at 5000 1 KiB records/s (bench,
+/// issue 15): 0.38 cores with 8 producers, 0.22 with 2, p99 the same within the machine's
+/// noise (94-95 ms); catch-up throughput the same.
 fn producer_lanes(tasks_max: u32) -> usize {
     usize::try_from(tasks_max)
         .unwrap_or(MAX_PRODUCER_LANES)
@@ -541,6 +548,21 @@ fn consumer_config(
                 .clamp(1_000, 300_000)
                 .to_string(),
         );
+    // A fetch answered as soon as one record is there makes one request, one TLS record and
+    // one wake-up of every thread downstream per few records at moderate rates: the
+    // consumer's broker thread was half of all CPU at 5000 records/s (flamegraph, issue 15).
+    // Waiting up to 5 ms for 256 KiB lets each fetch carry every partition's records at once
+    // (measured: 0.22 cores instead of 0.38, and the same at 10 ms with 5 ms more latency);
+    // when catching up the bytes are there at once and nothing waits. Defaults only: a
+    // cluster-wide setting of the user's stays, and `consumer.*` overrides both.
+    for (key, value) in [
+        ("fetch.min.bytes", FETCH_MIN_BYTES.to_string()),
+        ("fetch.wait.max.ms", FETCH_WAIT_MAX.as_millis().to_string()),
+    ] {
+        if c.get(key).is_none() {
+            c.set(key, value);
+        }
+    }
     for (k, v) in &sc.consumer_overrides {
         c.set(k, v);
     }
@@ -620,7 +642,8 @@ mod tests {
     fn producers_follow_tasks_max_up_to_the_cap() {
         assert_eq!(producer_lanes(0), 1);
         assert_eq!(producer_lanes(1), 1);
-        assert_eq!(producer_lanes(3), 3);
+        assert_eq!(producer_lanes(2), 2);
+        assert_eq!(producer_lanes(3), MAX_PRODUCER_LANES);
         assert_eq!(producer_lanes(16), MAX_PRODUCER_LANES);
         assert_eq!(producer_lanes(u32::MAX), MAX_PRODUCER_LANES);
     }

@@ -1,7 +1,7 @@
 //! The replication producers' context: delivery reports feed the tracker.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rdkafka::Message;
 use rdkafka::client::ClientContext;
@@ -24,6 +24,14 @@ pub(super) fn opaque(offset: i64) -> Opaque {
     usize::try_from(offset).unwrap_or(0)
 }
 
+/// Wakes the replication loop, waiting on the tracker's lock, when acknowledgements bring the
+/// bytes in flight back under the budget: no polling sleep between a full budget and reading
+/// again.
+pub(super) struct Room {
+    pub(super) freed: Condvar,
+    pub(super) budget: u64,
+}
+
 /// Delivery reports of replicated records feed the tracker.
 pub(super) struct ReplicationProducerContext {
     pub(super) tracker: Arc<Mutex<Tracker>>,
@@ -32,6 +40,7 @@ pub(super) struct ReplicationProducerContext {
     pub(super) stats: Option<StatsSink>,
     /// Set when librdkafka reports a fatal error: this producer can send nothing more.
     pub(super) fatal: Arc<AtomicBool>,
+    pub(super) room: Arc<Room>,
 }
 
 impl ClientContext for ReplicationProducerContext {
@@ -68,7 +77,12 @@ impl ProducerContext for ReplicationProducerContext {
             return;
         };
         let rejected = outcome.is_err();
+        let full = t.inflight_bytes >= self.room.budget;
         t.on_delivery(slot, upstream, outcome);
+        if full && t.inflight_bytes < self.room.budget {
+            // Only on crossing: a wake-up per report would cost a system call per record.
+            self.room.freed.notify_all();
+        }
         if rejected {
             self.status.rejected(slot);
         } else {

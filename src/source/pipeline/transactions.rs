@@ -30,7 +30,7 @@ use crate::source::SourceError;
 use crate::source::tracker::{RetryState, SlotId, Tracker};
 use crate::status::FlowStatus;
 
-use super::delivery::ReplicationProducerContext;
+use super::delivery::{ReplicationProducerContext, Room};
 use super::offset_syncs::OffsetSyncTarget;
 use super::{Shared, lock};
 
@@ -112,6 +112,7 @@ pub(super) struct Transactions {
     offset_syncs: Option<Arc<OffsetSyncTarget>>,
     status: Arc<FlowStatus>,
     fatal: Arc<AtomicBool>,
+    room: Arc<Room>,
     open: Mutex<HashMap<SlotId, Open>>,
 }
 
@@ -124,6 +125,7 @@ impl Transactions {
         offset_syncs: Option<Arc<OffsetSyncTarget>>,
         status: Arc<FlowStatus>,
         fatal: Arc<AtomicBool>,
+        room: Arc<Room>,
     ) -> Self {
         let mut config = producer_config.clone();
         let timeout_ms = settings.transaction_timeout.as_millis();
@@ -144,6 +146,7 @@ impl Transactions {
             offset_syncs,
             status,
             fatal,
+            room,
             open: Mutex::new(HashMap::new()),
         }
     }
@@ -192,6 +195,7 @@ impl Transactions {
                 status: self.status.clone(),
                 stats: None,
                 fatal: self.fatal.clone(),
+                room: self.room.clone(),
             })
             .map_err(|source| SourceError::Client {
                 what: "transactional target producer",
