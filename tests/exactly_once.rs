@@ -217,10 +217,14 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
     });
     assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
     // The retry commits the records before the refused one on their own.
-    wait_until(
-        Duration::from_secs(60),
-        "the records before it committed",
-        || progress_of(&flow, &tb, &topic, 0) == Some(9),
+    let ok = wait_for(Duration::from_secs(60), || {
+        progress_of(&flow, &tb, &topic, 0) == Some(9)
+    });
+    assert!(
+        ok,
+        "DEBUG never committed 9: progress {:?}\n{}",
+        progress_of(&flow, &tb, &topic, 0),
+        p.log_text()
     );
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(
