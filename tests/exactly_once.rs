@@ -222,7 +222,7 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
     });
     assert!(
         ok,
-        "DEBUG never committed 9: progress {:?}\n{}",
+        "the records before the refused one never committed (progress {:?}):\n{}",
         progress_of(&flow, &tb, &topic, 0),
         p.log_text()
     );
