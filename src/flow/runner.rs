@@ -555,16 +555,11 @@ fn consumer_config(
     // (measured: 0.22 cores instead of 0.38, and the same at 10 ms with 5 ms more latency);
     // when catching up the bytes are there at once and nothing waits. Defaults only: a
     // cluster-wide setting of the user's stays, and `consumer.*` overrides both.
-    //
-    // Not with exactly-once yet: with batched fetches, the retry of a partition blocked at a
-    // refused record failed with "skipped sequence numbers" in 2 runs of 8
-    // (tests/exactly_once.rs), a race the earlier fetch timing hid; it keeps Kafka's defaults
-    // until that is understood.
     for (key, value) in [
         ("fetch.min.bytes", FETCH_MIN_BYTES.to_string()),
         ("fetch.wait.max.ms", FETCH_WAIT_MAX.as_millis().to_string()),
     ] {
-        if sc.exactly_once.is_none() && c.get(key).is_none() {
+        if c.get(key).is_none() {
             c.set(key, value);
         }
     }

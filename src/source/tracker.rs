@@ -625,8 +625,20 @@ impl Tracker {
         slot.uncommitted.clear();
         slot.last_acked = slot.last_written;
         slot.next_expected = from;
-        if slot.blocked.is_some() {
-            slot.retry_from = from;
+        if let Some(b) = slot.blocked.as_mut() {
+            // The retry must read again from the earliest record not committed: an abort of a
+            // later transaction (the refused record alone) must not skip an earlier one's.
+            slot.retry_from = match (slot.retry_from, from) {
+                (Some(earlier), Some(f)) => Some(earlier.min(f)),
+                (earlier, f) => earlier.or(f),
+            };
+            if b.state == RetryState::Retrying {
+                // A retry's transaction failed (its commit, say): the retry failed. Hold the
+                // partition again and retry from the start, or the records sent after the
+                // abort would follow a gap.
+                b.state = RetryState::Waiting(Instant::now() + backoff(b.attempts, self.retry_max));
+                self.events.push(TrackerEvent::Blocked(id));
+            }
         }
         from
     }
@@ -741,6 +753,39 @@ mod tests {
         t.on_commit(id, 11);
         assert_eq!(t.slot(id).unwrap().last_written, Some(11));
         assert_eq!(t.offset_syncs.take_pending(10)[0].downstream_offset, 105);
+    }
+
+    #[test]
+    fn exactly_once_failed_retry_reads_again_from_the_first_uncommitted_record() {
+        let (mut t, id) = transactional_with_one(None);
+        for up in 0..3 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 0, Ok(0));
+        t.on_delivery(id, 1, Ok(1));
+        t.on_delivery(id, 2, Err("too large".into()));
+        assert_eq!(t.on_abort(id), Some(0));
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(t.start_retry(id), Some(0));
+        // The retry resends 0 and 1; their commit fails and the transaction is aborted.
+        for up in 0..2 {
+            t.on_send(id, up, 10);
+            t.on_delivery(id, up, Ok(up + 10));
+        }
+        assert_eq!(t.on_abort(id), Some(0));
+        assert!(
+            !t.slot(id).unwrap().accepts_records(),
+            "a failed retry holds the partition again"
+        );
+        // Records fetched meanwhile (the refused one) are sent and aborted on their own.
+        t.slot_mut(id).unwrap().txn = Some((2, 2));
+        assert_eq!(t.on_abort(id), Some(2));
+        assert_eq!(t.due_retries(later), vec![id]);
+        assert_eq!(
+            t.start_retry(id),
+            Some(0),
+            "the next retry starts at the first record not committed, not at the refused one"
+        );
     }
 
     #[test]
