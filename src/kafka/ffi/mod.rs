@@ -1,6 +1,7 @@
 //! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
 //! describing consumer groups, reading and altering group offsets, incremental topic config
-//! changes, ACLs, the principal's authorized operations (KIP-430), and a consumer's cached watermarks.
+//! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
+//! and producing a consumed record with its headers moved instead of copied.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -22,6 +23,7 @@ mod configs;
 mod error;
 mod groups;
 mod offsets;
+mod produce;
 mod raw;
 mod strings;
 mod watermarks;
@@ -41,5 +43,6 @@ pub use groups::{
 pub use offsets::{
     CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
 };
+pub use produce::Outgoing;
 pub use raw::KafkaHandle;
 pub use watermarks::cached_watermarks;

@@ -2,16 +2,20 @@
 
 use std::time::{Duration, Instant};
 
+use std::ffi::CString;
+
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::Producer;
+
+use crate::kafka::ffi::Outgoing;
 
 use crate::source::tracker::{Continuity, PartitionSlot, RetryState};
 use crate::status::Component;
 
-use super::delivery::{self, Opaque, opaque};
+use super::delivery::{self, opaque};
 use super::rebalance::RebalanceContext;
 use super::transactions::{COMMIT_TIMEOUT, Which};
 use super::{Shared, lock};
@@ -30,8 +34,6 @@ const UNKNOWN_PARTITION_LIMIT: Duration = Duration::from_secs(30);
 /// Replicates `msg` and says how many bytes are in flight after it. A record the producer
 /// refuses for good blocks its partition, as a refusal by the target does; only a producer
 /// that stays full fails the flow.
-// librdkafka hands a refused record back inside the error, to be sent again as is.
-#[allow(clippy::result_large_err)]
 pub(super) fn replicate(
     shared: &Shared,
     consumer: &BaseConsumer<RebalanceContext>,
@@ -79,24 +81,26 @@ pub(super) fn replicate(
         payload.map_or(0, <[u8]>::len),
         msg.timestamp().to_millis(),
     );
-    let mut record: BaseRecord<'_, [u8], [u8], Opaque> =
-        BaseRecord::with_opaque_to(&remote, opaque(offset)).partition(msg.partition());
-    if let Some(ts) = msg.timestamp().to_millis() {
-        record = record.timestamp(ts);
-    }
-    if let Some(k) = key {
-        record = record.key(k);
-    }
-    if let Some(p) = payload {
-        record = record.payload(p);
-    }
-    if let Some(h) = msg.headers().filter(|h| h.count() > 0) {
-        record = record.headers(h.detach());
-    }
+    let Ok(remote_c) = CString::new(remote.as_bytes()) else {
+        // No such name reaches here (topic names are checked when chosen and renamed); were
+        // one to, it is refused like a record the target refuses.
+        let mut t = lock(&shared.tracker);
+        t.on_delivery(
+            slot,
+            offset,
+            Err(format!(
+                "the remote topic name {remote:?} contains a NUL byte"
+            )),
+        );
+        drop(t);
+        shared.status.rejected(slot);
+        return Ok(inflight);
+    };
+    let mut record = Outgoing::take_from(msg, &remote_c, msg.partition(), opaque(offset));
     // Set at the first refusal only: reading the clock per record shows in profiles.
     let mut since: Option<Instant> = None;
     loop {
-        let Some(sent) = shared.with_producer(slot, |p| p.send(record)) else {
+        let Some(sent) = shared.with_producer(slot, |p| record.send(p.client())) else {
             lock(&shared.tracker).on_send_refused(slot);
             return Err(crate::source::SourceError::Produce {
                 topic: remote.to_string(),
@@ -105,17 +109,17 @@ pub(super) fn replicate(
                     .to_owned(),
             });
         };
-        let Err((e, r)) = sent else {
+        let Err(code) = sent else {
             return Ok(inflight);
         };
+        let e = KafkaError::MessageProduction(code);
         let waited = since.get_or_insert_with(Instant::now).elapsed();
-        let code = e.rdkafka_error_code();
         let passes = matches!(
             code,
-            Some(RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition)
+            RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition
         );
         let unknown_for_long =
-            code == Some(RDKafkaErrorCode::UnknownPartition) && waited > UNKNOWN_PARTITION_LIMIT;
+            code == RDKafkaErrorCode::UnknownPartition && waited > UNKNOWN_PARTITION_LIMIT;
         if !passes || unknown_for_long {
             // Refused for good (unknown topic, record too large, ...): the same as a refusal
             // by the target.
@@ -133,7 +137,7 @@ pub(super) fn replicate(
                 detail: format!("the producer's queue stayed full for {QUEUE_FULL_LIMIT:?}: {e}"),
             });
         }
-        if code == Some(RDKafkaErrorCode::UnknownPartition) {
+        if code == RDKafkaErrorCode::UnknownPartition {
             // The remote topic was just grown: refresh the producer's metadata.
             let _ = shared.with_producer(slot, |p| {
                 p.client()
@@ -142,7 +146,6 @@ pub(super) fn replicate(
         }
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
-        record = r;
     }
 }
 
