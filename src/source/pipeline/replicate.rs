@@ -12,7 +12,7 @@ use rdkafka::producer::Producer;
 
 use crate::kafka::ffi::Outgoing;
 
-use crate::source::tracker::{Continuity, PartitionSlot, RetryState};
+use crate::source::tracker::{Continuity, PartitionSlot, RetryState, SlotId};
 use crate::status::Component;
 
 use super::delivery::{self, opaque};
@@ -84,16 +84,8 @@ pub(super) fn replicate(
     let Ok(remote_c) = CString::new(remote.as_bytes()) else {
         // No such name reaches here (topic names are checked when chosen and renamed); were
         // one to, it is refused like a record the target refuses.
-        let mut t = lock(&shared.tracker);
-        t.on_delivery(
-            slot,
-            offset,
-            Err(format!(
-                "the remote topic name {remote:?} contains a NUL byte"
-            )),
-        );
-        drop(t);
-        shared.status.rejected(slot);
+        let reason = format!("the remote topic name {remote:?} contains a NUL byte");
+        refuse(shared, slot, offset, reason);
         return Ok(inflight);
     };
     let mut record = Outgoing::take_from(msg, &remote_c, msg.partition(), opaque(offset));
@@ -123,10 +115,7 @@ pub(super) fn replicate(
         if !passes || unknown_for_long {
             // Refused for good (unknown topic, record too large, ...): the same as a refusal
             // by the target.
-            let mut t = lock(&shared.tracker);
-            t.on_delivery(slot, offset, Err(delivery::explain_refusal(&e, msg)));
-            drop(t);
-            shared.status.rejected(slot);
+            refuse(shared, slot, offset, delivery::explain_refusal(&e, msg));
             return Ok(inflight);
         }
         if waited > QUEUE_FULL_LIMIT {
@@ -147,6 +136,13 @@ pub(super) fn replicate(
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A record refused before it reached the target: recorded as a refusal by the target would
+/// be, so its partition blocks and retries the same way.
+fn refuse(shared: &Shared, slot: SlotId, offset: i64, reason: String) {
+    lock(&shared.tracker).on_delivery(slot, offset, Err(reason));
+    shared.status.rejected(slot);
 }
 
 /// Whether `offset` is the refused record a retry of its partition is about to resend.
