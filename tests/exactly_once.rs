@@ -312,3 +312,113 @@ fn a_target_denying_the_transactional_id_stops_the_flow_naming_it() {
         "the error names the transactional id and the ACL needed:\n{log}"
     );
 }
+
+#[test]
+fn progress_committed_behind_another_open_transaction_is_not_missed() {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eosheld");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 1, &[]);
+    let mut all = numbered("v", 0..300);
+    produce_values(&src, &topic, 0, &all);
+    let (flow, _) = flow_with_own_alias(&tb, &topic, &[EOS]);
+    let mut first = flow.start("first");
+    wait_until(
+        Duration::from_secs(90),
+        "the first batch replicated",
+        || progress_of(&flow, &tb, &topic, 0) == Some(299),
+    );
+
+    // Another writer's transaction, left open in the offsets-topic partition that holds this
+    // flow's progress (a process killed between writing its progress and committing).
+    let store = strait::source::progress::ProgressStore::new(
+        &tgt,
+        &flow.offsets_topic,
+        5,
+        "MirrorSourceConnector",
+        "source",
+    )
+    .unwrap();
+    let (_, _, at) = store.record_of(&topic, 0, 0);
+    let mut cfg = tgt.clone();
+    cfg.set("transactional.id", unique("holder"))
+        .set("transaction.timeout.ms", "300000");
+    let holder: ThreadedProducer<DefaultProducerContext> = cfg.create().unwrap();
+    holder.init_transactions(Duration::from_secs(30)).unwrap();
+    holder.begin_transaction().unwrap();
+    holder
+        .send(
+            BaseRecord::<[u8], [u8]>::to(&flow.offsets_topic)
+                .key(b"not progress".as_slice())
+                .payload(b"{}".as_slice())
+                .partition(at),
+        )
+        .map_err(|(e, _)| e)
+        .unwrap();
+    holder.flush(Duration::from_secs(30)).unwrap();
+
+    // Replicated, and its progress committed after the open transaction's first record.
+    let more = numbered("v", 300..600);
+    produce_values(&src, &topic, 0, &more);
+    all.extend(more);
+    wait_until(
+        Duration::from_secs(90),
+        "the second batch committed",
+        || read_topic(&tgt, &remote)[0].len() == 600,
+    );
+    first.signal("TERM");
+    assert_eq!(
+        first.wait(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        first.log_text()
+    );
+
+    // The next process must not take the progress before the open transaction for the newest.
+    let second = flow.start("second");
+    let waits = wait_for(Duration::from_secs(30), || {
+        second
+            .log_text()
+            .contains("offsets topic not read to its end yet")
+    });
+    // Time enough to replicate the second batch again, had the older progress been taken.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        read_topic(&tgt, &remote)[0].len(),
+        600,
+        "records replicated again: the second process took the progress before the open \
+         transaction:\n{}",
+        second.log_text()
+    );
+    assert!(
+        waits,
+        "the second process did not say what it waits for:\n{}",
+        second.log_text()
+    );
+    holder.abort_transaction(Duration::from_secs(30)).unwrap();
+
+    let last = numbered("v", 600..700);
+    produce_values(&src, &topic, 0, &last);
+    all.extend(last);
+    wait_until(
+        Duration::from_secs(90),
+        "the third batch replicated",
+        || progress_of(&flow, &tb, &topic, 0) == Some(699),
+    );
+    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
+    report(
+        "eos-progress-behind-open-transaction",
+        Tally {
+            records: all.len(),
+            missing: all.len().saturating_sub(copy.len()),
+            duplicates: copy.len().saturating_sub(all.len()),
+        },
+    );
+    assert_eq!(
+        copy, all,
+        "the copy is exact: the second process started from the newest progress"
+    );
+}

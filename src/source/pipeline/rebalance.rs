@@ -19,6 +19,9 @@ use crate::status::Component;
 use super::transactions::{Fenced, Transactions, Which};
 use super::{Shared, StartWithoutProgress, lock};
 
+/// How long taking partitions on may wait for their progress.
+const PROGRESS_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The consumer's context: rebalances hand partitions over cleanly.
 pub(super) struct RebalanceContext {
     pub(super) shared: std::sync::Arc<Shared>,
@@ -183,7 +186,13 @@ impl Shared {
                 .collect(),
             None => HashMap::new(),
         };
-        let progress = self.progress.read_for(&assigned, Duration::from_secs(60))?;
+        // A transaction another process left open in the offsets topic delays the read until
+        // it ends: at the latest when the broker aborts it, one transaction timeout after it
+        // began (checked every 10 s by default).
+        let read_timeout = self.txns.as_ref().map_or(PROGRESS_READ_TIMEOUT, |t| {
+            PROGRESS_READ_TIMEOUT.max(t.timeout() + Duration::from_secs(30))
+        });
+        let progress = self.progress.read_for(&assigned, read_timeout)?;
         // The group's committed offsets only mirror progress; where they exist without progress
         // the target (or its offsets topic) was rebuilt or replaced, and the user must know.
         let committed: HashMap<(String, i32), i64> = consumer

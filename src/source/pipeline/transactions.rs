@@ -151,6 +151,12 @@ impl Transactions {
         }
     }
 
+    /// The producers' transaction timeout: how long a transaction left open can last before
+    /// the broker aborts it.
+    pub(super) fn timeout(&self) -> Duration {
+        self.settings.transaction_timeout
+    }
+
     /// The transactional id of a source partition.
     pub(super) fn transactional_id(&self, topic: &str, partition: i32) -> String {
         format!(

@@ -2,11 +2,19 @@
 //! once from their start and then only what was appended since, so a rebalance costs the
 //! records written since the last one, not the whole (possibly shared) topic.
 //!
-//! "Read to the end" means: the consumer's position reached the partition's last stable
-//! offset as it was when the read was asked for. Positions move over transaction markers and
-//! aborted records too (librdkafka stores their offsets), so an offsets topic written
-//! transactionally (Kafka Connect with exactly-once) ends where it should, and an open
-//! transaction ends the read at its first record.
+//! "Read to the end" means: the consumer reads read_committed, and its position reached the
+//! partition's high watermark as it was when the read was asked for. Positions move over
+//! transaction markers and aborted records too (librdkafka stores their offsets), so an
+//! offsets topic written transactionally (exactly-once, Strait's or Kafka Connect's) ends where
+//! it should.
+//!
+//! Not the last stable offset: progress of one source partition can be committed after another
+//! partition's transaction began in the same offsets-topic partition (another process's commit
+//! under way, or a process killed between writing its progress and committing). The last
+//! stable offset stays at that open transaction's first record until it ends, and a read that
+//! stopped there would miss the newer progress and replicate its records a second time. Such
+//! a transaction ends soon: its partition's next owner fences it off, or the broker aborts it
+//! after its `transaction.timeout.ms`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -33,9 +41,25 @@ pub enum ReadError {
         source: KafkaError,
     },
     /// The end was not reached in time.
-    #[error("not read to the end within {0:?}")]
-    Timeout(Duration),
+    #[error(
+        "partition {partition} not read to its end (offset {end}) within {waited:?}: read up to \
+         {read_to}; an open transaction of another writer holds the rest back until it commits \
+         or is aborted (by the broker, after that writer's transaction.timeout.ms)"
+    )]
+    Timeout {
+        /// The offsets topic's partition.
+        partition: i32,
+        /// Where the read stopped (`none` before the first fetch answered).
+        read_to: String,
+        /// The partition's high watermark when the read began.
+        end: i64,
+        /// How long the read waited.
+        waited: Duration,
+    },
 }
+
+/// How long a read may wait on a partition before saying why it waits.
+const SLOW_READ: Duration = Duration::from_secs(5);
 
 /// Background errors of the reader are librdkafka retrying; they are logged at debug level.
 #[derive(Debug, Default)]
@@ -52,6 +76,9 @@ impl ConsumerContext for ReaderContext {}
 /// The newest progress of one connector and source cluster, from the partitions followed.
 pub(super) struct Reader {
     consumer: BaseConsumer<ReaderContext>,
+    /// Asks for high watermarks: the read_committed consumer's own watermark query answers
+    /// with the last stable offset, which an open transaction holds back.
+    watermarks: BaseConsumer<ReaderContext>,
     topic: String,
     connector: String,
     source_alias: String,
@@ -70,8 +97,14 @@ impl Reader {
         let consumer = config
             .create_with_context(ReaderContext)
             .map_err(ReadError::Client)?;
+        let mut uncommitted = config.clone();
+        uncommitted.set("isolation.level", "read_uncommitted");
+        let watermarks = uncommitted
+            .create_with_context(ReaderContext)
+            .map_err(ReadError::Client)?;
         Ok(Self {
             consumer,
+            watermarks,
             topic: topic.to_owned(),
             connector: connector.to_owned(),
             source_alias: source_alias.to_owned(),
@@ -106,12 +139,12 @@ impl Reader {
                 .map_err(ReadError::Client)?;
             self.followed.extend(new);
         }
-        // The last stable offset of each partition now (the consumer reads read_committed, so
-        // its watermark query answers with it).
+        // The high watermark of each partition now: everything committed before this call is
+        // below it.
         let mut ends = HashMap::new();
         for p in partitions {
             let (low, end) = loop {
-                match self.consumer.fetch_watermarks(&self.topic, *p, timeout) {
+                match self.watermarks.fetch_watermarks(&self.topic, *p, timeout) {
                     Ok(w) => break w,
                     // A topic created a moment ago has no leaders yet; that passes.
                     Err(e) if is_transient(&e) && Instant::now() < deadline => {
@@ -129,14 +162,36 @@ impl Reader {
                 ends.insert(*p, end);
             }
         }
+        let started = Instant::now();
+        let mut said_slow = false;
         loop {
             let positions = self.positions();
             ends.retain(|p, end| positions.get(p).is_none_or(|pos| pos < end));
-            if ends.is_empty() {
+            let Some((&partition, &end)) = ends.iter().next() else {
                 return Ok(&self.values);
-            }
+            };
+            let read_to = || {
+                positions
+                    .get(&partition)
+                    .map_or_else(|| "none".to_owned(), i64::to_string)
+            };
             if Instant::now() > deadline {
-                return Err(ReadError::Timeout(timeout));
+                return Err(ReadError::Timeout {
+                    partition,
+                    read_to: read_to(),
+                    end,
+                    waited: started.elapsed(),
+                });
+            }
+            if !said_slow && started.elapsed() > SLOW_READ {
+                said_slow = true;
+                tracing::warn!(
+                    topic = %self.topic, partition, read_to = %read_to(), end,
+                    "offsets topic not read to its end yet; most likely an open transaction of \
+                     another writer holds it back (a process stopped mid-commit is fenced by the \
+                     partition's next owner or aborted by the broker after its \
+                     transaction.timeout.ms); waiting, so that no newer progress is missed"
+                );
             }
             match self.consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(msg)) => {
