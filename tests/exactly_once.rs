@@ -1,8 +1,9 @@
 //! Exactly-once replication on real brokers: a read_committed reader of the remote topic sees
 //! each source record once, progress and records commit together, offset syncs name only
 //! committed records, a refused record aborts its transaction without exposing what came
-//! after it, and a target that denies transactions stops the flow with an error naming the
-//! transactional id. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
+//! after it, a record the producer refuses never lets progress pass it, progress committed
+//! behind another writer's open transaction is not missed, and a target that denies
+//! transactions stops the flow with an error naming the transactional id. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
 //! Needs `testbed/kafka.sh up`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::scenario::{
-    Flow, Tally, create_topic_with, incompressible, kafka_acls, kafka_tool, numbered,
+    self, Flow, Tally, create_topic_with, incompressible, kafka_acls, kafka_tool, numbered,
     partition_status, produce_values, progress_of, report, set_topic_config, values_of,
 };
 use common::{
@@ -420,5 +421,76 @@ fn progress_committed_behind_another_open_transaction_is_not_missed() {
     assert_eq!(
         copy, all,
         "the copy is exact: the second process started from the newest progress"
+    );
+}
+
+#[test]
+fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eosprodlimit");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 1, &[]);
+    let mut all = numbered("a", 0..10);
+    // Over the producer's own size limit below: librdkafka refuses it before the target sees
+    // it, so no transaction failure tells the commit about it.
+    all.push(incompressible(5000));
+    all.extend(numbered("b", 11..21));
+    produce_values(&src, &topic, 0, &all);
+    let (flow, _) = flow_with_own_alias(
+        &tb,
+        &topic,
+        &[
+            EOS,
+            ("producer.override.max.request.size", "2000"),
+            ("strait.retry.backoff.max.ms", "5000"),
+        ],
+    );
+    let mut p = flow.start("small-limit");
+    let addr = p.http_addr(Duration::from_secs(30));
+    let blocked = wait_for(Duration::from_secs(90), || {
+        partition_status(&addr, &topic, 0).is_some_and(|ps| ps["blocked"]["offset"] == 10)
+    });
+    assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
+    wait_until(
+        Duration::from_secs(60),
+        "the records before the refused one committed",
+        || progress_of(&flow, &tb, &topic, 0) == Some(9),
+    );
+    // Several retries, each refused again.
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(
+        progress_of(&flow, &tb, &topic, 0),
+        Some(9),
+        "progress past a record never written:\n{}",
+        p.log_text()
+    );
+    assert_eq!(values_of(&read_topic(&tgt, &remote).remove(0)), all[..10]);
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+
+    // The limit raised and the flow restarted: the refused record is the next one written.
+    let yaml = std::fs::read_to_string(&flow.config).unwrap();
+    let yaml = scenario::set_flow_key(&yaml, "producer.override.max.request.size", "1048576");
+    std::fs::write(&flow.config, yaml).unwrap();
+    let mut p = flow.start("raised-limit");
+    wait_until(Duration::from_secs(90), "everything replicated", || {
+        progress_of(&flow, &tb, &topic, 0) == Some(20)
+    });
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
+    report(
+        "eos-producer-refuses-too-large",
+        Tally {
+            records: all.len(),
+            missing: all.len().saturating_sub(copy.len()),
+            duplicates: copy.len().saturating_sub(all.len()),
+        },
+    );
+    assert_eq!(
+        copy, all,
+        "the copy is exact: nothing skipped, nothing twice"
     );
 }

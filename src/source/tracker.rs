@@ -115,6 +115,20 @@ pub struct PartitionSlot {
     /// Exactly-once: where the next retry of a blocked partition reads from (the start of the
     /// aborted transaction, which may be before the refused record).
     retry_from: Option<i64>,
+    /// Exactly-once: the open transaction's range names a record the producer never took
+    /// (its queue stayed full): it must be aborted, never committed.
+    txn_incomplete: bool,
+}
+
+/// Exactly-once: how a partition's open transaction may end now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionEnd {
+    /// Committed, with progress at this source offset (its last record).
+    Commit(i64),
+    /// Aborted, for this reason: it holds a record that will never be written.
+    Abort(&'static str),
+    /// Not yet: it holds a refused record sent again by a retry, whose report is awaited.
+    Wait,
 }
 
 impl PartitionSlot {
@@ -260,6 +274,7 @@ impl Tracker {
             txn: None,
             uncommitted: Vec::new(),
             retry_from: None,
+            txn_incomplete: false,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -390,6 +405,13 @@ impl Tracker {
         {
             slot.unreported -= 1;
             self.inflight_bytes -= u64::from(s.bytes);
+            // The transaction's range ends at this record, which librdkafka never took:
+            // committing it would record progress past a record not written.
+            match slot.txn {
+                Some((first, _)) if first == s.upstream => slot.txn = None,
+                Some((_, last)) if last == s.upstream => slot.txn_incomplete = true,
+                _ => {}
+            }
         }
     }
 
@@ -514,14 +536,18 @@ impl Tracker {
         self.blocked
     }
 
-    /// Blocked partitions whose retry is due at `now`: waited long enough, and every record
-    /// sent before has its report (so none can still land behind the retry).
+    /// Blocked partitions whose retry is due at `now`: waited long enough, every record sent
+    /// before has its report (so none can still land behind the retry), and, with
+    /// exactly-once, the transaction holding the refused record was aborted (a retry started
+    /// before would let that transaction commit progress past the refused record, when the
+    /// producer refused it before the target could: librdkafka then knows of no failure).
     pub fn due_retries(&self, now: Instant) -> Vec<SlotId> {
         if self.blocked == 0 {
             return Vec::new();
         }
         self.slots()
             .filter(|(_, s)| s.unreported == 0)
+            .filter(|(_, s)| !self.transactional || s.txn.is_none())
             .filter(|(_, s)| {
                 matches!(&s.blocked, Some(Blocked { state: RetryState::Waiting(at), .. }) if *at <= now)
             })
@@ -543,12 +569,18 @@ impl Tracker {
         Some(offset)
     }
 
-    /// A retry that could not start: wait for the next one.
-    pub fn postpone_retry(&mut self, id: SlotId, reason: String) {
+    /// A retry that could not start (reading from `from`, which [`Tracker::start_retry`]
+    /// returned): wait for the next one, which reads from there too.
+    pub fn postpone_retry(&mut self, id: SlotId, from: i64, reason: String) {
         let retry_max = self.retry_max;
-        if let Some(b) = self.slot_mut(id).and_then(|s| s.blocked.as_mut()) {
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        if let Some(b) = slot.blocked.as_mut() {
             b.state = RetryState::Waiting(Instant::now() + backoff(b.attempts, retry_max));
             b.reason = reason;
+            // An aborted transaction's records before the refused one must not be skipped.
+            slot.retry_from = Some(slot.retry_from.map_or(from, |r| r.min(from)));
         }
     }
 
@@ -588,6 +620,27 @@ impl Tracker {
         self.slot(id)?.txn
     }
 
+    /// Exactly-once: how slot `id`'s open transaction may end now; `None` when it holds no
+    /// record. Progress committed with it names its last record, so it commits only when
+    /// every record in it was handed to the producer and none is refused: librdkafka fails a
+    /// commit for a record the target refused, but knows nothing of one it never took.
+    pub fn transaction_end(&self, id: SlotId) -> Option<TransactionEnd> {
+        let slot = self.slot(id)?;
+        let (_, last) = slot.txn?;
+        if slot.txn_incomplete {
+            return Some(TransactionEnd::Abort(
+                "a record in it was never handed to the producer",
+            ));
+        }
+        Some(match &slot.blocked {
+            Some(b) if b.state != RetryState::Retrying => {
+                TransactionEnd::Abort("the target refused a record")
+            }
+            Some(b) if last >= b.offset => TransactionEnd::Wait,
+            _ => TransactionEnd::Commit(last),
+        })
+    }
+
     /// Exactly-once: slot `id`'s transaction committed with progress at `offset` (its last
     /// record). Its records are replicated now: their offset syncs go out.
     pub fn on_commit(&mut self, id: SlotId, offset: i64) {
@@ -595,6 +648,7 @@ impl Tracker {
             return;
         };
         slot.txn = None;
+        slot.txn_incomplete = false;
         slot.last_written = Some(offset);
         for (upstream, downstream) in slot.uncommitted.drain(..) {
             self.offset_syncs
@@ -608,6 +662,7 @@ impl Tracker {
     /// Call it only once the producer has reported on every record it was given.
     pub fn on_abort(&mut self, id: SlotId) -> Option<i64> {
         let slot = self.slots.get_mut(id).and_then(Option::as_mut)?;
+        slot.txn_incomplete = false;
         let from = slot
             .txn
             .take()
@@ -786,6 +841,87 @@ mod tests {
             Some(0),
             "the next retry starts at the first record not committed, not at the refused one"
         );
+    }
+
+    #[test]
+    fn exactly_once_retry_waits_until_the_refused_records_transaction_is_aborted() {
+        let (mut t, id) = transactional_with_one(Some(9));
+        for up in 10..13 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 10, Ok(100));
+        t.on_delivery(id, 11, Ok(101));
+        // Refused by the producer itself (too large for it): librdkafka never took it, so a
+        // commit of this transaction would succeed with progress at 12.
+        t.on_delivery(id, 12, Err("too large".into()));
+        assert_eq!(
+            t.transaction_end(id),
+            Some(TransactionEnd::Abort("the target refused a record"))
+        );
+        let later = Instant::now() + Duration::from_secs(600);
+        assert!(
+            t.due_retries(later).is_empty(),
+            "a retry must not start while the transaction holding the refused record is open"
+        );
+        assert_eq!(t.on_abort(id), Some(10));
+        assert_eq!(t.due_retries(later), vec![id]);
+        assert_eq!(t.start_retry(id), Some(10));
+        // The retry resends 10 and 11, which commit on their own, then the refused record.
+        for up in 10..12 {
+            t.on_send(id, up, 10);
+            t.on_delivery(id, up, Ok(up + 100));
+        }
+        assert_eq!(t.transaction_end(id), Some(TransactionEnd::Commit(11)));
+        t.on_commit(id, 11);
+        t.on_send(id, 12, 10);
+        assert_eq!(
+            t.transaction_end(id),
+            Some(TransactionEnd::Wait),
+            "no commit past the refused record before its report"
+        );
+        t.on_delivery(id, 12, Ok(112));
+        assert_eq!(t.transaction_end(id), Some(TransactionEnd::Commit(12)));
+        assert!(t.slot(id).unwrap().blocked.is_none());
+    }
+
+    #[test]
+    fn a_retry_that_could_not_start_keeps_where_it_reads_from() {
+        let (mut t, id) = transactional_with_one(None);
+        for up in 0..3 {
+            t.on_send(id, up, 10);
+        }
+        t.on_delivery(id, 0, Ok(0));
+        t.on_delivery(id, 1, Ok(1));
+        t.on_delivery(id, 2, Err("too large".into()));
+        assert_eq!(t.on_abort(id), Some(0));
+        let later = Instant::now() + Duration::from_secs(600);
+        assert_eq!(t.start_retry(id), Some(0));
+        t.postpone_retry(id, 0, "seek failed".into());
+        assert_eq!(t.due_retries(later), vec![id]);
+        assert_eq!(
+            t.start_retry(id),
+            Some(0),
+            "the aborted records before the refused one are read again, not skipped"
+        );
+    }
+
+    #[test]
+    fn exactly_once_a_record_the_producer_never_took_dooms_its_transaction() {
+        let (mut t, id) = transactional_with_one(Some(9));
+        t.on_send(id, 10, 10);
+        t.on_send_refused(id);
+        assert_eq!(t.transaction_end(id), None, "nothing in the transaction");
+        for up in 10..12 {
+            t.on_send(id, up, 10);
+        }
+        t.on_send_refused(id);
+        assert!(
+            matches!(t.transaction_end(id), Some(TransactionEnd::Abort(_))),
+            "progress at 11 would name a record never written"
+        );
+        assert_eq!(t.on_abort(id), Some(10));
+        t.on_send(id, 10, 10);
+        assert_eq!(t.transaction_end(id), Some(TransactionEnd::Commit(10)));
     }
 
     #[test]

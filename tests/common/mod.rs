@@ -668,6 +668,14 @@ impl Drop for StraitProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A test failing on something else (an HTTP call to a process that exited, say) still
+        // shows what the process said; its log goes with the test's temporary folder.
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!("--- last lines of the strait log ---\n{}", tail.join("\n"));
+        }
     }
 }
 

@@ -96,8 +96,11 @@ pub(super) fn start_due_retries(shared: &Shared, consumer: &BaseConsumer<Rebalan
         ) {
             // Resuming without the seek would read on from past the refused record.
             tracing::warn!(%topic, partition, error = %e, "seeking a blocked partition; retrying later");
-            lock(&shared.tracker)
-                .postpone_retry(id, format!("seeking back to offset {offset} failed: {e}"));
+            lock(&shared.tracker).postpone_retry(
+                id,
+                offset,
+                format!("seeking back to offset {offset} failed: {e}"),
+            );
             continue;
         }
         let mut tpl = TopicPartitionList::new();

@@ -27,7 +27,7 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::source::SourceError;
-use crate::source::tracker::{RetryState, SlotId, Tracker};
+use crate::source::tracker::{SlotId, Tracker, TransactionEnd};
 use crate::status::FlowStatus;
 
 use super::delivery::{ReplicationProducerContext, Room};
@@ -288,29 +288,26 @@ impl Transactions {
                     if !chosen {
                         return None;
                     }
-                    let s = t.slot(*slot)?;
-                    let Some((_, last)) = t.open_transaction(*slot) else {
+                    let Some(end) = t.transaction_end(*slot) else {
                         // Nothing sent since the last commit: an empty transaction costs nothing
                         // to keep open.
                         o.began = Instant::now();
                         return None;
                     };
-                    // A refusal in this transaction dooms it; a retry under way is left to run.
-                    let blocked = s
-                        .blocked
-                        .as_ref()
-                        .is_some_and(|b| b.state != RetryState::Retrying);
-                    if matches!(which, Which::Due) && !blocked && o.began.elapsed() < interval {
+                    let doomed = matches!(end, TransactionEnd::Abort(_));
+                    if matches!(which, Which::Due) && !doomed && o.began.elapsed() < interval {
                         return None;
                     }
-                    let job = if abort || blocked {
-                        Job::Abort(if blocked {
-                            "the target refused a record".to_owned()
-                        } else {
-                            "partition lost without a hand-over".to_owned()
-                        })
-                    } else {
-                        Job::Commit(last)
+                    let job = match end {
+                        _ if abort => Job::Abort("partition lost without a hand-over".to_owned()),
+                        TransactionEnd::Abort(reason) => Job::Abort(reason.to_owned()),
+                        TransactionEnd::Commit(last) => Job::Commit(last),
+                        // A retry's resent refused record is still in flight: wait for its
+                        // report, unless the transaction must end now (then it is read again).
+                        TransactionEnd::Wait if matches!(which, Which::Due) => return None,
+                        TransactionEnd::Wait => Job::Abort(
+                            "it holds a refused record sent again, not acknowledged yet".to_owned(),
+                        ),
                     };
                     let handle = Handle {
                         topic: o.topic.clone(),
