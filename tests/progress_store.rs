@@ -1,5 +1,6 @@
 //! Reading replication progress from Kafka Connect's offsets topic: written transactionally
-//! (Connect with exactly-once), left with an open transaction, shared with many connectors.
+//! (Connect with exactly-once), left with an open transaction (read past at once with
+//! at-least-once, waited for with exactly-once), shared with many connectors.
 //! Needs `testbed/kafka.sh up`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -81,6 +82,24 @@ fn a_transactional_offsets_topic_with_an_open_transaction_is_read_promptly() {
     );
     assert_eq!(read.get(&("orders".to_owned(), 0)), Some(&41), "{read:?}");
     assert_eq!(read.get(&("orders".to_owned(), 1)), Some(&7), "{read:?}");
+
+    // Exactly-once reads wait for the open transaction: whether it commits decides the newest
+    // progress, and taking the older one would replicate its records twice.
+    let exact = ProgressStore::new(&target, &topic, 1, CONNECTOR, "source")
+        .unwrap()
+        .reading_to_high_watermark(true);
+    let wanted = [("orders".to_owned(), 0)];
+    let read = std::thread::scope(|s| {
+        let reading = s.spawn(|| exact.read_for(&wanted, Duration::from_secs(60)));
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(!reading.is_finished(), "the exact read did not wait");
+        producer
+            .commit_transaction(Duration::from_secs(30))
+            .unwrap();
+        reading.join().unwrap()
+    })
+    .expect("the progress committed behind the open transaction");
+    assert_eq!(read.get(&wanted[0]), Some(&999), "{read:?}");
     drop(producer);
 }
 

@@ -145,7 +145,10 @@ async fn prepare(flow: &FlowConfig, sc: &SourceConnectorConfig) -> Result<Prepar
         offsets_partitions,
         &sc.name,
         &flow.source_alias,
-    )?;
+    )?
+    // Exactly-once must not start from progress older than the newest committed: reads wait
+    // for transactions open in the offsets topic (see the reader).
+    .reading_to_high_watermark(sc.exactly_once.is_some());
     let offset_syncs =
         offset_sync_target(flow, sc, &selector, &admin, &source_cfg, &target_cfg).await?;
     // Every process subscribes to the same topics; creating remote topics up front is left to

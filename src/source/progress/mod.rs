@@ -28,6 +28,7 @@ pub struct ProgressStore {
     connector: String,
     source_alias: String,
     reader_config: ClientConfig,
+    to_high_watermark: bool,
     reader: Mutex<Option<Reader>>,
     producer: ThreadedProducer<CountingContext>,
 }
@@ -76,9 +77,21 @@ impl ProgressStore {
             connector: connector.to_owned(),
             source_alias: source_alias.to_owned(),
             reader_config,
+            to_high_watermark: false,
             reader: Mutex::new(None),
             producer,
         })
+    }
+
+    /// Reads end at each partition's high watermark instead of its last stable offset, so
+    /// they wait for transactions open there (exactly-once: progress committed after another
+    /// writer's open transaction must not be missed). Without it a read ends promptly at the
+    /// first open transaction, which at-least-once can afford: older progress only means
+    /// records written again.
+    #[must_use]
+    pub fn reading_to_high_watermark(mut self, on: bool) -> Self {
+        self.to_high_watermark = on;
+        self
     }
 
     /// The offsets topic's name.
@@ -171,6 +184,7 @@ impl ProgressStore {
                 &self.topic,
                 &self.connector,
                 &self.source_alias,
+                self.to_high_watermark,
             )
             .map_err(|e| self.err(format!("cannot create reader: {e}")))?;
             *guard = Some(reader);

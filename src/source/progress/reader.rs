@@ -3,18 +3,18 @@
 //! records written since the last one, not the whole (possibly shared) topic.
 //!
 //! "Read to the end" means: the consumer reads read_committed, and its position reached the
-//! partition's high watermark as it was when the read was asked for. Positions move over
-//! transaction markers and aborted records too (librdkafka stores their offsets), so an
-//! offsets topic written transactionally (exactly-once, Strait's or Kafka Connect's) ends where
-//! it should.
+//! partition's end as it was when the read was asked for. Positions move over transaction
+//! markers and aborted records too (librdkafka stores their offsets), so an offsets topic
+//! written transactionally (exactly-once, Strait's or Kafka Connect's) ends where it should.
 //!
-//! Not the last stable offset: progress of one source partition can be committed after another
+//! The end is the high watermark with exactly-once, not the last stable offset: progress of one source partition can be committed after another
 //! partition's transaction began in the same offsets-topic partition (another process's commit
 //! under way, or a process killed between writing its progress and committing). The last
 //! stable offset stays at that open transaction's first record until it ends, and a read that
 //! stopped there would miss the newer progress and replicate its records a second time. Such
 //! a transaction ends soon: its partition's next owner fences it off, or the broker aborts it
-//! after its `transaction.timeout.ms`.
+//! after its `transaction.timeout.ms`. At-least-once ends at the last stable offset, promptly
+//! whatever is open: older progress there only means records written twice.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -76,9 +76,10 @@ impl ConsumerContext for ReaderContext {}
 /// The newest progress of one connector and source cluster, from the partitions followed.
 pub(super) struct Reader {
     consumer: BaseConsumer<ReaderContext>,
-    /// Asks for high watermarks: the read_committed consumer's own watermark query answers
-    /// with the last stable offset, which an open transaction holds back.
-    watermarks: BaseConsumer<ReaderContext>,
+    /// Asks for high watermarks, when reads end there: the read_committed consumer's own
+    /// watermark query answers with the last stable offset, which an open transaction holds
+    /// back.
+    watermarks: Option<BaseConsumer<ReaderContext>>,
     topic: String,
     connector: String,
     source_alias: String,
@@ -93,15 +94,22 @@ impl Reader {
         topic: &str,
         connector: &str,
         source_alias: &str,
+        to_high_watermark: bool,
     ) -> Result<Self, ReadError> {
         let consumer = config
             .create_with_context(ReaderContext)
             .map_err(ReadError::Client)?;
-        let mut uncommitted = config.clone();
-        uncommitted.set("isolation.level", "read_uncommitted");
-        let watermarks = uncommitted
-            .create_with_context(ReaderContext)
-            .map_err(ReadError::Client)?;
+        let watermarks = if to_high_watermark {
+            let mut uncommitted = config.clone();
+            uncommitted.set("isolation.level", "read_uncommitted");
+            Some(
+                uncommitted
+                    .create_with_context(ReaderContext)
+                    .map_err(ReadError::Client)?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             consumer,
             watermarks,
@@ -139,12 +147,13 @@ impl Reader {
                 .map_err(ReadError::Client)?;
             self.followed.extend(new);
         }
-        // The high watermark of each partition now: everything committed before this call is
-        // below it.
+        // Each partition's end now: the high watermark (everything committed before this call
+        // is below it), or the last stable offset.
+        let ends_from = self.watermarks.as_ref().unwrap_or(&self.consumer);
         let mut ends = HashMap::new();
         for p in partitions {
             let (low, end) = loop {
-                match self.watermarks.fetch_watermarks(&self.topic, *p, timeout) {
+                match ends_from.fetch_watermarks(&self.topic, *p, timeout) {
                     Ok(w) => break w,
                     // A topic created a moment ago has no leaders yet; that passes.
                     Err(e) if is_transient(&e) && Instant::now() < deadline => {
