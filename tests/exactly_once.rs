@@ -75,6 +75,56 @@ fn offset_syncs(tb: &Testbed, syncs_topic: &str, topic: &str) -> Vec<(i32, i64, 
         .collect()
 }
 
+/// `a-0`..`a-9`, then one record of `len` incompressible bytes (source offset 10), then
+/// `b-11`..`b-20`.
+fn around_one_large_record(len: usize) -> Vec<Vec<u8>> {
+    let mut all = numbered("a", 0..10);
+    all.push(incompressible(len));
+    all.extend(numbered("b", 11..21));
+    all
+}
+
+/// Waits until `p` holds partition 0 of `topic` at the refused record (offset 10) with the
+/// records before it committed on their own, lets retries run for `retrying`, and checks that
+/// progress and the read_committed copy (`all[..10]`) still stop before it.
+fn assert_held_at_the_refused_record(
+    tb: &Testbed,
+    flow: &Flow,
+    p: &common::StraitProcess,
+    (topic, remote): (&str, &str),
+    all: &[Vec<u8>],
+    retrying: Duration,
+) {
+    let addr = p.http_addr(Duration::from_secs(30));
+    let blocked = wait_for(Duration::from_secs(90), || {
+        partition_status(&addr, topic, 0).is_some_and(|ps| ps["blocked"]["offset"] == 10)
+    });
+    assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
+    // The retry commits the records before the refused one on their own.
+    let ok = wait_for(Duration::from_secs(60), || {
+        progress_of(flow, tb, topic, 0) == Some(9)
+    });
+    assert!(
+        ok,
+        "the records before the refused one never committed (progress {:?}):\n{}",
+        progress_of(flow, tb, topic, 0),
+        p.log_text()
+    );
+    std::thread::sleep(retrying);
+    assert_eq!(
+        progress_of(flow, tb, topic, 0),
+        Some(9),
+        "progress past the refused record:\n{}",
+        p.log_text()
+    );
+    let copy = values_of(&read_topic(&tb.plaintext_config(Cluster::Target), remote).remove(0));
+    assert_eq!(
+        copy,
+        all[..10],
+        "read_committed sees the records before the refused one, once, and nothing after it"
+    );
+}
+
 #[test]
 fn read_committed_copy_holds_each_record_once_and_syncs_name_committed_records() {
     let tb = Testbed::get();
@@ -197,10 +247,8 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[("max.message.bytes", "4000000")]);
     create_topic_with(&tgt, &remote, 1, &[]);
-    let mut all = numbered("a", 0..10);
     // Incompressible, so the target's 1 MiB limit refuses it.
-    all.push(incompressible(1_500_000));
-    all.extend(numbered("b", 11..21));
+    let all = around_one_large_record(1_500_000);
     produce_values(&src, &topic, 0, &all);
     let (flow, alias) = flow_with_own_alias(
         &tb,
@@ -212,32 +260,13 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
         ],
     );
     let p = flow.start("strait");
-    let addr = p.http_addr(Duration::from_secs(30));
-    let blocked = wait_for(Duration::from_secs(90), || {
-        partition_status(&addr, &topic, 0).is_some_and(|ps| ps["blocked"]["offset"] == 10)
-    });
-    assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
-    // The retry commits the records before the refused one on their own.
-    let ok = wait_for(Duration::from_secs(60), || {
-        progress_of(&flow, &tb, &topic, 0) == Some(9)
-    });
-    assert!(
-        ok,
-        "the records before the refused one never committed (progress {:?}):\n{}",
-        progress_of(&flow, &tb, &topic, 0),
-        p.log_text()
-    );
-    std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(
-        progress_of(&flow, &tb, &topic, 0),
-        Some(9),
-        "progress past the refused record"
-    );
-    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
-    assert_eq!(
-        copy,
-        all[..10],
-        "read_committed sees the records before the refused one, once, and nothing after it"
+    assert_held_at_the_refused_record(
+        &tb,
+        &flow,
+        &p,
+        (&topic, &remote),
+        &all,
+        Duration::from_secs(6),
     );
     let syncs = offset_syncs(&tb, &format!("mm2-offset-syncs.{alias}.internal"), &topic);
     assert!(
@@ -432,11 +461,9 @@ fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
     let topic = unique("eosprodlimit");
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[]);
-    let mut all = numbered("a", 0..10);
     // Over the producer's own size limit below: librdkafka refuses it before the target sees
     // it, so no transaction failure tells the commit about it.
-    all.push(incompressible(5000));
-    all.extend(numbered("b", 11..21));
+    let all = around_one_large_record(5000);
     produce_values(&src, &topic, 0, &all);
     let (flow, _) = flow_with_own_alias(
         &tb,
@@ -448,25 +475,15 @@ fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
         ],
     );
     let mut p = flow.start("small-limit");
-    let addr = p.http_addr(Duration::from_secs(30));
-    let blocked = wait_for(Duration::from_secs(90), || {
-        partition_status(&addr, &topic, 0).is_some_and(|ps| ps["blocked"]["offset"] == 10)
-    });
-    assert!(blocked, "never blocked at offset 10:\n{}", p.log_text());
-    wait_until(
-        Duration::from_secs(60),
-        "the records before the refused one committed",
-        || progress_of(&flow, &tb, &topic, 0) == Some(9),
-    );
     // Several retries, each refused again.
-    std::thread::sleep(Duration::from_secs(12));
-    assert_eq!(
-        progress_of(&flow, &tb, &topic, 0),
-        Some(9),
-        "progress past a record never written:\n{}",
-        p.log_text()
+    assert_held_at_the_refused_record(
+        &tb,
+        &flow,
+        &p,
+        (&topic, &remote),
+        &all,
+        Duration::from_secs(12),
     );
-    assert_eq!(values_of(&read_topic(&tgt, &remote).remove(0)), all[..10]);
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
 

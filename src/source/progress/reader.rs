@@ -7,9 +7,10 @@
 //! markers and aborted records too (librdkafka stores their offsets), so an offsets topic
 //! written transactionally (exactly-once, Strait's or Kafka Connect's) ends where it should.
 //!
-//! The end is the high watermark with exactly-once, not the last stable offset: progress of one source partition can be committed after another
-//! partition's transaction began in the same offsets-topic partition (another process's commit
-//! under way, or a process killed between writing its progress and committing). The last
+//! The end is the high watermark with exactly-once, not the last stable offset: progress of
+//! one source partition can be committed after another partition's transaction began in the
+//! same offsets-topic partition (another process's commit under way, or a process killed
+//! between writing its progress and committing). The last
 //! stable offset stays at that open transaction's first record until it ends, and a read that
 //! stopped there would miss the newer progress and replicate its records a second time. Such
 //! a transaction ends soon: its partition's next owner fences it off, or the broker aborts it
@@ -43,15 +44,16 @@ pub enum ReadError {
     /// The end was not reached in time.
     #[error(
         "partition {partition} not read to its end (offset {end}) within {waited:?}: read up to \
-         {read_to}; an open transaction of another writer holds the rest back until it commits \
-         or is aborted (by the broker, after that writer's transaction.timeout.ms)"
+         {read_to}; with exactly-once, an open transaction of another writer holds the rest \
+         back until it commits or is aborted (by the broker, after that writer's \
+         transaction.timeout.ms)"
     )]
     Timeout {
         /// The offsets topic's partition.
         partition: i32,
         /// Where the read stopped (`none` before the first fetch answered).
         read_to: String,
-        /// The partition's high watermark when the read began.
+        /// The partition's end when the read began.
         end: i64,
         /// How long the read waited.
         waited: Duration,
