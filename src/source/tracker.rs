@@ -127,8 +127,6 @@ pub enum TransactionEnd {
     Commit(i64),
     /// Aborted, for this reason: it holds a record that will never be written.
     Abort(&'static str),
-    /// Not yet: it holds a refused record sent again by a retry, whose report is awaited.
-    Wait,
 }
 
 impl PartitionSlot {
@@ -623,7 +621,9 @@ impl Tracker {
     /// Exactly-once: how slot `id`'s open transaction may end now; `None` when it holds no
     /// record. Progress committed with it names its last record, so it commits only when
     /// every record in it was handed to the producer and none is refused: librdkafka fails a
-    /// commit for a record the target refused, but knows nothing of one it never took.
+    /// commit for a record the target refuses (a retry's resent one included), but knows
+    /// nothing of one it never took. (Waiting for a resent record's report instead hangs: a
+    /// failed transaction purges it, and purged reports are not counted.)
     pub fn transaction_end(&self, id: SlotId) -> Option<TransactionEnd> {
         let slot = self.slot(id)?;
         let (_, last) = slot.txn?;
@@ -636,7 +636,6 @@ impl Tracker {
             Some(b) if b.state != RetryState::Retrying => {
                 TransactionEnd::Abort("the target refused a record")
             }
-            Some(b) if last >= b.offset => TransactionEnd::Wait,
             _ => TransactionEnd::Commit(last),
         })
     }
@@ -874,11 +873,6 @@ mod tests {
         assert_eq!(t.transaction_end(id), Some(TransactionEnd::Commit(11)));
         t.on_commit(id, 11);
         t.on_send(id, 12, 10);
-        assert_eq!(
-            t.transaction_end(id),
-            Some(TransactionEnd::Wait),
-            "no commit past the refused record before its report"
-        );
         t.on_delivery(id, 12, Ok(112));
         assert_eq!(t.transaction_end(id), Some(TransactionEnd::Commit(12)));
         assert!(t.slot(id).unwrap().blocked.is_none());

@@ -302,12 +302,6 @@ impl Transactions {
                         _ if abort => Job::Abort("partition lost without a hand-over".to_owned()),
                         TransactionEnd::Abort(reason) => Job::Abort(reason.to_owned()),
                         TransactionEnd::Commit(last) => Job::Commit(last),
-                        // A retry's resent refused record is still in flight: wait for its
-                        // report, unless the transaction must end now (then it is read again).
-                        TransactionEnd::Wait if matches!(which, Which::Due) => return None,
-                        TransactionEnd::Wait => Job::Abort(
-                            "it holds a refused record sent again, not acknowledged yet".to_owned(),
-                        ),
                     };
                     let handle = Handle {
                         topic: o.topic.clone(),
