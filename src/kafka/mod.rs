@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod ffi;
 pub mod internal_topic;
 pub mod stats;
+pub mod writer;
 
 pub use clients::{ClientRole, client_config};
 pub use connect_check::{ConnectError, check_connection};

@@ -1,0 +1,93 @@
+//! What can go wrong writing to the target, each error naming the broker, topic or setting
+//! at fault. No error carries a password or a key: SASL failures quote only the broker's
+//! own message, which never repeats the credentials.
+
+use crate::config::truststore::TruststoreError;
+
+/// An error of the target writer.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// No address in `bootstrap.servers` could be reached and spoken to.
+    #[error("no target broker in bootstrap.servers '{servers}' answered: {last}")]
+    Bootstrap {
+        /// The bootstrap list as configured.
+        servers: String,
+        /// Why the last address tried failed.
+        last: Box<WriterError>,
+    },
+    /// A TCP connection to a broker failed or broke.
+    #[error("target broker {broker}: {detail}")]
+    Connection {
+        /// `host:port` of the broker.
+        broker: String,
+        /// What failed (connect, read, write, timeout).
+        detail: String,
+    },
+    /// The TLS handshake or the TLS settings failed.
+    #[error("TLS with target broker {broker}: {detail}")]
+    Tls {
+        /// `host:port` of the broker, or `(settings)` when the settings themselves are wrong.
+        broker: String,
+        /// OpenSSL's reason.
+        detail: String,
+    },
+    /// The truststore or the client keystore could not be read.
+    #[error(transparent)]
+    Store(#[from] TruststoreError),
+    /// SASL authentication failed.
+    #[error("SASL {mechanism} authentication with target broker {broker} failed: {detail}")]
+    Sasl {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The mechanism tried (`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`).
+        mechanism: &'static str,
+        /// The broker's reason, or what in its answer was wrong.
+        detail: String,
+    },
+    /// A broker's answer could not be understood, or it refused a request as a whole.
+    #[error("target broker {broker}, {api} request: {detail}")]
+    Protocol {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The request (`Produce`, `Metadata`, ...).
+        api: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A partition's records were not written.
+    #[error("target partition {topic}-{partition}: {reason}")]
+    Partition {
+        /// The target topic.
+        topic: String,
+        /// The target partition.
+        partition: i32,
+        /// The broker's error, or why the records were not sent.
+        reason: String,
+        /// Whether sending the same records again may succeed (a leader moved, a broker
+        /// restarted), as opposed to a refusal (record too large, topic missing, not allowed).
+        retriable: bool,
+    },
+    /// A batch could not be compressed.
+    #[error("compressing a batch for {topic}-{partition} with {codec}: {detail}")]
+    Compress {
+        /// The target topic.
+        topic: String,
+        /// The target partition.
+        partition: i32,
+        /// The codec (`compression.type`).
+        codec: &'static str,
+        /// The compressor's reason.
+        detail: String,
+    },
+}
+
+impl WriterError {
+    /// Whether sending the same records again may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Self::Partition { retriable, .. } => *retriable,
+            Self::Connection { .. } | Self::Bootstrap { .. } => true,
+            _ => false,
+        }
+    }
+}
