@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use common::{
     Cluster, Testbed, flow_config, produce_samples, read_topic, topic_counts, unique, wait_until,
 };
+use strait::config::TargetWriter;
 use strait::flow::run_flow;
 use strait::kafka::{ClientRole, client_config};
 use strait::source::progress::ProgressStore;
@@ -61,6 +62,17 @@ async fn topic_overrides(config: &rdkafka::ClientConfig, topic: &str) -> Vec<(St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicates_three_topics_exactly() {
+    three_topics_exactly(TargetWriter::Librdkafka).await;
+}
+
+/// The same with Strait's own target writer (`strait.target.writer=wire`): every partition
+/// bound for the broker in one request, and the same records, progress and offset syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicates_three_topics_exactly_with_the_wire_writer() {
+    three_topics_exactly(TargetWriter::Wire).await;
+}
+
+async fn three_topics_exactly(writer: TargetWriter) {
     common::init_tracing();
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
@@ -103,6 +115,7 @@ async fn replicates_three_topics_exactly() {
         // backpressure engaged: order per partition must survive both.
         sc.tasks_max = 3;
         sc.max_in_flight_bytes = 1024 * 1024;
+        sc.target_writer = writer;
     }
     let offsets_topic = flow.worker.offset_storage_topic.clone();
     let target_conn = flow.target.clone();

@@ -9,6 +9,7 @@ mod common;
 use common::scenario::{create_topic_with, incompressible};
 use common::{ClientKeystore, Cluster, Listener, Rec, Testbed, read_topic, sample_record, unique};
 use strait::config::{ClusterConnection, SaslMechanism, Secret};
+use strait::kafka::writer::batch::Records;
 use strait::kafka::writer::{
     Codec, OutRecord, PartitionWrite, WireProducer, WriterError, WriterSettings,
 };
@@ -43,7 +44,7 @@ fn write_all(
         .iter()
         .map(|part| part.iter().map(header_slices).collect())
         .collect();
-    let out: Vec<Vec<OutRecord<'_>>> = recs
+    let out: Vec<Records> = recs
         .iter()
         .zip(&headers)
         .map(|(part, hs)| {
@@ -245,11 +246,13 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
         headers: &[],
         timestamp: 1_700_000_000_000,
     };
-    let too_large = [OutRecord {
+    let too_large: Records = [OutRecord {
         value: Some(&big),
         ..record(b"")
-    }];
-    let small = [record(b"small")];
+    }]
+    .into_iter()
+    .collect();
+    let small: Records = [record(b"small")].into_iter().collect();
     let outcomes = producer.write(&[
         PartitionWrite {
             topic: &topic,
@@ -299,7 +302,7 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
     );
 
     // The refused batch did not take sequence numbers: the partition's next batch is taken.
-    let fits = [record(b"fits now")];
+    let fits: Records = [record(b"fits now")].into_iter().collect();
     let outcome = producer.write(&[PartitionWrite {
         topic: &topic,
         partition: 0,

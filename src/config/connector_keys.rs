@@ -37,6 +37,7 @@ pub const SOURCE: &[&str] = &[
     "heartbeats.replication.enabled",
     "strait.max.in.flight.bytes",
     "strait.retry.backoff.max.ms",
+    "strait.target.writer",
     // Exactly-once (KIP-618): Connect's source connector keys and Strait's own.
     "exactly.once.support",
     "transaction.boundary",

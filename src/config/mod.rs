@@ -42,8 +42,8 @@ pub use load::{LoadOptions, Loaded, load, load_with};
 pub use model::{
     CheckpointConnectorConfig, ClusterConnection, ExactlyOnceConfig, FlowConfig,
     HeartbeatConnectorConfig, Keystore, KeystoreSource, OffsetSyncsLocation, PolicyConfig,
-    PolicyKind, Sasl, SaslMechanism, SecurityProtocol, SourceConnectorConfig, StraitConfig, Tls,
-    Truststore, UseDefaultsFrom, WorkerConfig,
+    PolicyKind, Sasl, SaslMechanism, SecurityProtocol, SourceConnectorConfig, StraitConfig,
+    TargetWriter, Tls, Truststore, UseDefaultsFrom, WorkerConfig,
 };
 pub use providers::kube_api::{KubernetesApiMode, KubernetesApiOptions};
 pub use secret::Secret;

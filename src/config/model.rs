@@ -369,6 +369,19 @@ pub struct SourceConnectorConfig {
     /// Exactly-once replication (KIP-618), when on: records and progress are written to the
     /// target in one transaction per commit interval.
     pub exactly_once: Option<ExactlyOnceConfig>,
+    /// Strait: what writes replicated records to the target (`strait.target.writer`).
+    pub target_writer: TargetWriter,
+}
+
+/// What writes replicated records to the target (`strait.target.writer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetWriter {
+    /// `librdkafka` (default): librdkafka's producer, one request per partition.
+    #[default]
+    Librdkafka,
+    /// `wire`: Strait's own writer, one request per broker (`src/kafka/writer/`). Not with
+    /// exactly-once, whose transactions stay on librdkafka.
+    Wire,
 }
 
 /// Exactly-once replication settings (KIP-618's keys, resolved).
@@ -455,6 +468,7 @@ impl Default for SourceConnectorConfig {
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
             exactly_once: None,
+            target_writer: TargetWriter::Librdkafka,
         }
     }
 }

@@ -9,12 +9,14 @@ use rdkafka::ClientConfig;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig};
+use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig, TargetWriter};
+use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::flow::election::spawn_election;
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
 use crate::source::pipeline::{
     self, OffsetSyncTarget, PipelineSettings, StartWithoutProgress, TransactionSettings,
+    WireWriterSettings,
 };
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
@@ -206,6 +208,10 @@ fn start_replication(
             commit_interval: e.commit_interval,
             transaction_timeout: e.transaction_timeout,
         }),
+        wire_writer: match sc.target_writer {
+            TargetWriter::Wire => Some(wire_writer_settings(flow, &producer_cfg)?),
+            TargetWriter::Librdkafka => None,
+        },
     };
     let stop_flag = Arc::new(AtomicBool::new(false));
     let done_rx = {
@@ -319,6 +325,63 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(45);
 /// Beyond the producer's delivery timeout, how long a hand-over waits for the last reports
 /// (an in-flight request times out after `request.timeout.ms`, 30 s by default).
 const DRAIN_MARGIN: Duration = Duration::from_secs(35);
+
+/// Strait's own target writer, configured from the same producer settings librdkafka gets:
+/// `compression.type`, `linger.ms`, `delivery.timeout.ms`, `request.timeout.ms`,
+/// `retry.backoff.ms`, `batch.size` and `client.id`. Other librdkafka settings do not apply.
+fn wire_writer_settings(
+    flow: &FlowConfig,
+    producer: &ClientConfig,
+) -> Result<WireWriterSettings, SourceError> {
+    let millis = |keys: &[&str], default: Duration| -> Result<Duration, WriterError> {
+        for key in keys {
+            if let Some(v) = producer.get(key) {
+                return v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| WriterError::Settings {
+                        key: (*key).to_owned(),
+                        detail: format!("'{v}' is not a number of milliseconds"),
+                    });
+            }
+        }
+        Ok(default)
+    };
+    let codec_name = producer.get("compression.type").unwrap_or("none");
+    let codec = Codec::from_name(codec_name).ok_or_else(|| WriterError::Settings {
+        key: "compression.type".to_owned(),
+        detail: format!("'{codec_name}' is not valid (expected none, gzip, snappy, lz4 or zstd)"),
+    })?;
+    let defaults = SenderSettings::default();
+    let batch_max_bytes = match producer.get("batch.size") {
+        None => defaults.batch_max_bytes,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| WriterError::Settings {
+                key: "batch.size".to_owned(),
+                detail: format!("'{v}' is not a positive number of bytes"),
+            })?,
+    };
+    Ok(WireWriterSettings {
+        target: flow.target.clone(),
+        sender: SenderSettings {
+            writer: WriterSettings {
+                client_id: producer.get("client.id").unwrap_or("strait").to_owned(),
+                codec,
+                request_timeout: millis(&["request.timeout.ms"], Duration::from_secs(30))?,
+            },
+            linger: millis(&["linger.ms", "queue.buffering.max.ms"], LINGER)?,
+            delivery_timeout: delivery_timeout(producer),
+            retry_backoff: millis(&["retry.backoff.ms"], defaults.retry_backoff)?,
+            batch_max_bytes,
+            ..defaults
+        },
+    })
+}
 
 /// The replication producer's delivery timeout, as configured.
 fn delivery_timeout(producer: &ClientConfig) -> Duration {

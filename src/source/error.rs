@@ -62,6 +62,9 @@ pub enum SourceError {
     /// The source consumer hit an error retrying cannot fix (authorization, a fatal error).
     #[error("reading from the source cluster failed for good: {0}")]
     ConsumerFatal(KafkaError),
+    /// Strait's own target writer could not start (address, TLS, credentials).
+    #[error("the target writer (strait.target.writer=wire) could not start: {0}")]
+    Writer(#[from] crate::kafka::writer::WriterError),
     /// A target producer hit a fatal error and can send nothing more.
     #[error("the target producer failed for good: {detail}")]
     ProducerFatal {

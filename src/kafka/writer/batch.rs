@@ -96,82 +96,167 @@ pub struct Producer {
     pub base_sequence: i32,
 }
 
-/// Encodes `records` as one batch for `topic`-`partition` (named in errors only).
+/// Records encoded for one batch, waiting for their batch header.
 ///
-/// A batch holds at least one record: an empty slice is a caller's mistake, refused as a
-/// partition error rather than sent.
-pub fn encode(
-    records: &[OutRecord<'_>],
-    codec: Codec,
-    producer: Producer,
-    topic: &str,
-    partition: i32,
-) -> Result<Bytes, WriterError> {
-    let refuse = |reason: String| WriterError::Partition {
-        topic: topic.to_owned(),
-        partition,
-        reason,
-        retriable: false,
-    };
-    let (Some(first), Ok(count)) = (records.first(), i32::try_from(records.len())) else {
-        return Err(refuse(format!(
-            "a batch needs 1 to {} records, {} given",
-            i32::MAX,
-            records.len()
-        )));
-    };
-    let base_timestamp = first.timestamp;
-    let max_timestamp = records
-        .iter()
-        .map(|r| r.timestamp)
-        .max()
-        .unwrap_or(base_timestamp);
+/// Records are encoded as they come, straight into one buffer: a record's offset delta is
+/// its place here and its timestamp delta is from the first record's, so nothing is kept per
+/// record but its bytes. The header (producer id, epoch, sequence) is added by
+/// [`Records::seal`], again for each attempt to write the same records.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    bytes: Vec<u8>,
+    count: usize,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    last_timestamp: i64,
+    scratch: Vec<u8>,
+}
 
-    let mut plain = BytesMut::with_capacity(records.iter().map(record_size_hint).sum());
-    let mut body = Vec::new();
-    for (delta, r) in records.iter().enumerate() {
-        body.clear();
-        encode_record(&mut body, r, delta, base_timestamp);
-        put_varint(&mut plain, len_i64(body.len()));
-        plain.put_slice(&body);
+impl Records {
+    /// No records yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    let mut out = BytesMut::with_capacity(BATCH_HEADER_SIZE + plain.len());
-    out.put_i64(0); // base offset: the broker assigns it
-    out.put_i32(0); // batch length: filled in below
-    out.put_i32(-1); // partition leader epoch: the broker sets it
-    out.put_i8(2); // magic
-    out.put_u32(0); // CRC: filled in below
-    out.put_i16(codec.attribute()); // create time, not transactional, not control
-    out.put_i32(count - 1); // last offset delta
-    out.put_i64(base_timestamp);
-    out.put_i64(max_timestamp);
-    out.put_i64(producer.id);
-    out.put_i16(producer.epoch);
-    out.put_i32(producer.base_sequence);
-    out.put_i32(count);
-    let compressed = match codec {
-        Codec::None => {
-            out.put_slice(&plain);
-            Ok(())
+    /// Appends `record`.
+    pub fn push(&mut self, record: &OutRecord<'_>) {
+        self.push_parts(
+            record.key,
+            record.value,
+            record.headers.iter().copied(),
+            record.timestamp,
+        );
+    }
+
+    /// Appends a record given by its parts (headers in order, as an iterator, so a caller
+    /// need not collect them).
+    pub fn push_parts<'h>(
+        &mut self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+        timestamp: i64,
+    ) {
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+            self.max_timestamp = timestamp;
         }
-        Codec::Gzip => Gzip::compress(&mut out, copy(&plain)),
-        Codec::Snappy => Snappy::compress(&mut out, copy(&plain)),
-        Codec::Lz4 => Lz4::compress(&mut out, copy(&plain)),
-        Codec::Zstd => Zstd::compress(&mut out, copy(&plain)),
-    };
-    compressed.map_err(|e| WriterError::Compress {
-        topic: topic.to_owned(),
-        partition,
-        codec: codec.name(),
-        detail: format!("{e:#}"),
-    })?;
-    let length = i32::try_from(out.len() - LENGTH_UNCOUNTED)
-        .map_err(|_| refuse(format!("a batch of {} bytes is too large", out.len())))?;
-    out[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
-    let crc = crc32c::crc32c(&out[CRC_START..]);
-    out[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
-    Ok(out.freeze())
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        self.last_timestamp = timestamp;
+        let body = &mut self.scratch;
+        body.clear();
+        body.push(0); // attributes: unused in v2
+        put_varint(body, timestamp.wrapping_sub(self.base_timestamp));
+        put_varint(body, len_i64(self.count));
+        put_nullable(body, key);
+        put_nullable(body, value);
+        put_varint(body, len_i64(headers.len()));
+        for (k, v) in headers {
+            put_varint(body, len_i64(k.len()));
+            body.extend_from_slice(k);
+            put_nullable(body, v);
+        }
+        put_varint(&mut self.bytes, len_i64(body.len()));
+        self.bytes.extend_from_slice(body);
+        self.count += 1;
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The last record's timestamp.
+    pub fn last_timestamp(&self) -> i64 {
+        self.last_timestamp
+    }
+
+    /// Bytes of the records, uncompressed.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The records as one batch for `topic`-`partition` (named in errors only), written by
+    /// `producer`, compressed with `codec`.
+    ///
+    /// A batch holds at least one record: sealing none is a caller's mistake, refused as a
+    /// partition error rather than sent.
+    pub fn seal(
+        &self,
+        codec: Codec,
+        producer: Producer,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Bytes, WriterError> {
+        let refuse = |reason: String| WriterError::Partition {
+            topic: topic.to_owned(),
+            partition,
+            reason,
+            retriable: false,
+        };
+        let count = match i32::try_from(self.count) {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(refuse(format!(
+                    "a batch needs 1 to {} records, {} given",
+                    i32::MAX,
+                    self.count
+                )));
+            }
+        };
+        let mut out = BytesMut::with_capacity(BATCH_HEADER_SIZE + self.bytes.len());
+        out.put_i64(0); // base offset: the broker assigns it
+        out.put_i32(0); // batch length: filled in below
+        out.put_i32(-1); // partition leader epoch: the broker sets it
+        out.put_i8(2); // magic
+        out.put_u32(0); // CRC: filled in below
+        out.put_i16(codec.attribute()); // create time, not transactional, not control
+        out.put_i32(count - 1); // last offset delta
+        out.put_i64(self.base_timestamp);
+        out.put_i64(self.max_timestamp);
+        out.put_i64(producer.id);
+        out.put_i16(producer.epoch);
+        out.put_i32(producer.base_sequence);
+        out.put_i32(count);
+        let plain = &self.bytes;
+        let compressed = match codec {
+            Codec::None => {
+                out.put_slice(plain);
+                Ok(())
+            }
+            Codec::Gzip => Gzip::compress(&mut out, copy(plain)),
+            Codec::Snappy => Snappy::compress(&mut out, copy(plain)),
+            Codec::Lz4 => Lz4::compress(&mut out, copy(plain)),
+            Codec::Zstd => Zstd::compress(&mut out, copy(plain)),
+        };
+        compressed.map_err(|e| WriterError::Compress {
+            topic: topic.to_owned(),
+            partition,
+            codec: codec.name(),
+            detail: format!("{e:#}"),
+        })?;
+        let length = i32::try_from(out.len() - LENGTH_UNCOUNTED)
+            .map_err(|_| refuse(format!("a batch of {} bytes is too large", out.len())))?;
+        out[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
+        let crc = crc32c::crc32c(&out[CRC_START..]);
+        out[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+        Ok(out.freeze())
+    }
+}
+
+impl<'a> FromIterator<OutRecord<'a>> for Records {
+    fn from_iter<I: IntoIterator<Item = OutRecord<'a>>>(iter: I) -> Self {
+        let mut records = Records::new();
+        for r in iter {
+            records.push(&r);
+        }
+        records
+    }
 }
 
 /// The compressors' input: the records as encoded.
@@ -188,21 +273,6 @@ pub fn next_sequence(sequence: i32, count: usize) -> i32 {
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     let next = (i64::from(sequence) + count) % (i64::from(i32::MAX) + 1);
     i32::try_from(next).unwrap_or(0)
-}
-
-/// One record's body, without its length prefix.
-fn encode_record(out: &mut Vec<u8>, r: &OutRecord<'_>, offset_delta: usize, base_timestamp: i64) {
-    out.push(0); // attributes: unused in v2
-    put_varint(out, r.timestamp.wrapping_sub(base_timestamp));
-    put_varint(out, len_i64(offset_delta));
-    put_nullable(out, r.key);
-    put_nullable(out, r.value);
-    put_varint(out, len_i64(r.headers.len()));
-    for (key, value) in r.headers {
-        put_varint(out, len_i64(key.len()));
-        out.extend_from_slice(key);
-        put_nullable(out, *value);
-    }
 }
 
 fn put_nullable(out: &mut impl BufMut, bytes: Option<&[u8]>) {
@@ -228,15 +298,6 @@ fn put_varint(out: &mut impl BufMut, value: i64) {
 
 fn len_i64(len: usize) -> i64 {
     i64::try_from(len).unwrap_or(i64::MAX)
-}
-
-fn record_size_hint(r: &OutRecord<'_>) -> usize {
-    let headers: usize = r
-        .headers
-        .iter()
-        .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len) + 4)
-        .sum();
-    r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + headers + 24
 }
 
 #[cfg(test)]
@@ -284,7 +345,8 @@ mod tests {
         assert_eq!(Codec::from_name("brotli"), None);
     }
 
-    /// The batch decodes with an independent decoder (which checks the CRC), every codec.
+    /// The batch decodes with an independent decoder (which checks the CRC), every codec, and
+    /// sealing the same records again gives the same batch but for the new header.
     #[test]
     fn batches_decode_with_kafka_protocols_decoder_for_every_codec() {
         let headers: [(&[u8], Option<&[u8]>); 2] = [(b"a", Some(b"1")), (b"n", None)];
@@ -314,7 +376,8 @@ mod tests {
             Codec::Lz4,
             Codec::Zstd,
         ] {
-            let mut bytes = encode(&records, codec, producer, "t", 0).expect("encodes");
+            let records: Records = records.iter().copied().collect();
+            let mut bytes = records.seal(codec, producer, "t", 0).expect("encodes");
             let sets = RecordBatchDecoder::decode_all(&mut bytes).expect("decodes");
             let decoded: Vec<_> = sets.into_iter().flat_map(|s| s.records).collect();
             assert_eq!(decoded.len(), 2, "{codec:?}");
@@ -338,8 +401,8 @@ mod tests {
 
     #[test]
     fn an_empty_batch_is_refused_naming_its_partition() {
-        let e = encode(
-            &[],
+        let e = Records::new()
+            .seal(
             Codec::None,
             Producer {
                 id: 1,

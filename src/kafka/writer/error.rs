@@ -15,6 +15,14 @@ pub enum WriterError {
         /// Why the last address tried failed.
         last: Box<WriterError>,
     },
+    /// A setting the writer takes is not valid.
+    #[error("{key}: {detail}")]
+    Settings {
+        /// The setting, as the producer's configuration names it.
+        key: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A TCP connection to a broker failed or broke.
     #[error("target broker {broker}: {detail}")]
     Connection {

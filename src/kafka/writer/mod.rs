@@ -9,18 +9,22 @@
 //! - [`connection`]: TCP, TLS ([`tls`], every truststore and keystore format) and SASL
 //!   ([`sasl`]: PLAIN, SCRAM-SHA-256/512), versions agreed with the broker;
 //! - [`batch`]: record batches in format v2, headers kept exactly, every codec;
-//! - [`producer`]: an idempotent producer writing one request per leader.
+//! - [`producer`]: an idempotent producer writing one request per leader;
+//! - [`sender`]: batching per partition with a linger, retries in order, delivery timeouts,
+//!   on a thread of its own.
 //!
-//! Not yet: retries, epoch bumps after an unknown producer id, more than one request in
-//! flight per broker, and the pipeline's use of it behind `strait.target.writer=wire`.
+//! Not yet: more than one request in flight per broker, transactions (exactly-once stays on
+//! librdkafka).
 
 pub mod batch;
 pub mod connection;
 mod error;
 pub mod producer;
 mod sasl;
+pub mod sender;
 mod tls;
 
 pub use batch::{Codec, OutRecord};
 pub use error::WriterError;
 pub use producer::{PartitionWrite, WireProducer, WriterSettings};
+pub use sender::{Deliver, Sender, SenderSettings, SenderStopped};

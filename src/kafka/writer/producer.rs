@@ -20,8 +20,8 @@ use openssl::ssl::SslConnector;
 
 use crate::config::ClusterConnection;
 
-use super::batch::{self, Codec, OutRecord, Producer};
-use super::connection::Connection;
+use super::batch::{self, Codec, Producer, Records};
+use super::connection::{Connection, Request};
 use super::error::WriterError;
 use super::tls;
 
@@ -54,8 +54,8 @@ pub struct PartitionWrite<'a> {
     pub topic: &'a str,
     /// The target partition.
     pub partition: i32,
-    /// The records; at least one.
-    pub records: &'a [OutRecord<'a>],
+    /// The records, encoded; at least one.
+    pub records: &'a Records,
 }
 
 /// A partition's place: topic and partition.
@@ -80,6 +80,10 @@ pub struct WireProducer {
     producer_id: i64,
     epoch: i16,
     sequences: HashMap<Key, i32>,
+    /// The broker lost track of this producer's sequences, or a batch was given up on with
+    /// its outcome unknown: the next write starts with a new producer id, every sequence
+    /// at 0, as the Java producer does when it resets its idempotent state.
+    stale_id: bool,
 }
 
 impl std::fmt::Debug for WireProducer {
@@ -118,6 +122,7 @@ impl WireProducer {
             producer_id: -1,
             epoch: -1,
             sequences: HashMap::new(),
+            stale_id: false,
         };
         producer.init_producer_id()?;
         Ok(producer)
@@ -128,12 +133,34 @@ impl WireProducer {
         (self.producer_id, self.epoch)
     }
 
+    /// Gives up the sequences written so far, after a batch whose outcome is unknown was
+    /// abandoned (its delivery timed out): the next write takes a new producer id, so later
+    /// batches are not refused as out of order behind it.
+    pub fn abandon_sequences(&mut self) {
+        self.stale_id = true;
+    }
+
     /// Writes each partition's records as one batch, every partition of a leader in one
     /// request. Returns, in the order of `writes`, each batch's base offset (its first
     /// record's offset on the target) or why it was not written.
     pub fn write(&mut self, writes: &[PartitionWrite<'_>]) -> Vec<Result<i64, WriterError>> {
         let mut results: Vec<Option<Result<i64, WriterError>>> =
             writes.iter().map(|_| None).collect();
+        if self.stale_id {
+            if let Err(e) = self.init_producer_id() {
+                let reason = format!("a new producer id is needed: {e}");
+                return writes
+                    .iter()
+                    .map(|w| Err(partition_error(w, reason.clone(), e.is_retriable())))
+                    .collect();
+            }
+            tracing::info!(
+                producer_id = self.producer_id, epoch = self.epoch,
+                "target writer: new producer id, sequences start again"
+            );
+            self.sequences.clear();
+            self.stale_id = false;
+        }
         let unknown: Vec<&str> = writes
             .iter()
             .filter(|w| {
@@ -221,13 +248,10 @@ impl WireProducer {
                 epoch: self.epoch,
                 base_sequence: self.sequences.get(&key).copied().unwrap_or(0),
             };
-            match batch::encode(
-                w.records,
-                self.settings.codec,
-                producer,
-                w.topic,
-                w.partition,
-            ) {
+            match w
+                .records
+                .seal(self.settings.codec, producer, w.topic, w.partition)
+            {
                 Ok(bytes) => {
                     topics.entry(w.topic).or_default().push(
                         PartitionProduceData::default()
@@ -337,6 +361,17 @@ impl WireProducer {
                 }
                 Some((code, _, message)) => {
                     let error = ResponseError::try_from_code(*code);
+                    let lost_sequence = matches!(
+                        error,
+                        Some(
+                            ResponseError::OutOfOrderSequenceNumber
+                                | ResponseError::UnknownProducerId
+                                | ResponseError::InvalidProducerEpoch
+                        )
+                    );
+                    if lost_sequence {
+                        self.stale_id = true;
+                    }
                     if matches!(
                         error,
                         Some(
@@ -355,7 +390,7 @@ impl WireProducer {
                     if let Some(m) = message {
                         reason = format!("{reason}: {m}");
                     }
-                    let retriable = error.is_some_and(|e| e.is_retriable());
+                    let retriable = lost_sequence || error.is_some_and(|e| e.is_retriable());
                     Err(partition_error(w, reason, retriable))
                 }
             };
@@ -426,14 +461,7 @@ impl WireProducer {
                     .map(|t| MetadataRequestTopic::default().with_name(Some(topic_name(t))))
                     .collect(),
             ));
-        let response = match self.bootstrap.call(&request) {
-            Ok(r) => r,
-            Err(_) => {
-                // The bootstrap broker may be gone: start over from the list once.
-                self.bootstrap = bootstrap(&self.cluster, self.tls.as_ref(), &self.settings)?;
-                self.bootstrap.call(&request)?
-            }
-        };
+        let response = self.bootstrap_call(&request)?;
         self.apply_metadata(&response);
         Ok(())
     }
@@ -490,13 +518,28 @@ impl WireProducer {
         }
         match self.partition_counts.get(w.topic) {
             Some(&count) if usize::try_from(w.partition).map_or(true, |p| p >= count) => {
+                // Retried within the delivery timeout: a remote topic just grown shows its new
+                // partitions in the metadata a moment later.
                 partition_error(
                     w,
                     format!("the topic has {count} partitions on the target"),
-                    false,
+                    true,
                 )
             }
             _ => partition_error(w, "the partition has no leader now".to_owned(), true),
+        }
+    }
+
+    /// `request` to the bootstrap connection; when that broker is gone, to a new one from
+    /// the list, once.
+    fn bootstrap_call<R: Request>(&mut self, request: &R) -> Result<R::Response, WriterError> {
+        match self.bootstrap.call(request) {
+            Ok(r) => Ok(r),
+            Err(WriterError::Connection { .. }) => {
+                self.bootstrap = bootstrap(&self.cluster, self.tls.as_ref(), &self.settings)?;
+                self.bootstrap.call(request)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -508,7 +551,7 @@ impl WireProducer {
             .with_producer_epoch(-1);
         let give_up = Instant::now() + self.settings.request_timeout;
         loop {
-            let r = self.bootstrap.call(&request)?;
+            let r = self.bootstrap_call(&request)?;
             let Some(error) = ResponseError::try_from_code(r.error_code) else {
                 self.producer_id = r.producer_id.0;
                 self.epoch = r.producer_epoch;

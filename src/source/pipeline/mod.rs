@@ -12,6 +12,7 @@
 //! - [`blocked`]: partitions held at a record the target refused, and their retries;
 //! - [`offset_syncs`]: publishing offset syncs;
 //! - [`transactions`]: exactly-once, one transactional producer per partition;
+//! - [`wire`]: Strait's own target writer instead of the producers (`strait.target.writer`);
 //! - [`report`]: what the status registry is told, read from the tracker.
 
 mod blocked;
@@ -21,6 +22,7 @@ mod rebalance;
 mod replicate;
 mod report;
 mod transactions;
+mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +45,7 @@ use delivery::{ReplicationProducerContext, Room};
 pub use offset_syncs::OffsetSyncTarget;
 use rebalance::RebalanceContext;
 pub use transactions::TransactionSettings;
+pub use wire::WireWriterSettings;
 use transactions::{Transactions, Which};
 
 /// How long a periodic progress write may take before the loop goes on without it.
@@ -108,6 +111,8 @@ pub struct PipelineSettings {
     pub producer_lanes: usize,
     /// Exactly-once: a transactional producer per partition instead of the lanes.
     pub transactions: Option<TransactionSettings>,
+    /// Strait's own target writer instead of the lanes (never with exactly-once).
+    pub wire_writer: Option<WireWriterSettings>,
 }
 
 fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
@@ -123,6 +128,8 @@ struct Shared {
     lanes: Vec<ThreadedProducer<ReplicationProducerContext>>,
     /// Exactly-once: the partitions' transactional producers.
     txns: Option<Transactions>,
+    /// Strait's own target writer, when it replaces the lanes.
+    wire: Option<crate::kafka::writer::Sender>,
     progress: ProgressStore,
     selector: Arc<TopicSelector>,
     admin: Arc<TopicAdmin>,
@@ -220,7 +227,20 @@ pub fn run(
             room.clone(),
         )
     });
-    let lane_count = if txns.is_some() {
+    let wire = match (&settings.wire_writer, &txns) {
+        (Some(w), None) => Some(crate::kafka::writer::Sender::start(
+            &w.target,
+            w.sender.clone(),
+            Arc::new(wire::WireDeliveries {
+                tracker: tracker.clone(),
+                offset_syncs: offset_syncs.clone(),
+                status: status.clone(),
+                room: room.clone(),
+            }),
+        )?),
+        _ => None,
+    };
+    let lane_count = if txns.is_some() || wire.is_some() {
         0
     } else {
         settings.producer_lanes.max(1)
@@ -248,6 +268,7 @@ pub fn run(
         tracker: tracker.clone(),
         lanes,
         txns,
+        wire,
         progress,
         selector,
         admin,

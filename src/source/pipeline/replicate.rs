@@ -81,6 +81,28 @@ pub(super) fn replicate(
         payload.map_or(0, <[u8]>::len),
         msg.timestamp().to_millis(),
     );
+    if let Some(writer) = &shared.wire {
+        // librdkafka stamps a record without a timestamp with the time it is produced.
+        let timestamp = msg.timestamp().to_millis().unwrap_or_else(now_ms);
+        let queued = writer.send(
+            &remote,
+            msg.partition(),
+            key,
+            payload,
+            super::wire::headers(msg),
+            timestamp,
+            offset,
+        );
+        if let Err(e) = queued {
+            lock(&shared.tracker).on_send_refused(slot);
+            return Err(crate::source::SourceError::Produce {
+                topic: remote.to_string(),
+                partition: msg.partition(),
+                detail: e.to_string(),
+            });
+        }
+        return Ok(inflight);
+    }
     let Ok(remote_c) = CString::new(remote.as_bytes()) else {
         // No such name reaches here (topic names are checked when chosen and renamed); were
         // one to, it is refused like a record the target refuses.
@@ -136,6 +158,12 @@ pub(super) fn replicate(
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A record refused before it reached the target: recorded as a refusal by the target would

@@ -1,0 +1,87 @@
+//! Strait's own target writer in the pipeline (`strait.target.writer=wire`): records are
+//! queued on a [`Sender`] instead of librdkafka's producers, and its outcomes feed the
+//! tracker as delivery reports do.
+
+use std::sync::{Arc, Mutex};
+
+use rdkafka::Message;
+use rdkafka::message::{BorrowedMessage, Headers};
+
+use crate::config::ClusterConnection;
+use crate::kafka::writer::{Deliver, SenderSettings, WriterError};
+use crate::source::tracker::Tracker;
+use crate::status::FlowStatus;
+
+use super::delivery::Room;
+use super::lock;
+use super::offset_syncs::OffsetSyncTarget;
+
+/// Where and how the writer writes.
+#[derive(Debug, Clone)]
+pub struct WireWriterSettings {
+    /// The target cluster.
+    pub target: ClusterConnection,
+    /// Batching, retries and the producer's settings.
+    pub sender: SenderSettings,
+}
+
+/// The writer's outcomes feed the tracker, one lock per batch.
+pub(super) struct WireDeliveries {
+    pub(super) tracker: Arc<Mutex<Tracker>>,
+    pub(super) offset_syncs: Option<Arc<OffsetSyncTarget>>,
+    pub(super) status: Arc<FlowStatus>,
+    pub(super) room: Arc<Room>,
+}
+
+impl Deliver for WireDeliveries {
+    fn delivered(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: &[(i64, i64)],
+        outcome: Result<i64, &WriterError>,
+    ) {
+        let mut t = lock(&self.tracker);
+        let Some(slot) = t.slot_of_remote(topic, partition) else {
+            // The partition was handed over before its outcome came; the new owner replays it.
+            return;
+        };
+        let full = t.inflight_bytes >= self.room.budget;
+        match outcome {
+            Ok(base) => {
+                for (i, (upstream, timestamp)) in records.iter().enumerate() {
+                    let offset = base.saturating_add(i64::try_from(i).unwrap_or(i64::MAX));
+                    t.on_delivery(slot, *upstream, Ok(offset));
+                    super::report::acked(&self.status, &t, slot, Some(*timestamp));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for (upstream, _) in records {
+                    t.on_delivery(slot, *upstream, Err(reason.clone()));
+                    self.status.rejected(slot);
+                }
+            }
+        }
+        if full && t.inflight_bytes < self.room.budget {
+            self.room.freed.notify_all();
+        }
+        if let Some(os) = &self.offset_syncs {
+            os.send_pending(&mut t);
+        }
+    }
+}
+
+/// The record's headers in order, as the writer takes them.
+pub(super) fn headers<'m>(
+    msg: &'m BorrowedMessage<'_>,
+) -> impl ExactSizeIterator<Item = (&'m [u8], Option<&'m [u8]>)> {
+    let headers = msg.headers();
+    let count = headers.map_or(0, |h| h.count());
+    // Every index below `count` holds a header.
+    (0..count).map(move |i| {
+        headers
+            .and_then(|h| h.try_get(i))
+            .map_or((&b""[..], None), |h| (h.key.as_bytes(), h.value))
+    })
+}
