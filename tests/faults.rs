@@ -27,6 +27,9 @@ const RATE: u64 = 800;
 /// every check here does) and must find no duplicate.
 const EXACTLY_ONCE: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
+/// Strait's own target writer instead of librdkafka's producer.
+const WIRE_WRITER: (&str, &str) = ("strait.target.writer", "wire");
+
 /// One scenario's topic, flow and load.
 struct Scenario {
     name: &'static str,
@@ -215,6 +218,11 @@ fn exactly_once_target_partition_leader_killed_and_restarted() {
     target_leader_killed("eos-target-leader-kill9", &[EXACTLY_ONCE]);
 }
 
+#[test]
+fn wire_writer_target_partition_leader_killed_and_restarted() {
+    target_leader_killed("wire-target-leader-kill9", &[WIRE_WRITER]);
+}
+
 fn target_leader_killed(name: &'static str, extra: &[(&str, &str)]) {
     let Some(s) = Scenario::start(name, extra) else {
         return;
@@ -264,7 +272,16 @@ fn freeze_leader(s: &Scenario, cluster: Cluster, topic: &str) {
 
 #[test]
 fn target_broker_frozen_past_the_request_timeout() {
-    let Some(s) = Scenario::start("target-broker-sigstop", &[]) else {
+    target_broker_frozen("target-broker-sigstop", &[]);
+}
+
+#[test]
+fn wire_writer_target_broker_frozen_past_the_request_timeout() {
+    target_broker_frozen("wire-target-broker-sigstop", &[WIRE_WRITER]);
+}
+
+fn target_broker_frozen(name: &'static str, extra: &[(&str, &str)]) {
+    let Some(s) = Scenario::start(name, extra) else {
         return;
     };
     let remote = s.remote.clone();
@@ -282,7 +299,16 @@ fn source_broker_frozen_past_the_request_timeout() {
 
 #[test]
 fn partitions_reassigned_and_leaders_elected_on_both_clusters() {
-    let Some(s) = Scenario::start("reassign-and-elect", &[]) else {
+    reassigned_and_elected("reassign-and-elect", &[]);
+}
+
+#[test]
+fn wire_writer_partitions_reassigned_and_leaders_elected_on_both_clusters() {
+    reassigned_and_elected("wire-reassign-and-elect", &[WIRE_WRITER]);
+}
+
+fn reassigned_and_elected(name: &'static str, extra: &[(&str, &str)]) {
+    let Some(s) = Scenario::start(name, extra) else {
         return;
     };
     with_one_process(s, |s| {
@@ -309,6 +335,11 @@ fn exactly_once_strait_killed_twenty_times_with_three_processes() {
     if let Some(t) = killed_twenty_times("eos-strait-kill9-x20", &[EXACTLY_ONCE]) {
         assert_eq!(t.duplicates, 0, "duplicates with exactly-once");
     }
+}
+
+#[test]
+fn wire_writer_strait_killed_twenty_times_with_three_processes() {
+    killed_twenty_times("wire-strait-kill9-x20", &[WIRE_WRITER]);
 }
 
 fn killed_twenty_times(name: &'static str, extra: &[(&str, &str)]) -> Option<Tally> {

@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig, TargetWriter};
-use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::flow::election::spawn_election;
+use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
 use crate::source::pipeline::{

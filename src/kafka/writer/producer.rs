@@ -107,7 +107,7 @@ impl WireProducer {
         } else {
             None
         };
-        let bootstrap = bootstrap(cluster, tls.as_ref(), &settings)?;
+        let bootstrap = bootstrap(cluster, &[], tls.as_ref(), &settings)?;
         let mut producer = Self {
             cluster: cluster.clone(),
             tls,
@@ -155,7 +155,8 @@ impl WireProducer {
                     .collect();
             }
             tracing::info!(
-                producer_id = self.producer_id, epoch = self.epoch,
+                producer_id = self.producer_id,
+                epoch = self.epoch,
                 "target writer: new producer id, sequences start again"
             );
             self.sequences.clear();
@@ -536,7 +537,10 @@ impl WireProducer {
         match self.bootstrap.call(request) {
             Ok(r) => Ok(r),
             Err(WriterError::Connection { .. }) => {
-                self.bootstrap = bootstrap(&self.cluster, self.tls.as_ref(), &self.settings)?;
+                // Any broker known from the metadata will do when the bootstrap list's are gone.
+                let known: Vec<String> = self.brokers.values().cloned().collect();
+                self.bootstrap =
+                    bootstrap(&self.cluster, &known, self.tls.as_ref(), &self.settings)?;
                 self.bootstrap.call(request)
             }
             Err(e) => Err(e),
@@ -583,19 +587,21 @@ struct Pending {
     batches: Vec<usize>,
 }
 
-/// A connection to the first bootstrap address that answers.
+/// A connection to the first address that answers: the bootstrap list's, then `known`
+/// brokers'.
 fn bootstrap(
     cluster: &ClusterConnection,
+    known: &[String],
     tls: Option<&SslConnector>,
     settings: &WriterSettings,
 ) -> Result<Connection, WriterError> {
     let mut last = None;
-    for addr in cluster
+    let listed = cluster
         .bootstrap_servers
         .split(',')
         .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
+        .filter(|a| !a.is_empty());
+    for addr in listed.chain(known.iter().map(String::as_str)) {
         match Connection::open(
             addr,
             cluster,

@@ -191,9 +191,7 @@ impl Sender {
             }
         };
         let before = batch.records.size();
-        batch
-            .records
-            .push_parts(key, value, headers, timestamp);
+        batch.records.push_parts(key, value, headers, timestamp);
         batch.tags.push((tag, timestamp));
         let added = batch.records.size() - before;
         let first_at = batch.first_at;
@@ -273,9 +271,8 @@ impl Writer {
             let retry_due = self.retry_at.is_some_and(|t| t <= now);
             let linger_end = st.oldest.map(|o| o + self.settings.linger);
             // Bytes count only when some partition can send (`oldest` is of those).
-            let queue_due = linger_end.is_some_and(|t| {
-                t <= now || st.queued_bytes >= self.settings.batch_max_bytes
-            });
+            let queue_due = linger_end
+                .is_some_and(|t| t <= now || st.queued_bytes >= self.settings.batch_max_bytes);
             if retry_due || queue_due {
                 break;
             }

@@ -45,8 +45,8 @@ use delivery::{ReplicationProducerContext, Room};
 pub use offset_syncs::OffsetSyncTarget;
 use rebalance::RebalanceContext;
 pub use transactions::TransactionSettings;
-pub use wire::WireWriterSettings;
 use transactions::{Transactions, Which};
+pub use wire::WireWriterSettings;
 
 /// How long a periodic progress write may take before the loop goes on without it.
 const PROGRESS_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
