@@ -28,7 +28,19 @@ pub struct Flow {
 
 impl Flow {
     /// A flow replicating `topics` (regex), with `extra` flow-level keys (`key: value` lines).
+    ///
+    /// `STRAIT_TEST_FLOW_KEYS` (`key=value;key=value`) adds keys to every flow that is not
+    /// exactly-once, to run the suite under a setting, e.g.
+    /// `STRAIT_TEST_FLOW_KEYS=strait.target.writer=wire scripts/faults.sh`.
     pub fn new(tb: &Testbed, topics: &str, extra: &[(&str, &str)]) -> Flow {
+        let from_env = std::env::var("STRAIT_TEST_FLOW_KEYS").unwrap_or_default();
+        let exactly_once = extra.iter().any(|(k, _)| k.contains("exactly.once"));
+        let env_keys: Vec<(&str, &str)> = from_env
+            .split(';')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|_| !exactly_once)
+            .collect();
+        let extra: Vec<(&str, &str)> = env_keys.into_iter().chain(extra.iter().copied()).collect();
         let dir = tempfile::tempdir().unwrap();
         let offsets_topic = unique("offsets");
         let group = unique("group");
@@ -37,7 +49,7 @@ impl Flow {
         let yaml = strait_yaml(tb, topics, &group, &offsets_topic)
             .replace("replication.factor: 1\n", "replication.factor: -1\n");
         let mut yaml = yaml;
-        for (k, v) in extra {
+        for (k, v) in &extra {
             yaml = set_flow_key(&yaml, k, v);
         }
         let config = dir.path().join("strait.yaml");
