@@ -375,7 +375,10 @@ fn wire_writer_settings(
                 request_timeout: millis(&["request.timeout.ms"], Duration::from_secs(30))?,
             },
             linger: millis(&["linger.ms", "queue.buffering.max.ms"], LINGER)?,
-            delivery_timeout: delivery_timeout(producer),
+            // librdkafka's 0 means no limit.
+            delivery_timeout: Some(delivery_timeout(producer))
+                .filter(|t| !t.is_zero())
+                .unwrap_or(Duration::from_secs(365 * 24 * 3600)),
             retry_backoff: millis(&["retry.backoff.ms"], defaults.retry_backoff)?,
             batch_max_bytes,
             ..defaults

@@ -1,7 +1,8 @@
 //! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
 //! describing consumer groups, reading and altering group offsets, incremental topic config
 //! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
-//! and producing a consumed record with its headers moved instead of copied.
+//! producing a consumed record with its headers moved instead of copied, and reading a record's
+//! headers as bytes.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -22,6 +23,7 @@ mod authorized;
 mod configs;
 mod error;
 mod groups;
+mod headers;
 mod offsets;
 mod produce;
 mod raw;
@@ -40,6 +42,7 @@ pub use error::{AdminError, ErrorCode, Subject};
 pub use groups::{
     GroupDescription, GroupListing, GroupState, describe_consumer_groups, list_consumer_groups,
 };
+pub use headers::MessageHeaders;
 pub use offsets::{
     CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
 };

@@ -198,6 +198,7 @@ impl Records {
             partition,
             reason,
             retriable: false,
+            code: None,
         };
         let count = match i32::try_from(self.count) {
             Ok(n) if n > 0 => n,

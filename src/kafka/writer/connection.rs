@@ -52,7 +52,9 @@ macro_rules! request {
     };
 }
 
-request!(ApiVersionsRequest, ApiVersionsResponse, ApiVersions);
+// Version 3 is what every broker since Kafka 2.4 answers in kind; version 4 (Kafka 3.9) is
+// answered by older brokers with an error in version 0's layout.
+request!(ApiVersionsRequest, ApiVersionsResponse, ApiVersions, 3);
 request!(SaslHandshakeRequest, SaslHandshakeResponse, SaslHandshake);
 request!(
     SaslAuthenticateRequest,
@@ -162,9 +164,19 @@ impl Connection {
                     .configure()
                     .map_err(|e| tls_err(e.to_string()))?
                     .verify_hostname(cluster.tls.verify_hostname);
-                let s = config
-                    .connect(host, tcp)
-                    .map_err(|e| tls_err(e.to_string()))?;
+                let s = config.connect(host, tcp).map_err(|e| match &e {
+                    // A reset, an end of stream or a read timeout during the handshake is the
+                    // broker restarting or frozen, not a TLS mistake: worth trying again.
+                    openssl::ssl::HandshakeError::WouldBlock(_) => {
+                        io("the TLS handshake timed out".to_owned())
+                    }
+                    openssl::ssl::HandshakeError::Failure(mid)
+                        if mid.error().io_error().is_some() =>
+                    {
+                        io(format!("the TLS handshake broke off: {e}"))
+                    }
+                    _ => tls_err(e.to_string()),
+                })?;
                 Stream::Tls(Box::new(s))
             }
         };

@@ -74,6 +74,8 @@ pub enum WriterError {
         /// Whether sending the same records again may succeed (a leader moved, a broker
         /// restarted), as opposed to a refusal (record too large, topic missing, not allowed).
         retriable: bool,
+        /// The broker's error code, when the broker gave one.
+        code: Option<i16>,
     },
     /// A batch could not be compressed.
     #[error("compressing a batch for {topic}-{partition} with {codec}: {detail}")]
@@ -89,7 +91,24 @@ pub enum WriterError {
     },
 }
 
+/// `MESSAGE_TOO_LARGE` and `RECORD_LIST_TOO_LARGE`: the batch is over the topic's or the
+/// broker's limit.
+const TOO_LARGE: [i16; 2] = [10, 18];
+
 impl WriterError {
+    /// The broker's error code, when the broker refused a partition's batch.
+    pub fn code(&self) -> Option<i16> {
+        match self {
+            Self::Partition { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// Whether the broker refused the batch as too large.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::Partition { code: Some(c), .. } if TOO_LARGE.contains(c))
+    }
+
     /// Whether sending the same records again may succeed.
     pub fn is_retriable(&self) -> bool {
         match self {

@@ -209,7 +209,15 @@ impl WireProducer {
             match self.send_to(leader, writes, &indices, &mut results) {
                 Ok(Some(pending)) => sent.push(pending),
                 Ok(None) => {}
-                Err(e) => self.fail_broker(leader, e, writes, &indices, &mut results),
+                Err(e) => {
+                    // Batches refused while encoding already have their outcome.
+                    let open: Vec<usize> = indices
+                        .iter()
+                        .copied()
+                        .filter(|i| results[*i].is_none())
+                        .collect();
+                    self.fail_broker(leader, e, writes, &open, &mut results);
+                }
             }
         }
         for pending in sent {
@@ -318,6 +326,13 @@ impl WireProducer {
         let response = match conn.receive::<ProduceRequest>(pending.version, pending.correlation) {
             Ok(r) => r,
             Err(e) => {
+                // The broker may have written every batch of the request: whatever went wrong
+                // reading its answer, the outcome is unknown, so the batches are written again
+                // unchanged (and recognised if they were written).
+                let e = WriterError::Connection {
+                    broker: self.broker_name(pending.leader),
+                    detail: format!("no usable answer to a produce request: {e}"),
+                };
                 self.fail_broker(pending.leader, e, writes, &pending.batches, results);
                 return;
             }
@@ -392,7 +407,13 @@ impl WireProducer {
                         reason = format!("{reason}: {m}");
                     }
                     let retriable = lost_sequence || error.is_some_and(|e| e.is_retriable());
-                    Err(partition_error(w, reason, retriable))
+                    Err(WriterError::Partition {
+                        topic: w.topic.to_owned(),
+                        partition: w.partition,
+                        reason,
+                        retriable,
+                        code: Some(*code),
+                    })
                 }
             };
             results[i] = Some(outcome);
@@ -634,5 +655,6 @@ fn partition_error(w: &PartitionWrite<'_>, reason: String, retriable: bool) -> W
         partition: w.partition,
         reason,
         retriable,
+        code: None,
     }
 }

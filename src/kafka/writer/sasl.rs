@@ -114,11 +114,13 @@ fn scram(
     let salt = STANDARD
         .decode(salt)
         .map_err(|_| fail("the server's salt is not base64"))?;
+    // Kafka's own client refuses fewer than 4096 iterations; a huge count would hold the
+    // writer in PBKDF2.
     let iterations: usize = iterations
         .parse()
         .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| fail("the server's iteration count is not a positive number"))?;
+        .filter(|i| (4096..=1_000_000).contains(i))
+        .ok_or_else(|| fail("the server's iteration count is outside 4096..=1000000"))?;
 
     let mut salted = vec![0u8; digest.size()];
     openssl::pkcs5::pbkdf2_hmac(

@@ -33,8 +33,9 @@ pub struct SenderSettings {
     pub linger: Duration,
     /// `delivery.timeout.ms`: how long a record may take to be written (default 120 s).
     pub delivery_timeout: Duration,
-    /// The most uncompressed bytes in one partition's batch (default 1 MiB); a record larger
-    /// than this goes in a batch of its own.
+    /// `batch.size`: the most uncompressed bytes of records in one partition's batch
+    /// (default 1000000, librdkafka's; a broker takes 1048588 by default, batch header and
+    /// compression framing included). A record larger than this goes in a batch of its own.
     pub batch_max_bytes: usize,
     /// The most uncompressed bytes written in one round, over all partitions (default 8 MiB).
     pub round_max_bytes: usize,
@@ -48,7 +49,7 @@ impl Default for SenderSettings {
             writer: WriterSettings::default(),
             linger: Duration::from_millis(5),
             delivery_timeout: Duration::from_secs(120),
-            batch_max_bytes: 1024 * 1024,
+            batch_max_bytes: 1_000_000,
             round_max_bytes: 8 * 1024 * 1024,
             retry_backoff: Duration::from_millis(100),
         }
@@ -77,18 +78,31 @@ struct Batch {
     tags: Vec<(i64, i64)>,
     /// When its first record was queued: its delivery timeout runs from here.
     first_at: Instant,
+    /// An attempt to write it ended without an answer: it may be on the target.
+    maybe_written: bool,
+}
+
+/// One partition's queue.
+#[derive(Debug)]
+struct PartitionQueue {
+    batches: VecDeque<Batch>,
+    /// The most bytes a new batch may take: `batch_max_bytes`, halved each time the broker
+    /// refuses a batch of several records as too large.
+    max_bytes: usize,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// Per topic and partition, the batches not yet taken by a round, oldest first.
-    queues: HashMap<Arc<str>, HashMap<i32, VecDeque<Batch>>>,
+    queues: HashMap<Arc<str>, HashMap<i32, PartitionQueue>>,
     queued_bytes: usize,
     /// When the oldest queued record was queued, of the partitions not held.
     oldest: Option<Instant>,
     /// Partitions whose queue waits behind a batch being written again.
     held: HashSet<(Arc<str>, i32)>,
     stop: bool,
+    /// The sender's thread ended without being asked to (a panic).
+    dead: bool,
 }
 
 #[derive(Debug, Default)]
@@ -159,36 +173,48 @@ impl Sender {
         partition: i32,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+        headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
         timestamp: i64,
         tag: i64,
     ) -> Result<(), SenderStopped> {
+        // The record's size in its batch, near enough to keep batches under their limit.
+        let size = RECORD_OVERHEAD
+            + key.map_or(0, <[u8]>::len)
+            + value.map_or(0, <[u8]>::len)
+            + headers
+                .clone()
+                .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len) + 10)
+                .sum::<usize>();
+        let default_max = self.settings.batch_max_bytes;
         let mut st = self.inner.lock();
-        if st.stop {
+        if st.stop || st.dead {
             return Err(SenderStopped);
         }
+        let new_queue = || PartitionQueue {
+            batches: VecDeque::new(),
+            max_bytes: default_max,
+        };
         let queue = match st.queues.get_mut(&**topic) {
-            Some(partitions) => partitions.entry(partition).or_default(),
+            Some(partitions) => partitions.entry(partition).or_insert_with(new_queue),
             None => st
                 .queues
                 .entry(topic.clone())
                 .or_default()
                 .entry(partition)
-                .or_default(),
+                .or_insert_with(new_queue),
         };
-        let batch = match queue.back_mut() {
-            Some(b) if b.records.size() < self.settings.batch_max_bytes => b,
-            _ => {
-                queue.push_back(Batch {
-                    records: Records::new(),
-                    tags: Vec::new(),
-                    first_at: Instant::now(),
-                });
-                let Some(b) = queue.back_mut() else {
-                    return Err(SenderStopped);
-                };
-                b
-            }
+        let max_bytes = queue.max_bytes;
+        let fits = |b: &Batch| b.records.is_empty() || b.records.size() + size <= max_bytes;
+        if !queue.batches.back().is_some_and(fits) {
+            queue.batches.push_back(Batch {
+                records: Records::new(),
+                tags: Vec::new(),
+                first_at: Instant::now(),
+                maybe_written: false,
+            });
+        }
+        let Some(batch) = queue.batches.back_mut() else {
+            return Err(SenderStopped);
         };
         let before = batch.records.size();
         batch.records.push_parts(key, value, headers, timestamp);
@@ -207,14 +233,51 @@ impl Sender {
         }
         Ok(())
     }
+
+    /// Whether the sender's thread ended on its own (a bug): nothing queued gets an outcome.
+    pub fn failed(&self) -> bool {
+        self.inner.lock().dead
+    }
 }
+
+/// Bytes a record's framing takes beyond its key, value and headers, at most.
+const RECORD_OVERHEAD: usize = 32;
+
+/// Marks the sender dead if its thread ends without a stop (a panic unwinding it), so the
+/// caller stops queueing and fails instead of waiting for outcomes that never come.
+struct DeathNotice(Arc<Inner>);
+
+impl Drop for DeathNotice {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        if !st.stop {
+            st.dead = true;
+            tracing::error!("the target writer's thread ended unexpectedly");
+        }
+    }
+}
+
+/// How long dropping a sender waits for its thread: one blocked on a frozen broker would
+/// hold a stopping process for up to `request.timeout.ms`.
+const STOP_WAIT: Duration = Duration::from_secs(2);
 
 impl Drop for Sender {
     fn drop(&mut self) {
         self.inner.lock().stop = true;
         self.inner.wake.notify_all();
-        if let Some(t) = self.thread.take() {
+        let Some(t) = self.thread.take() else {
+            return;
+        };
+        let give_up = Instant::now() + STOP_WAIT;
+        while !t.is_finished() && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if t.is_finished() {
             let _ = t.join();
+        } else {
+            // Left to end with the process: what it still writes has no outcome anyone
+            // waits for, and progress never covers it.
+            tracing::warn!("target writer still waiting on a broker at stop; not waited for");
         }
     }
 }
@@ -235,6 +298,8 @@ struct Writer {
     /// Batches to write again, by partition; their partitions' queues wait behind them.
     retries: HashMap<(Arc<str>, i32), Batch>,
     retry_at: Option<Instant>,
+    /// Rounds so far: where the next round's walk over the partitions starts.
+    rounds: usize,
 }
 
 impl Writer {
@@ -251,10 +316,12 @@ impl Writer {
             deliver,
             retries: HashMap::new(),
             retry_at: None,
+            rounds: 0,
         }
     }
 
     fn run(mut self) {
+        let _notice = DeathNotice(self.inner.clone());
         while let Some(round) = self.next_round() {
             self.write(round);
         }
@@ -308,23 +375,43 @@ impl Writer {
             .chain(self.retries.keys().cloned())
             .collect();
         let mut taken_bytes = 0;
-        for (topic, partitions) in &mut st.queues {
-            for (partition, queue) in partitions.iter_mut() {
-                if bytes >= self.settings.round_max_bytes {
-                    break;
-                }
-                if !held.is_empty() && held.contains(&(topic.clone(), *partition)) {
-                    continue;
-                }
-                if let Some(batch) = queue.pop_front() {
-                    bytes += batch.records.size();
-                    taken_bytes += batch.records.size();
-                    round.push(Taken {
-                        topic: topic.clone(),
-                        partition: *partition,
-                        batch,
-                    });
-                }
+        // Where the walk starts moves each round, so that with more full batches than a
+        // round takes, the same partitions do not always go first.
+        let keys: Vec<(Arc<str>, i32)> = st
+            .queues
+            .iter()
+            .flat_map(|(t, ps)| {
+                ps.iter()
+                    .filter(|(_, q)| !q.batches.is_empty())
+                    .map(move |(p, _)| (t.clone(), *p))
+            })
+            .collect();
+        self.rounds = self.rounds.wrapping_add(1);
+        let start = if keys.is_empty() {
+            0
+        } else {
+            self.rounds % keys.len()
+        };
+        for (topic, partition) in keys[start..].iter().chain(&keys[..start]) {
+            if bytes >= self.settings.round_max_bytes {
+                break;
+            }
+            if !held.is_empty() && held.contains(&(topic.clone(), *partition)) {
+                continue;
+            }
+            let batch = st
+                .queues
+                .get_mut(&**topic)
+                .and_then(|ps| ps.get_mut(partition))
+                .and_then(|q| q.batches.pop_front());
+            if let Some(batch) = batch {
+                bytes += batch.records.size();
+                taken_bytes += batch.records.size();
+                round.push(Taken {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    batch,
+                });
             }
         }
         st.queued_bytes -= taken_bytes;
@@ -338,7 +425,7 @@ impl Writer {
         let mut oldest: Option<Instant> = None;
         for (topic, partitions) in &st.queues {
             for (partition, queue) in partitions {
-                let Some(front) = queue.front() else {
+                let Some(front) = queue.batches.front() else {
                     continue;
                 };
                 if !held.is_empty() && held.contains(&(topic.clone(), *partition)) {
@@ -349,6 +436,48 @@ impl Writer {
         }
         st.oldest = oldest;
         st.held = held;
+    }
+
+    /// `batch` is not written, for good: its records are reported refused.
+    fn refused(&mut self, topic: &Arc<str>, partition: i32, batch: &Batch, e: WriterError) {
+        let timed_out = e.is_retriable();
+        if timed_out || batch.maybe_written {
+            // It may be on the target after all: later batches of the partition must not
+            // take its sequence numbers, or the broker would answer them as duplicates of it.
+            self.producer.abandon_sequences();
+        }
+        if e.is_too_large() && batch.records.len() > 1 {
+            // Over the remote topic's limit as a batch: later batches of the partition are
+            // made smaller, down to one record each, until they fit.
+            let mut st = self.inner.lock();
+            if let Some(q) = st
+                .queues
+                .get_mut(&**topic)
+                .and_then(|ps| ps.get_mut(&partition))
+            {
+                q.max_bytes = (batch.records.size() / 2).max(1);
+                tracing::info!(
+                    %topic, partition, max_bytes = q.max_bytes,
+                    "target writer: a batch was too large for the remote topic; smaller batches from now on"
+                );
+            }
+        }
+        let e = if timed_out {
+            WriterError::Partition {
+                topic: topic.to_string(),
+                partition,
+                reason: format!(
+                    "not written within the delivery timeout ({:?}): {e}",
+                    self.settings.delivery_timeout
+                ),
+                retriable: false,
+                code: None,
+            }
+        } else {
+            e
+        };
+        self.deliver
+            .delivered(topic, partition, &batch.tags, Err(&e));
     }
 
     fn write(&mut self, round: Vec<Taken>) {
@@ -381,28 +510,11 @@ impl Writer {
                         && batch.first_at.elapsed() < self.settings.delivery_timeout =>
                 {
                     tracing::debug!(error = %e, "target writer: writing the batch again");
+                    let mut batch = batch;
+                    batch.maybe_written = true;
                     self.retries.insert((topic, partition), batch);
                 }
-                Err(e) => {
-                    let e = if e.is_retriable() {
-                        // Given up with its outcome unknown: later batches must not be
-                        // refused as out of order behind it.
-                        self.producer.abandon_sequences();
-                        WriterError::Partition {
-                            topic: topic.to_string(),
-                            partition,
-                            reason: format!(
-                                "not written within the delivery timeout ({:?}): {e}",
-                                self.settings.delivery_timeout
-                            ),
-                            retriable: false,
-                        }
-                    } else {
-                        e
-                    };
-                    self.deliver
-                        .delivered(&topic, partition, &batch.tags, Err(&e));
-                }
+                Err(e) => self.refused(&topic, partition, &batch, e),
             }
         }
         if !self.retries.is_empty() && self.retry_at.is_none() {

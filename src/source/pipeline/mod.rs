@@ -173,6 +173,11 @@ impl Shared {
 
     /// The first fatal error of a producer, if any: such a producer sends nothing more.
     fn producer_fatal_error(&self) -> Option<SourceError> {
+        if self.wire.as_ref().is_some_and(|w| w.failed()) {
+            return Some(SourceError::ProducerFatal {
+                detail: "the target writer's thread ended unexpectedly".to_owned(),
+            });
+        }
         if !self.producer_fatal.load(Ordering::Acquire) {
             return None;
         }

@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 
 use crate::config::ClusterConnection;
+use crate::kafka::ffi::MessageHeaders;
 use crate::kafka::writer::{Deliver, SenderSettings, WriterError};
 use crate::source::tracker::Tracker;
 use crate::status::FlowStatus;
@@ -56,7 +56,7 @@ impl Deliver for WireDeliveries {
                 }
             }
             Err(e) => {
-                let reason = e.to_string();
+                let reason = explain(e);
                 for (upstream, _) in records {
                     t.on_delivery(slot, *upstream, Err(reason.clone()));
                     self.status.rejected(slot);
@@ -72,16 +72,31 @@ impl Deliver for WireDeliveries {
     }
 }
 
-/// The record's headers in order, as the writer takes them.
+/// The writer's error, with what it means for a replicated record where that is not obvious
+/// (the same hints as librdkafka's refusals get in `delivery.rs`).
+fn explain(e: &WriterError) -> String {
+    let hint = match e.code() {
+        Some(10 | 18) => {
+            "the batch or record is larger than the remote topic or the target broker accepts \
+             (max.message.bytes / message.max.bytes); batches for the partition are made \
+             smaller, down to one record, so a record too large on its own stays refused"
+        }
+        Some(29) => {
+            "writing is denied by the target's ACLs (the user needs Write on the remote topic)"
+        }
+        Some(3) => "the remote topic or partition does not exist on the target (deleted?)",
+        Some(44 | 87) => "the target's policy refused the record",
+        _ => return e.to_string(),
+    };
+    format!("{e}: {hint}")
+}
+
+/// The record's headers in order, as the writer takes them: names as bytes, so a name that is
+/// not UTF-8 is replicated as it is.
 pub(super) fn headers<'m>(
     msg: &'m BorrowedMessage<'_>,
-) -> impl ExactSizeIterator<Item = (&'m [u8], Option<&'m [u8]>)> {
-    let headers = msg.headers();
-    let count = headers.map_or(0, |h| h.count());
-    // Every index below `count` holds a header.
-    (0..count).map(move |i| {
-        headers
-            .and_then(|h| h.try_get(i))
-            .map_or((&b""[..], None), |h| (h.key.as_bytes(), h.value))
-    })
+) -> impl ExactSizeIterator<Item = (&'m [u8], Option<&'m [u8]>)> + Clone {
+    let headers = MessageHeaders::of(msg);
+    // Every index below the count holds a header.
+    (0..headers.len()).map(move |i| headers.get(i).unwrap_or((&b""[..], None)))
 }
