@@ -92,13 +92,7 @@ fn records_arrive_byte_for_byte_with_every_codec_one_request_per_broker() {
     create_topic_with(&target, &topic, 3, &[]);
     let mut expected: Vec<Vec<(i64, Rec)>> = vec![Vec::new(); 3];
     let mut first = 0;
-    for codec in [
-        Codec::None,
-        Codec::Gzip,
-        Codec::Snappy,
-        Codec::Lz4,
-        Codec::Zstd,
-    ] {
+    for codec in Codec::ALL {
         let mut producer = WireProducer::connect(
             &tb.connection(Cluster::Target, Listener::Plaintext),
             settings(codec),

@@ -50,6 +50,9 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// Every codec Kafka knows.
+    pub const ALL: [Codec; 5] = [Self::None, Self::Gzip, Self::Snappy, Self::Lz4, Self::Zstd];
+
     /// From a `compression.type` value; `None` for a name Kafka does not know.
     pub fn from_name(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
@@ -349,13 +352,7 @@ mod tests {
 
     #[test]
     fn codecs_are_named_as_compression_type_names_them() {
-        for codec in [
-            Codec::None,
-            Codec::Gzip,
-            Codec::Snappy,
-            Codec::Lz4,
-            Codec::Zstd,
-        ] {
+        for codec in Codec::ALL {
             assert_eq!(Codec::from_name(codec.name()), Some(codec));
         }
         assert_eq!(Codec::from_name(" LZ4 "), Some(Codec::Lz4));
@@ -386,13 +383,7 @@ mod tests {
             epoch: 3,
             base_sequence: 7,
         };
-        for codec in [
-            Codec::None,
-            Codec::Gzip,
-            Codec::Snappy,
-            Codec::Lz4,
-            Codec::Zstd,
-        ] {
+        for codec in Codec::ALL {
             let records: Records = records.iter().copied().collect();
             let mut bytes = records.seal(codec, producer, "t", 0).expect("encodes");
             let sets = RecordBatchDecoder::decode_all(&mut bytes).expect("decodes");

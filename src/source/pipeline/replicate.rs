@@ -83,7 +83,10 @@ pub(super) fn replicate(
     );
     if let Some(writer) = &shared.wire {
         // librdkafka stamps a record without a timestamp with the time it is produced.
-        let timestamp = msg.timestamp().to_millis().unwrap_or_else(now_ms);
+        let timestamp = msg
+            .timestamp()
+            .to_millis()
+            .unwrap_or_else(crate::status::checkpoint::now_ms);
         let queued = writer.send(
             &remote,
             msg.partition(),
@@ -158,12 +161,6 @@ pub(super) fn replicate(
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A record refused before it reached the target: recorded as a refusal by the target would
