@@ -284,8 +284,58 @@ fn target_broker_frozen(name: &'static str, extra: &[(&str, &str)]) {
     let Some(s) = Scenario::start(name, extra) else {
         return;
     };
-    let remote = s.remote.clone();
-    with_one_process(s, |s| freeze_leader(s, Cluster::Target, &remote));
+    with_one_process(s, freeze_target_leader_watching_the_others);
+}
+
+/// As [`freeze_leader`] on the target, checking that the partitions other brokers lead are
+/// written while it is frozen. The controller fences the frozen broker (out of every ISR)
+/// within its session timeout (9 s), after which their `acks=all` writes complete again; a
+/// writer that made them wait on the frozen broker would hold them until its request to it
+/// timed out (30 s). So between 14 s and 26 s into the freeze each of them must grow.
+fn freeze_target_leader_watching_the_others(s: &Scenario) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let config = s.tb.plaintext_config(Cluster::Target);
+    let frozen_node = leader_of(&config, &s.remote, 0);
+    let others: Vec<i32> = (1..PARTITIONS)
+        .filter(|p| leader_of(&config, &s.remote, *p) != frozen_node)
+        .collect();
+    let consumer: BaseConsumer = config.create().unwrap();
+    let ends = || -> Vec<i64> {
+        others
+            .iter()
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(&s.remote, *p, Duration::from_secs(10))
+                    .unwrap_or_else(|e| panic!("end of {}-{p} on the target: {e}", s.remote))
+                    .1
+            })
+            .collect()
+    };
+    ends();
+    let frozen = Frozen::new(Cluster::Target, &[frozen_node]);
+    std::thread::sleep(Duration::from_secs(14));
+    let early = ends();
+    std::thread::sleep(Duration::from_secs(12));
+    let late = ends();
+    std::thread::sleep(Duration::from_secs(14));
+    drop(frozen);
+    println!(
+        "[{}] target node {frozen_node} frozen; partitions {others:?} of other leaders at 14 s {early:?}, at 26 s {late:?}",
+        s.name
+    );
+    assert!(
+        !others.is_empty(),
+        "every partition is led by node {frozen_node}: nothing to watch"
+    );
+    for ((p, e), l) in others.iter().zip(&early).zip(&late) {
+        assert!(
+            l > e,
+            "[{}] {}-{p}, led by a live broker, was not written between 14 s and 26 s into \
+             the freeze of node {frozen_node} ({e} -> {l})",
+            s.name,
+            s.remote
+        );
+    }
 }
 
 #[test]

@@ -14,7 +14,9 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, ProduceRequest, TopicName};
+use kafka_protocol::messages::{
+    MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use openssl::ssl::SslConnector;
 
@@ -84,6 +86,8 @@ pub struct WireProducer {
     /// its outcome unknown: the next write starts with a new producer id, every sequence
     /// at 0, as the Java producer does when it resets its idempotent state.
     stale_id: bool,
+    /// Topics planned with [`Leaders::Ask`] and found without leaders.
+    wanted: Vec<String>,
 }
 
 impl std::fmt::Debug for WireProducer {
@@ -107,7 +111,7 @@ impl WireProducer {
         } else {
             None
         };
-        let bootstrap = bootstrap(cluster, &[], tls.as_ref(), &settings)?;
+        let bootstrap = bootstrap(cluster, &[], &mut Vec::new(), tls.as_ref(), &settings)?;
         let mut producer = Self {
             cluster: cluster.clone(),
             tls,
@@ -123,6 +127,7 @@ impl WireProducer {
             epoch: -1,
             sequences: HashMap::new(),
             stale_id: false,
+            wanted: Vec::new(),
         };
         producer.init_producer_id()?;
         Ok(producer)
@@ -143,16 +148,60 @@ impl WireProducer {
     /// Writes each partition's records as one batch, every partition of a leader in one
     /// request. Returns, in the order of `writes`, each batch's base offset (its first
     /// record's offset on the target) or why it was not written.
+    ///
+    /// Waits for every leader's answer; [`Sender`](super::Sender) instead runs each leader's
+    /// request on a link of its own, through [`WireProducer::prepare`] and
+    /// [`WireProducer::complete`].
     pub fn write(&mut self, writes: &[PartitionWrite<'_>]) -> Vec<Result<i64, WriterError>> {
         let mut results: Vec<Option<Result<i64, WriterError>>> =
             writes.iter().map(|_| None).collect();
+        let (outgoing, _) = self.prepare(writes, &mut results, Leaders::Refresh);
+        // Every leader's request goes out before any response is read.
+        let mut sent = Vec::new();
+        for o in outgoing {
+            match self.send_request(&o) {
+                Ok(correlation) => sent.push((o, correlation)),
+                Err(e) => self.settle(&o, Err(e), writes, &mut results),
+            }
+        }
+        for (o, correlation) in sent {
+            let answer = self.receive_answer(o.leader, correlation);
+            self.settle(&o, answer, writes, &mut results);
+        }
+        results
+            .into_iter()
+            .zip(writes)
+            .map(|(r, w)| {
+                r.unwrap_or_else(|| {
+                    Err(partition_error(
+                        w,
+                        "no outcome (a bug in Strait)".to_owned(),
+                        true,
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Plans `writes` as one produce request per leader, each batch sealed with its
+    /// partition's next sequence. A batch refused before sending gets its outcome in
+    /// `results`. What happens to a batch whose partition has no leader known depends on
+    /// `leaders`; with [`Leaders::Ask`] its index is returned beside the requests, and its
+    /// topic is among [`WireProducer::wanted_topics`].
+    pub fn prepare(
+        &mut self,
+        writes: &[PartitionWrite<'_>],
+        results: &mut [Option<Result<i64, WriterError>>],
+        leaders: Leaders,
+    ) -> (Vec<Outgoing>, Vec<usize>) {
+        let mut awaiting = Vec::new();
         if self.stale_id {
             if let Err(e) = self.init_producer_id() {
                 let reason = format!("a new producer id is needed: {e}");
-                return writes
-                    .iter()
-                    .map(|w| Err(partition_error(w, reason.clone(), e.is_retriable())))
-                    .collect();
+                for (i, w) in writes.iter().enumerate() {
+                    results[i] = Some(Err(partition_error(w, reason.clone(), e.is_retriable())));
+                }
+                return (Vec::new(), awaiting);
             }
             tracing::info!(
                 producer_id = self.producer_id,
@@ -162,24 +211,22 @@ impl WireProducer {
             self.sequences.clear();
             self.stale_id = false;
         }
-        let unknown: Vec<&str> = writes
-            .iter()
-            .filter(|w| {
-                !self
-                    .leaders
-                    .contains_key(&(w.topic.to_owned(), w.partition))
-            })
-            .map(|w| w.topic)
-            .collect();
-        if !unknown.is_empty()
-            && let Err(e) = self.refresh_metadata(&unknown)
-        {
-            for (i, w) in writes.iter().enumerate() {
-                if !self
-                    .leaders
-                    .contains_key(&(w.topic.to_owned(), w.partition))
-                {
-                    results[i] = Some(Err(partition_error(w, e.to_string(), true)));
+        let leader_of = |p: &Self, w: &PartitionWrite<'_>| {
+            p.leaders.get(&(w.topic.to_owned(), w.partition)).copied()
+        };
+        if leaders == Leaders::Refresh {
+            let unknown: Vec<&str> = writes
+                .iter()
+                .filter(|w| leader_of(self, w).is_none())
+                .map(|w| w.topic)
+                .collect();
+            if !unknown.is_empty()
+                && let Err(e) = self.refresh_metadata(&unknown)
+            {
+                for (i, w) in writes.iter().enumerate() {
+                    if leader_of(self, w).is_none() {
+                        results[i] = Some(Err(partition_error(w, e.to_string(), true)));
+                    }
                 }
             }
         }
@@ -197,65 +244,41 @@ impl WireProducer {
                 results[i] = Some(Err(partition_error(w, reason, false)));
                 continue;
             }
-            match self.leaders.get(&(w.topic.to_owned(), w.partition)) {
-                Some(leader) => by_leader.entry(*leader).or_default().push(i),
+            match leader_of(self, w) {
+                Some(leader) => by_leader.entry(leader).or_default().push(i),
+                None if leaders == Leaders::Ask => {
+                    if !self.wanted.iter().any(|t| t == w.topic) {
+                        self.wanted.push(w.topic.to_owned());
+                    }
+                    awaiting.push(i);
+                }
                 None => results[i] = Some(Err(self.no_leader(w))),
             }
         }
-
-        // Every leader's request goes out before any response is read.
-        let mut sent = Vec::new();
-        for (leader, indices) in by_leader {
-            match self.send_to(leader, writes, &indices, &mut results) {
-                Ok(Some(pending)) => sent.push(pending),
-                Ok(None) => {}
-                Err(e) => {
-                    // Batches refused while encoding already have their outcome.
-                    let open: Vec<usize> = indices
-                        .iter()
-                        .copied()
-                        .filter(|i| results[*i].is_none())
-                        .collect();
-                    self.fail_broker(leader, e, writes, &open, &mut results);
-                }
-            }
-        }
-        for pending in sent {
-            self.receive_from(pending, writes, &mut results);
-        }
-        results
+        let outgoing = by_leader
             .into_iter()
-            .zip(writes)
-            .map(|(r, w)| {
-                r.unwrap_or_else(|| {
-                    Err(partition_error(
-                        w,
-                        "no outcome (a bug in Strait)".to_owned(),
-                        true,
-                    ))
-                })
-            })
-            .collect()
+            .filter_map(|(leader, indices)| self.build(leader, writes, &indices, results))
+            .collect();
+        (outgoing, awaiting)
     }
 
-    /// Encodes and sends one leader's request; `None` when none of its batches could be
-    /// encoded (their errors are in `results`).
-    fn send_to(
-        &mut self,
+    /// Seals one leader's batches into its request; `None` when none of them could be
+    /// sealed (their errors are in `results`).
+    fn build(
+        &self,
         leader: i32,
         writes: &[PartitionWrite<'_>],
         indices: &[usize],
         results: &mut [Option<Result<i64, WriterError>>],
-    ) -> Result<Option<Pending>, WriterError> {
+    ) -> Option<Outgoing> {
         let mut topics: BTreeMap<&str, Vec<PartitionProduceData>> = BTreeMap::new();
         let mut batches = Vec::new();
         for &i in indices {
             let w = &writes[i];
-            let key = (w.topic.to_owned(), w.partition);
             let producer = Producer {
                 id: self.producer_id,
                 epoch: self.epoch,
-                base_sequence: self.sequences.get(&key).copied().unwrap_or(0),
+                base_sequence: self.sequence(w.topic, w.partition),
             };
             match w
                 .records
@@ -273,7 +296,7 @@ impl WireProducer {
             }
         }
         if batches.is_empty() {
-            return Ok(None);
+            return None;
         }
         let timeout_ms =
             i32::try_from(self.settings.request_timeout.as_millis()).unwrap_or(i32::MAX);
@@ -291,57 +314,82 @@ impl WireProducer {
                     })
                     .collect(),
             );
+        Some(Outgoing {
+            leader,
+            identity: (self.producer_id, self.epoch),
+            batches,
+            request,
+        })
+    }
+
+    /// Sends `o` on this producer's own connection to its leader.
+    fn send_request(&mut self, o: &Outgoing) -> Result<(i16, i32), WriterError> {
         if let Some(wait) = self
             .not_before
-            .get(&leader)
+            .get(&o.leader)
             .and_then(|t| t.checked_duration_since(Instant::now()))
         {
             std::thread::sleep(wait);
         }
-        let conn = self.connection(leader)?;
+        let conn = self.connection(o.leader)?;
         let version = conn.version::<ProduceRequest>()?;
-        let correlation = conn.send(&request, version)?;
-        Ok(Some(Pending {
-            leader,
-            version,
-            correlation,
-            batches,
-        }))
+        let correlation = conn.send(&o.request, version)?;
+        Ok((version, correlation))
     }
 
-    fn receive_from(
+    fn receive_answer(
         &mut self,
-        pending: Pending,
+        leader: i32,
+        (version, correlation): (i16, i32),
+    ) -> Result<ProduceResponse, WriterError> {
+        let broker = self.broker_name(leader);
+        let Some(conn) = self.connections.get_mut(&leader) else {
+            return Err(WriterError::Connection {
+                broker,
+                detail: "the connection was closed before its response came".to_owned(),
+            });
+        };
+        let answer = conn.receive::<ProduceRequest>(version, correlation);
+        if let Ok(r) = &answer
+            && r.throttle_time_ms > 0
+        {
+            let until = Instant::now()
+                + Duration::from_millis(u64::try_from(r.throttle_time_ms).unwrap_or(0));
+            self.not_before.insert(leader, until);
+        }
+        answer.map_err(|e| unknown_outcome(&broker, &e))
+    }
+
+    /// [`WireProducer::complete`] for the sync path, outcomes put in `results`.
+    fn settle(
+        &mut self,
+        o: &Outgoing,
+        answer: Result<ProduceResponse, WriterError>,
         writes: &[PartitionWrite<'_>],
         results: &mut [Option<Result<i64, WriterError>>],
     ) {
-        let Some(conn) = self.connections.get_mut(&pending.leader) else {
-            let e = WriterError::Connection {
-                broker: self.broker_name(pending.leader),
-                detail: "the connection was closed before its response came".to_owned(),
-            };
-            self.fail_broker(pending.leader, e, writes, &pending.batches, results);
-            return;
-        };
-        let response = match conn.receive::<ProduceRequest>(pending.version, pending.correlation) {
-            Ok(r) => r,
-            Err(e) => {
-                // The broker may have written every batch of the request: whatever went wrong
-                // reading its answer, the outcome is unknown, so the batches are written again
-                // unchanged (and recognised if they were written).
-                let e = WriterError::Connection {
-                    broker: self.broker_name(pending.leader),
-                    detail: format!("no usable answer to a produce request: {e}"),
-                };
-                self.fail_broker(pending.leader, e, writes, &pending.batches, results);
-                return;
-            }
-        };
-        if response.throttle_time_ms > 0 {
-            let until = Instant::now()
-                + Duration::from_millis(u64::try_from(response.throttle_time_ms).unwrap_or(0));
-            self.not_before.insert(pending.leader, until);
+        let mine: Vec<PartitionWrite<'_>> = o.batches.iter().map(|&i| writes[i]).collect();
+        let outcomes = self.complete(o.leader, o.identity, answer, &mine);
+        for (&i, outcome) in o.batches.iter().zip(outcomes) {
+            results[i] = Some(outcome);
         }
+    }
+
+    /// Reads `leader`'s answer to a request of `writes` (its batches, in order), sent with
+    /// producer id and epoch `identity`: each batch's base offset, or why it was not written.
+    /// A sequence advances only on success, and only while the producer id it was sealed
+    /// with is still the one in use.
+    pub fn complete(
+        &mut self,
+        leader: i32,
+        identity: (i64, i16),
+        answer: Result<ProduceResponse, WriterError>,
+        writes: &[PartitionWrite<'_>],
+    ) -> Vec<Result<i64, WriterError>> {
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => return self.fail_broker(leader, &e, writes),
+        };
         let mut outcomes: HashMap<(&str, i32), (i16, i64, Option<String>)> = HashMap::new();
         for t in &response.responses {
             for p in &t.partition_responses {
@@ -355,24 +403,27 @@ impl WireProducer {
                 );
             }
         }
-        for &i in &pending.batches {
-            let w = &writes[i];
+        let current = identity == (self.producer_id, self.epoch);
+        let mut results = Vec::with_capacity(writes.len());
+        for w in writes {
             let key = (w.topic.to_owned(), w.partition);
             let outcome = match outcomes.get(&(w.topic, w.partition)) {
                 None => Err(partition_error(
                     w,
                     format!(
                         "broker {} did not answer for this partition",
-                        self.broker_name(pending.leader)
+                        self.broker_name(leader)
                     ),
                     true,
                 )),
                 Some((0, base_offset, _)) => {
-                    let next = batch::next_sequence(
-                        self.sequences.get(&key).copied().unwrap_or(0),
-                        w.records.len(),
-                    );
-                    self.sequences.insert(key, next);
+                    if current {
+                        let next = batch::next_sequence(
+                            self.sequence(w.topic, w.partition),
+                            w.records.len(),
+                        );
+                        self.sequences.insert(key, next);
+                    }
                     Ok(*base_offset)
                 }
                 Some((code, _, message)) => {
@@ -385,7 +436,7 @@ impl WireProducer {
                                 | ResponseError::InvalidProducerEpoch
                         )
                     );
-                    if lost_sequence {
+                    if lost_sequence && current {
                         self.stale_id = true;
                     }
                     if matches!(
@@ -416,26 +467,78 @@ impl WireProducer {
                     })
                 }
             };
-            results[i] = Some(outcome);
+            results.push(outcome);
         }
+        results
     }
 
-    /// Every write of `indices` failed with `e` at `leader`; its connection is dropped and its
-    /// leaderships forgotten, so the next write asks the metadata again.
+    /// Every write of a request to `leader` failed with `e`; its connection is dropped and
+    /// its leaderships forgotten, so the next write asks the metadata again.
     fn fail_broker(
         &mut self,
         leader: i32,
-        e: WriterError,
+        e: &WriterError,
         writes: &[PartitionWrite<'_>],
-        indices: &[usize],
-        results: &mut [Option<Result<i64, WriterError>>],
-    ) {
+    ) -> Vec<Result<i64, WriterError>> {
         self.connections.remove(&leader);
         self.leaders.retain(|_, l| *l != leader);
         let retriable = e.is_retriable();
         let reason = e.to_string();
-        for &i in indices {
-            results[i] = Some(Err(partition_error(&writes[i], reason.clone(), retriable)));
+        writes
+            .iter()
+            .map(|w| Err(partition_error(w, reason.clone(), retriable)))
+            .collect()
+    }
+
+    fn sequence(&self, topic: &str, partition: i32) -> i32 {
+        self.sequences
+            .get(&(topic.to_owned(), partition))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Topics a [`Leaders::Ask`] plan found without leaders, since the last call: what a
+    /// metadata request should ask for.
+    pub fn wanted_topics(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.wanted)
+    }
+
+    /// The metadata request for `topics`.
+    pub fn metadata_request(topics: &[String]) -> MetadataRequest {
+        let mut names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(
+                names
+                    .iter()
+                    .map(|t| MetadataRequestTopic::default().with_name(Some(topic_name(t))))
+                    .collect(),
+            ))
+    }
+
+    /// Takes in a metadata answer: brokers, leaders, topic errors.
+    pub fn apply_metadata(&mut self, m: &MetadataResponse) {
+        self.apply(m);
+    }
+
+    /// `host:port` of broker `node`, from the latest metadata.
+    pub fn broker_address(&self, node: i32) -> Option<&str> {
+        self.brokers.get(&node).map(String::as_str)
+    }
+
+    /// Every broker's `host:port` known from the metadata.
+    pub fn known_brokers(&self) -> Vec<String> {
+        self.brokers.values().cloned().collect()
+    }
+
+    /// What opening a connection to a broker of this cluster needs.
+    pub fn dialer(&self) -> Dialer {
+        Dialer {
+            cluster: self.cluster.clone(),
+            tls: self.tls.clone(),
+            settings: self.settings.clone(),
         }
     }
 
@@ -472,23 +575,13 @@ impl WireProducer {
     }
 
     fn refresh_metadata(&mut self, topics: &[&str]) -> Result<(), WriterError> {
-        let mut names: Vec<&str> = topics.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        let request = MetadataRequest::default()
-            .with_allow_auto_topic_creation(false)
-            .with_topics(Some(
-                names
-                    .iter()
-                    .map(|t| MetadataRequestTopic::default().with_name(Some(topic_name(t))))
-                    .collect(),
-            ));
-        let response = self.bootstrap_call(&request)?;
-        self.apply_metadata(&response);
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let response = self.bootstrap_call(&Self::metadata_request(&topics))?;
+        self.apply(&response);
         Ok(())
     }
 
-    fn apply_metadata(&mut self, m: &MetadataResponse) {
+    fn apply(&mut self, m: &MetadataResponse) {
         for b in &m.brokers {
             let host = b.host.as_str();
             let addr = if host.contains(':') {
@@ -560,8 +653,14 @@ impl WireProducer {
             Err(WriterError::Connection { .. }) => {
                 // Any broker known from the metadata will do when the bootstrap list's are gone.
                 let known: Vec<String> = self.brokers.values().cloned().collect();
-                self.bootstrap =
-                    bootstrap(&self.cluster, &known, self.tls.as_ref(), &self.settings)?;
+                let mut failed = vec![self.bootstrap.broker().to_owned()];
+                self.bootstrap = bootstrap(
+                    &self.cluster,
+                    &known,
+                    &mut failed,
+                    self.tls.as_ref(),
+                    &self.settings,
+                )?;
                 self.bootstrap.call(request)
             }
             Err(e) => Err(e),
@@ -599,13 +698,89 @@ impl WireProducer {
     }
 }
 
-/// A request sent and not yet answered.
-struct Pending {
-    leader: i32,
-    version: i16,
-    correlation: i32,
-    /// Indices into the writes, of the batches it holds.
-    batches: Vec<usize>,
+/// How [`WireProducer::prepare`] treats a partition whose leader is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaders {
+    /// Ask the metadata now, waiting for the answer.
+    Refresh,
+    /// The metadata was just read: the partition has no leader, for the reason it gives.
+    Fresh,
+    /// Leave the batch out and note its topic for a metadata request of the caller's.
+    Ask,
+}
+
+/// One leader's produce request, planned and not yet sent.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The broker to send it to.
+    pub leader: i32,
+    /// The producer id and epoch its batches were sealed with.
+    pub identity: (i64, i16),
+    /// Indices into the writes planned, of the batches it holds, in order.
+    pub batches: Vec<usize>,
+    /// The request.
+    pub request: ProduceRequest,
+}
+
+/// What opening a connection to a broker of the target needs.
+#[derive(Clone)]
+pub struct Dialer {
+    cluster: ClusterConnection,
+    tls: Option<SslConnector>,
+    settings: WriterSettings,
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialer")
+            .field("bootstrap", &self.cluster.bootstrap_servers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dialer {
+    /// A connection to `broker` (`host:port`).
+    pub fn open(&self, broker: &str) -> Result<Connection, WriterError> {
+        Connection::open(
+            broker,
+            &self.cluster,
+            self.tls.as_ref(),
+            &self.settings.client_id,
+            self.settings.request_timeout,
+        )
+    }
+
+    /// A connection to any broker: the bootstrap list's, then `known` ones, those in
+    /// `failed` tried last (a frozen broker would cost a whole timeout on every try). Brokers
+    /// that fail now join `failed`; the one that answers leaves it.
+    pub fn open_any(
+        &self,
+        known: &[String],
+        failed: &mut Vec<String>,
+    ) -> Result<Connection, WriterError> {
+        bootstrap(
+            &self.cluster,
+            known,
+            failed,
+            self.tls.as_ref(),
+            &self.settings,
+        )
+    }
+
+    /// `request.timeout.ms`.
+    pub fn request_timeout(&self) -> Duration {
+        self.settings.request_timeout
+    }
+}
+
+/// A produce request's answer could not be read: the broker may have written every batch of
+/// the request, so the outcome is unknown, and the batches are written again unchanged (and
+/// recognised if they were written).
+pub(super) fn unknown_outcome(broker: &str, e: &WriterError) -> WriterError {
+    WriterError::Connection {
+        broker: broker.to_owned(),
+        detail: format!("no usable answer to a produce request: {e}"),
+    }
 }
 
 /// A connection to the first address that answers: the bootstrap list's, then `known`
@@ -613,16 +788,25 @@ struct Pending {
 fn bootstrap(
     cluster: &ClusterConnection,
     known: &[String],
+    failed: &mut Vec<String>,
     tls: Option<&SslConnector>,
     settings: &WriterSettings,
 ) -> Result<Connection, WriterError> {
     let mut last = None;
+    let mut candidates: Vec<&str> = Vec::new();
     let listed = cluster
         .bootstrap_servers
         .split(',')
         .map(str::trim)
         .filter(|a| !a.is_empty());
     for addr in listed.chain(known.iter().map(String::as_str)) {
+        if !candidates.contains(&addr) {
+            candidates.push(addr);
+        }
+    }
+    // Stable: the brokers that failed go last, the longest ago failed first among them.
+    candidates.sort_by_key(|a| failed.iter().position(|f| f == a).map_or(0, |i| i + 1));
+    for addr in candidates {
         match Connection::open(
             addr,
             cluster,
@@ -630,10 +814,17 @@ fn bootstrap(
             &settings.client_id,
             settings.request_timeout,
         ) {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                failed.retain(|f| f != addr);
+                return Ok(c);
+            }
             // Wrong credentials or TLS settings fail alike on every broker: say so at once.
             Err(e @ (WriterError::Sasl { .. } | WriterError::Tls { .. })) => return Err(e),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                failed.retain(|f| f != addr);
+                failed.push(addr.to_owned());
+                last = Some(e);
+            }
         }
     }
     Err(WriterError::Bootstrap {

@@ -1,10 +1,14 @@
 //! Batching in front of a [`WireProducer`]: the caller queues records per partition, and a
-//! thread of the sender's own writes every partition's oldest batch in one round, one
-//! request per leader.
+//! thread of the sender's own writes each partition's oldest batch, one request per leader,
+//! each leader's request on a [`Link`] of its own.
 //!
-//! - A round starts when the oldest queued record has waited `linger`, or when enough bytes
-//!   are queued for a full request. While a round is being written, the next one fills, so
+//! - A round starts when the oldest queued record of a partition free to send has waited
+//!   `linger`, or when enough bytes are queued for a full request. A partition is free when
+//!   none of its batches is out: so while a leader's request is out, the next one fills, and
 //!   under load batches grow by themselves and nothing waits for the linger.
+//! - A leader slow to answer, or frozen, holds only the partitions it leads: the others go on
+//!   in rounds of their own. The thread itself waits on no broker; metadata, too, is asked on
+//!   a link (only a new producer id, rarely needed, is asked in place).
 //! - A batch whose write failed in a way that may pass (a leader moved, a broker restarted)
 //!   is written again, the same records in the same batch, before anything after it in its
 //!   partition: ordering holds, and the broker recognises a batch it already has.
@@ -20,9 +24,12 @@ use std::time::{Duration, Instant};
 
 use crate::config::ClusterConnection;
 
+use kafka_protocol::messages::ProduceRequest;
+
 use super::batch::Records;
 use super::error::WriterError;
-use super::producer::{PartitionWrite, WireProducer, WriterSettings};
+use super::link::{Answer, Hub, Job, Link};
+use super::producer::{Dialer, Leaders, PartitionWrite, WireProducer, WriterSettings};
 
 /// How the sender batches and retries; defaults as the Java producer's where it has them.
 #[derive(Debug, Clone)]
@@ -96,19 +103,36 @@ struct State {
     /// Per topic and partition, the batches not yet taken by a round, oldest first.
     queues: HashMap<Arc<str>, HashMap<i32, PartitionQueue>>,
     queued_bytes: usize,
+    /// Of those, the bytes in partitions not held: what can go in the next round.
+    free_bytes: usize,
     /// When the oldest queued record was queued, of the partitions not held.
     oldest: Option<Instant>,
     /// Partitions whose queue waits behind a batch being written again.
     held: HashSet<(Arc<str>, i32)>,
     stop: bool,
-    /// The sender's thread ended without being asked to (a panic).
+    /// The sender's thread, or a link's, ended without being asked to (a panic).
     dead: bool,
+    /// Answers from the links, not yet taken by the sender's thread.
+    answers: Vec<Answer>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     state: Mutex<State>,
     wake: Condvar,
+}
+
+impl Hub for Inner {
+    fn post(&self, answer: Answer) {
+        self.lock().answers.push(answer);
+        self.wake.notify_all();
+    }
+
+    fn panicked(&self) {
+        self.lock().dead = true;
+        self.wake.notify_all();
+        tracing::error!("a thread of the target writer ended unexpectedly");
+    }
 }
 
 impl Inner {
@@ -221,14 +245,21 @@ impl Sender {
         batch.tags.push((tag, timestamp));
         let added = batch.records.size() - before;
         let first_at = batch.first_at;
-        let was_empty = st.queued_bytes == 0;
-        let was_short = st.queued_bytes < self.settings.batch_max_bytes;
         st.queued_bytes += added;
-        if st.oldest.is_none() && !st.held.contains(&(topic.clone(), partition)) {
-            st.oldest = Some(first_at);
+        let free = st.held.is_empty() || !st.held.contains(&(topic.clone(), partition));
+        let mut wake = false;
+        if free {
+            let was_short = st.free_bytes < self.settings.batch_max_bytes;
+            st.free_bytes += added;
+            wake = was_short && st.free_bytes >= self.settings.batch_max_bytes;
+            if st.oldest.is_none() {
+                st.oldest = Some(first_at);
+                wake = true;
+            }
         }
-        // Only on crossing: a wake-up per record would cost a system call per record.
-        if was_empty || (was_short && st.queued_bytes >= self.settings.batch_max_bytes) {
+        // Only when a round's start moves (a linger begins, or a full request's worth is
+        // ready): a wake-up per record would cost a system call per record.
+        if wake {
             self.inner.wake.notify_one();
         }
         Ok(())
@@ -289,12 +320,47 @@ struct Taken {
     batch: Batch,
 }
 
-/// The sender's thread.
+impl Taken {
+    fn key(&self) -> (Arc<str>, i32) {
+        (self.topic.clone(), self.partition)
+    }
+
+    fn write(&self) -> PartitionWrite<'_> {
+        PartitionWrite {
+            topic: &self.topic,
+            partition: self.partition,
+            records: &self.batch.records,
+        }
+    }
+}
+
+/// A produce request out on a link.
+struct InFlight {
+    leader: i32,
+    /// The producer id and epoch its batches were sealed with.
+    identity: (i64, i16),
+    batches: Vec<Taken>,
+}
+
+/// The sender's thread. It never waits on a broker itself (apart from a new producer id,
+/// which is rare): requests go out on links, and their answers come back as events.
 struct Writer {
     inner: Arc<Inner>,
     producer: WireProducer,
+    dialer: Dialer,
     settings: SenderSettings,
     deliver: Arc<dyn Deliver>,
+    /// A link per broker, by node id.
+    links: HashMap<i32, Link>,
+    /// The link that asks for metadata, once needed.
+    metadata_link: Option<Link>,
+    /// The topics of the metadata request out, if one is.
+    metadata_asked: Option<Vec<String>>,
+    /// Requests out, by token.
+    in_flight: HashMap<u64, InFlight>,
+    next_token: u64,
+    /// Batches whose partition's leader the metadata is being asked for.
+    awaiting: Vec<Taken>,
     /// Batches to write again, by partition; their partitions' queues wait behind them.
     retries: HashMap<(Arc<str>, i32), Batch>,
     retry_at: Option<Instant>,
@@ -311,9 +377,16 @@ impl Writer {
     ) -> Self {
         Self {
             inner,
+            dialer: producer.dialer(),
             producer,
             settings,
             deliver,
+            links: HashMap::new(),
+            metadata_link: None,
+            metadata_asked: None,
+            in_flight: HashMap::new(),
+            next_token: 0,
+            awaiting: Vec::new(),
             retries: HashMap::new(),
             retry_at: None,
             rounds: 0,
@@ -322,29 +395,47 @@ impl Writer {
 
     fn run(mut self) {
         let _notice = DeathNotice(self.inner.clone());
-        while let Some(round) = self.next_round() {
-            self.write(round);
+        while let Some(answers) = self.wait() {
+            for answer in answers {
+                self.on_answer(answer);
+            }
+            self.settle();
+            let round = self.take_round();
+            if !round.is_empty() {
+                self.dispatch(round, Leaders::Ask);
+                self.settle();
+            }
         }
     }
 
-    /// Waits until a round is due and takes it; `None` once stopped.
-    fn next_round(&mut self) -> Option<Vec<Taken>> {
+    /// Whether a round is due at `now`, and when the next one will be.
+    fn due(&self, st: &State, now: Instant) -> (bool, Option<Instant>) {
+        let retry_due = self.retry_at.is_some_and(|t| t <= now);
+        let linger_end = st.oldest.map(|o| o + self.settings.linger);
+        // Only bytes that can go count: partitions waiting behind a batch out fill up
+        // routinely, and must not cut every other partition's linger short.
+        let queue_due =
+            linger_end.is_some_and(|t| t <= now || st.free_bytes >= self.settings.batch_max_bytes);
+        let next = [linger_end, self.retry_at].into_iter().flatten().min();
+        (retry_due || queue_due, next)
+    }
+
+    /// Waits until links have answered or a round is due; `None` once stopped.
+    fn wait(&mut self) -> Option<Vec<Answer>> {
         let mut st = self.inner.lock();
         loop {
             if st.stop {
                 return None;
             }
-            let now = Instant::now();
-            let retry_due = self.retry_at.is_some_and(|t| t <= now);
-            let linger_end = st.oldest.map(|o| o + self.settings.linger);
-            // Bytes count only when some partition can send (`oldest` is of those).
-            let queue_due = linger_end
-                .is_some_and(|t| t <= now || st.queued_bytes >= self.settings.batch_max_bytes);
-            if retry_due || queue_due {
-                break;
+            if !st.answers.is_empty() {
+                return Some(std::mem::take(&mut st.answers));
             }
-            let until = [linger_end, self.retry_at].into_iter().flatten().min();
-            let wait = until.map_or(Duration::from_millis(100), |t| {
+            let now = Instant::now();
+            let (due, next) = self.due(&st, now);
+            if due {
+                return Some(Vec::new());
+            }
+            let wait = next.map_or(Duration::from_millis(100), |t| {
                 t.saturating_duration_since(now)
             });
             st = self
@@ -353,7 +444,37 @@ impl Writer {
                 .wait_timeout(st, wait)
                 .map_or_else(|e| e.into_inner().0, |r| r.0);
         }
+    }
+
+    /// The partitions with a batch outside their queue (out, awaiting a leader, or to be
+    /// written again): nothing after it in the partition is sent until it is written.
+    fn held(&self) -> HashSet<(Arc<str>, i32)> {
+        self.retries
+            .keys()
+            .cloned()
+            .chain(self.awaiting.iter().map(Taken::key))
+            .chain(
+                self.in_flight
+                    .values()
+                    .flat_map(|f| f.batches.iter().map(Taken::key)),
+            )
+            .collect()
+    }
+
+    fn settle(&self) {
+        let held = self.held();
+        Self::settle_queues(&mut self.inner.lock(), held);
+    }
+
+    /// Takes a round if one is due: the batches to write again, if their wait is over, and
+    /// the oldest batch of every partition not held.
+    fn take_round(&mut self) -> Vec<Taken> {
+        let held = self.held();
+        let mut st = self.inner.lock();
         let now = Instant::now();
+        if !self.due(&st, now).0 {
+            return Vec::new();
+        }
         let mut round = Vec::new();
         let mut bytes = 0;
         if self.retry_at.is_some_and(|t| t <= now) {
@@ -367,13 +488,6 @@ impl Writer {
             }
             self.retry_at = None;
         }
-        // A partition with a batch being written again (in this round or later) sends
-        // nothing after it until it is written.
-        let held: HashSet<(Arc<str>, i32)> = round
-            .iter()
-            .map(|t| (t.topic.clone(), t.partition))
-            .chain(self.retries.keys().cloned())
-            .collect();
         let mut taken_bytes = 0;
         // Where the walk starts moves each round, so that with more full batches than a
         // round takes, the same partitions do not always go first.
@@ -415,14 +529,15 @@ impl Writer {
             }
         }
         st.queued_bytes -= taken_bytes;
-        Self::settle_queues(&mut st, held);
-        Some(round)
+        st.free_bytes = st.free_bytes.saturating_sub(taken_bytes);
+        round
     }
 
     /// Records which partitions are `held` and when the oldest record of the others was
     /// queued: what the next round waits for.
     fn settle_queues(st: &mut State, held: HashSet<(Arc<str>, i32)>) {
         let mut oldest: Option<Instant> = None;
+        let mut free_bytes = 0;
         for (topic, partitions) in &st.queues {
             for (partition, queue) in partitions {
                 let Some(front) = queue.batches.front() else {
@@ -432,10 +547,223 @@ impl Writer {
                     continue;
                 }
                 oldest = Some(oldest.map_or(front.first_at, |o| o.min(front.first_at)));
+                free_bytes += queue
+                    .batches
+                    .iter()
+                    .map(|b| b.records.size())
+                    .sum::<usize>();
             }
         }
         st.oldest = oldest;
+        st.free_bytes = free_bytes;
         st.held = held;
+    }
+
+    /// Plans `round` as a request per leader and sends each on its broker's link.
+    fn dispatch(&mut self, round: Vec<Taken>, leaders: Leaders) {
+        let mut results: Vec<Option<Result<i64, WriterError>>> =
+            round.iter().map(|_| None).collect();
+        let (outgoing, awaiting) = {
+            let writes: Vec<PartitionWrite<'_>> = round.iter().map(Taken::write).collect();
+            self.producer.prepare(&writes, &mut results, leaders)
+        };
+        let mut slots: Vec<Option<Taken>> = round.into_iter().map(Some).collect();
+        for i in awaiting {
+            if let Some(t) = slots.get_mut(i).and_then(Option::take) {
+                self.awaiting.push(t);
+            }
+        }
+        for o in outgoing {
+            let batches: Vec<Taken> = o
+                .batches
+                .iter()
+                .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+                .collect();
+            self.send(o.leader, o.identity, o.request, batches);
+        }
+        for (slot, result) in slots.into_iter().zip(results) {
+            let Some(taken) = slot else {
+                continue;
+            };
+            let result = result
+                .unwrap_or_else(|| Err(partition_error(&taken, "no outcome (a bug in Strait)")));
+            self.outcome(taken, result, false);
+        }
+        self.ask_metadata();
+    }
+
+    /// Sends a request on `leader`'s link, opening the link if needed.
+    fn send(
+        &mut self,
+        leader: i32,
+        identity: (i64, i16),
+        request: ProduceRequest,
+        batches: Vec<Taken>,
+    ) {
+        self.next_token = self.next_token.wrapping_add(1);
+        let token = self.next_token;
+        let sent = self.link(leader).and_then(|link| {
+            link.send(Job::Produce { token, request })
+                .map_err(|_| WriterError::Connection {
+                    broker: link.address().unwrap_or_default().to_owned(),
+                    detail: "the broker's writer thread has ended".to_owned(),
+                })
+        });
+        match sent {
+            Ok(()) => {
+                self.in_flight.insert(
+                    token,
+                    InFlight {
+                        leader,
+                        identity,
+                        batches,
+                    },
+                );
+            }
+            Err(e) => {
+                self.links.remove(&leader);
+                let writes: Vec<PartitionWrite<'_>> = batches.iter().map(Taken::write).collect();
+                let outcomes = self.producer.complete(leader, identity, Err(e), &writes);
+                for (taken, outcome) in batches.into_iter().zip(outcomes) {
+                    self.outcome(taken, outcome, false);
+                }
+            }
+        }
+    }
+
+    /// `leader`'s link, opened (again) when there is none or the broker's address changed.
+    fn link(&mut self, leader: i32) -> Result<&Link, WriterError> {
+        let Some(address) = self.producer.broker_address(leader) else {
+            return Err(WriterError::Connection {
+                broker: format!("node {leader}"),
+                detail: "not in the cluster's metadata".to_owned(),
+            });
+        };
+        let current = self
+            .links
+            .get(&leader)
+            .is_some_and(|l| l.address() == Some(address));
+        if !current {
+            let link = Link::broker(leader, address, self.dialer.clone(), self.inner.clone())?;
+            self.links.insert(leader, link);
+        }
+        self.links
+            .get(&leader)
+            .ok_or_else(|| WriterError::Connection {
+                broker: format!("node {leader}"),
+                detail: "no link".to_owned(),
+            })
+    }
+
+    /// Asks the metadata of the topics found without leaders, unless a request is out.
+    fn ask_metadata(&mut self) {
+        if self.metadata_asked.is_some() {
+            return;
+        }
+        let topics = self.producer.wanted_topics();
+        if topics.is_empty() {
+            return;
+        }
+        if self.metadata_link.is_none() {
+            match Link::any(self.dialer.clone(), self.inner.clone()) {
+                Ok(link) => self.metadata_link = Some(link),
+                Err(e) => return self.metadata_failed(&topics, &e),
+            }
+        }
+        let job = Job::Metadata {
+            topics: topics.clone(),
+            known: self.producer.known_brokers(),
+        };
+        match self.metadata_link.as_ref().map(|l| l.send(job)) {
+            Some(Ok(())) => self.metadata_asked = Some(topics),
+            _ => {
+                self.metadata_link = None;
+                let e = WriterError::Connection {
+                    broker: "(metadata)".to_owned(),
+                    detail: "the metadata thread has ended".to_owned(),
+                };
+                self.metadata_failed(&topics, &e);
+            }
+        }
+    }
+
+    /// No metadata for `topics`: their batches are written again after the backoff.
+    fn metadata_failed(&mut self, topics: &[String], e: &WriterError) {
+        tracing::debug!(error = %e, "target writer: no metadata");
+        let (failed, rest): (Vec<Taken>, Vec<Taken>) = std::mem::take(&mut self.awaiting)
+            .into_iter()
+            .partition(|t| topics.iter().any(|n| **n == *t.topic));
+        self.awaiting = rest;
+        for taken in failed {
+            let error = partition_error(&taken, &format!("no metadata from the target: {e}"));
+            self.outcome(taken, Err(error), false);
+        }
+    }
+
+    fn on_answer(&mut self, answer: Answer) {
+        match answer {
+            Answer::Produce { token, answer } => {
+                let Some(f) = self.in_flight.remove(&token) else {
+                    return;
+                };
+                let outcomes = {
+                    let writes: Vec<PartitionWrite<'_>> =
+                        f.batches.iter().map(Taken::write).collect();
+                    self.producer
+                        .complete(f.leader, f.identity, answer, &writes)
+                };
+                for (taken, outcome) in f.batches.into_iter().zip(outcomes) {
+                    self.outcome(taken, outcome, true);
+                }
+            }
+            Answer::Metadata(answer) => {
+                let topics = self.metadata_asked.take().unwrap_or_default();
+                match answer {
+                    Ok(m) => {
+                        self.producer.apply_metadata(&m);
+                        // Batches of the topics asked go out with what the metadata says
+                        // now; others wait for the next request.
+                        let (fresh, rest): (Vec<Taken>, Vec<Taken>) =
+                            std::mem::take(&mut self.awaiting)
+                                .into_iter()
+                                .partition(|t| topics.iter().any(|n| **n == *t.topic));
+                        self.awaiting = rest;
+                        if !fresh.is_empty() {
+                            self.dispatch(fresh, Leaders::Fresh);
+                        }
+                    }
+                    Err(e) => self.metadata_failed(&topics, &e),
+                }
+                self.ask_metadata();
+            }
+        }
+    }
+
+    /// Acts on a batch's outcome: reported, kept to be written again, or reported refused.
+    /// `sent`: the batch may have reached the broker.
+    fn outcome(&mut self, taken: Taken, outcome: Result<i64, WriterError>, sent: bool) {
+        let Taken {
+            topic,
+            partition,
+            mut batch,
+        } = taken;
+        match outcome {
+            Ok(base) => self
+                .deliver
+                .delivered(&topic, partition, &batch.tags, Ok(base)),
+            Err(e)
+                if e.is_retriable()
+                    && batch.first_at.elapsed() < self.settings.delivery_timeout =>
+            {
+                tracing::debug!(error = %e, "target writer: writing the batch again");
+                batch.maybe_written |= sent;
+                self.retries.insert((topic, partition), batch);
+                if self.retry_at.is_none() {
+                    self.retry_at = Some(Instant::now() + self.settings.retry_backoff);
+                }
+            }
+            Err(e) => self.refused(&topic, partition, &batch, e),
+        }
     }
 
     /// `batch` is not written, for good: its records are reported refused.
@@ -479,49 +807,15 @@ impl Writer {
         self.deliver
             .delivered(topic, partition, &batch.tags, Err(&e));
     }
+}
 
-    fn write(&mut self, round: Vec<Taken>) {
-        if round.is_empty() {
-            return;
-        }
-        let outcomes = {
-            let writes: Vec<PartitionWrite<'_>> = round
-                .iter()
-                .map(|t| PartitionWrite {
-                    topic: &t.topic,
-                    partition: t.partition,
-                    records: &t.batch.records,
-                })
-                .collect();
-            self.producer.write(&writes)
-        };
-        for (taken, outcome) in round.into_iter().zip(outcomes) {
-            let Taken {
-                topic,
-                partition,
-                batch,
-            } = taken;
-            match outcome {
-                Ok(base) => self
-                    .deliver
-                    .delivered(&topic, partition, &batch.tags, Ok(base)),
-                Err(e)
-                    if e.is_retriable()
-                        && batch.first_at.elapsed() < self.settings.delivery_timeout =>
-                {
-                    tracing::debug!(error = %e, "target writer: writing the batch again");
-                    let mut batch = batch;
-                    batch.maybe_written = true;
-                    self.retries.insert((topic, partition), batch);
-                }
-                Err(e) => self.refused(&topic, partition, &batch, e),
-            }
-        }
-        if !self.retries.is_empty() && self.retry_at.is_none() {
-            self.retry_at = Some(Instant::now() + self.settings.retry_backoff);
-        }
-        // Partitions written again in this round send their queues from now on.
-        let held = self.retries.keys().cloned().collect();
-        Self::settle_queues(&mut self.inner.lock(), held);
+/// A retriable error for `taken`'s partition.
+fn partition_error(taken: &Taken, reason: &str) -> WriterError {
+    WriterError::Partition {
+        topic: taken.topic.to_string(),
+        partition: taken.partition,
+        reason: reason.to_owned(),
+        retriable: true,
+        code: None,
     }
 }
