@@ -8,33 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::scenario::{Flow, create_topic_with, progress_of, set_flow_key};
-use common::{Cluster, Listener, Testbed, produce_samples, repo_root, unique, wait_until};
-
-/// The producers the source cluster tracks for a topic partition (idempotent or
-/// transactional ones only), as Kafka's own `kafka-transactions describe-producers` lists them.
-fn producer_ids(tb: &Testbed, topic: &str) -> Vec<String> {
-    let out = std::process::Command::new("bash")
-        .arg(repo_root().join("testbed/kafka.sh"))
-        .args([
-            "java",
-            "org.apache.kafka.tools.TransactionsCommand",
-            "--bootstrap-server",
-        ])
-        .arg(tb.bootstrap(Cluster::Source, Listener::Plaintext))
-        .args(["describe-producers", "--topic", topic, "--partition", "0"])
-        .output()
-        .expect("run TransactionsCommand");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect()
-}
+use common::{Cluster, Testbed, produce_samples, producer_ids, unique, wait_until};
 
 #[test]
 fn offset_syncs_are_written_by_an_idempotent_producer() {
@@ -54,7 +28,7 @@ fn offset_syncs_are_written_by_an_idempotent_producer() {
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
     let syncs = format!("mm2-offset-syncs.{alias}.internal");
-    let ids = producer_ids(&tb, &syncs);
+    let ids = producer_ids(&tb, Cluster::Source, &syncs, 0);
     assert_eq!(
         ids.len(),
         1,

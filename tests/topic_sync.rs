@@ -319,3 +319,90 @@ async fn growing_a_remote_topic_twice_at_once_succeeds() {
     b.unwrap();
     assert_eq!(topic_counts(&tgt, &remote).map(|c| c.len()), Some(6));
 }
+
+/// A rebalance gives a process only some partitions, and it makes the remote topic before
+/// replicating them: the topic must still get every source partition, or the partitions other
+/// processes were given at the same moment have no remote partition to go to (their records
+/// were refused and went out of order; process_replication.rs saw it in CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_topic_made_for_some_partitions_gets_all_of_the_sources() {
+    use strait::source::topics::{ReplicatedTopic, TopicAdmin};
+    let tb = Testbed::get();
+    let (src, tgt) = (
+        tb.plaintext_config(Cluster::Source),
+        tb.plaintext_config(Cluster::Target),
+    );
+    let topic = unique("made-for-some");
+    let remote = format!("source.{topic}");
+    create_topic(&src, &topic, 6).await;
+    let flow = flow_config(&tb, &[&topic]);
+    let sc = flow.source_connector.clone().unwrap();
+    let admin = TopicAdmin::new(&src, &tgt, &sc).unwrap();
+    // Partitions 0 and 3 assigned: the highest is 3.
+    let wanted = [ReplicatedTopic {
+        source: topic.as_str().into(),
+        remote: remote.as_str().into(),
+        partitions: 4,
+    }];
+    admin.ensure_remote_topics(&wanted).await.unwrap();
+    assert_eq!(partitions_reaching(&tgt, &remote, 6), Some(6));
+}
+
+/// The partition count of `topic` once it reaches `wanted`, or the last one seen after 15 s:
+/// the metadata of a topic just created or grown may lag behind.
+fn partitions_reaching(
+    config: &rdkafka::ClientConfig,
+    topic: &str,
+    wanted: usize,
+) -> Option<usize> {
+    let mut seen = None;
+    common::wait_for(Duration::from_secs(15), || {
+        seen = topic_counts(config, topic).map(|c| c.len());
+        seen == Some(wanted)
+    });
+    seen
+}
+
+/// Another process creates the remote topic, with fewer partitions, at the moment this one
+/// does: whichever wins, the topic ends with every partition this one needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_topic_created_short_by_another_at_the_same_moment_is_grown() {
+    use rdkafka::admin::{NewTopic, TopicReplication};
+    use strait::source::topics::{ReplicatedTopic, TopicAdmin};
+    let tb = Testbed::get();
+    let (src, tgt) = (
+        tb.plaintext_config(Cluster::Source),
+        tb.plaintext_config(Cluster::Target),
+    );
+    let other: AdminClient<DefaultClientContext> = tgt.create().unwrap();
+    for round in 0..8 {
+        let topic = unique("created-short");
+        let remote = format!("source.{topic}");
+        create_topic(&src, &topic, 6).await;
+        let flow = flow_config(&tb, &[&topic]);
+        let sc = flow.source_connector.clone().unwrap();
+        let admin = TopicAdmin::new(&src, &tgt, &sc).unwrap();
+        let wanted = [ReplicatedTopic {
+            source: topic.as_str().into(),
+            remote: remote.as_str().into(),
+            partitions: 6,
+        }];
+        let short = NewTopic::new(&remote, 2, TopicReplication::Fixed(1));
+        if round % 2 == 0 {
+            let (ours, _theirs) = tokio::join!(
+                admin.ensure_remote_topics(&wanted),
+                other.create_topics([&short], &AdminOptions::new())
+            );
+            ours.unwrap();
+        } else {
+            // Just created: the broker that answers the listing may not show it yet, and the
+            // create is then refused as a duplicate.
+            other
+                .create_topics([&short], &AdminOptions::new())
+                .await
+                .unwrap();
+            admin.ensure_remote_topics(&wanted).await.unwrap();
+        }
+        assert_eq!(partitions_reaching(&tgt, &remote, 6), Some(6), "{remote}");
+    }
+}

@@ -7,11 +7,18 @@
 mod common;
 
 use common::scenario::{create_topic_with, incompressible};
-use common::{ClientKeystore, Cluster, Listener, Rec, Testbed, read_topic, sample_record, unique};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{
+    ClientKeystore, Cluster, Listener, Rec, Testbed, producer_ids, read_topic, sample_record,
+    unique, wait_until,
+};
 use strait::config::{ClusterConnection, SaslMechanism, Secret};
 use strait::kafka::writer::batch::Records;
 use strait::kafka::writer::{
-    Codec, OutRecord, PartitionWrite, WireProducer, WriterError, WriterSettings,
+    Codec, Deliver, OutRecord, PartitionWrite, Sender, SenderSettings, WireProducer, WriterError,
+    WriterSettings,
 };
 
 fn settings(codec: Codec) -> WriterSettings {
@@ -308,4 +315,112 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
         |p: usize| -> Vec<Vec<u8>> { got[p].iter().filter_map(|(_, r)| r.value.clone()).collect() };
     assert_eq!(values(0), [b"fits now".to_vec()]);
     assert_eq!(values(1), [b"small".to_vec()]);
+}
+
+/// One batch's outcome: its partition, its records' tags, and its base offset or why not.
+type Outcome = (i32, Vec<i64>, Result<i64, String>);
+
+/// Collects the sender's outcomes.
+#[derive(Default)]
+struct Outcomes(Mutex<Vec<Outcome>>);
+
+impl Deliver for Outcomes {
+    fn delivered(
+        &self,
+        _topic: &str,
+        partition: i32,
+        records: &[(i64, i64)],
+        outcome: Result<i64, &WriterError>,
+    ) {
+        let tags = records.iter().map(|r| r.0).collect();
+        self.0
+            .lock()
+            .unwrap()
+            .push((partition, tags, outcome.map_err(ToString::to_string)));
+    }
+}
+
+/// A producer that gave its sequences up (a batch's outcome was unknown) writes nothing more
+/// under its producer id: the sender asks a new one (on its metadata link, not on its own
+/// thread) before anything goes out, and the records land in order under that id alone.
+#[test]
+fn after_giving_up_its_sequences_the_sender_writes_under_a_new_producer_id() {
+    let tb = Testbed::get();
+    let target = tb.plaintext_config(Cluster::Target);
+    let topic = unique("wire-new-id");
+    create_topic_with(&target, &topic, 2, &[]);
+    let mut producer = WireProducer::connect(
+        &tb.connection(Cluster::Target, Listener::Plaintext),
+        settings(Codec::Lz4),
+    )
+    .expect("connects");
+    let (old_id, _) = producer.producer_id();
+    producer.abandon_sequences();
+    let outcomes = Arc::new(Outcomes::default());
+    let sender = Sender::with_producer(
+        producer,
+        SenderSettings {
+            writer: settings(Codec::Lz4),
+            ..SenderSettings::default()
+        },
+        outcomes.clone(),
+    )
+    .expect("starts");
+    let recs = samples(2, 300, 0);
+    let name: Arc<str> = topic.as_str().into();
+    for (p, part) in recs.iter().enumerate() {
+        for (i, r) in part.iter().enumerate() {
+            sender
+                .send(
+                    &name,
+                    i32::try_from(p).unwrap(),
+                    r.key.as_deref(),
+                    r.value.as_deref(),
+                    header_slices(r).into_iter(),
+                    r.timestamp,
+                    i64::try_from(i).unwrap(),
+                )
+                .expect("queued");
+        }
+    }
+    let reported = |p: i32| -> usize {
+        outcomes
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| o.0 == p)
+            .map(|o| o.1.len())
+            .sum()
+    };
+    wait_until(Duration::from_secs(60), "every record's outcome", || {
+        (0..2).all(|p| reported(p) == recs[p as usize].len())
+    });
+    drop(sender);
+    for (p, tags, outcome) in outcomes.0.lock().unwrap().iter() {
+        let base = outcome
+            .clone()
+            .unwrap_or_else(|e| panic!("partition {p}: {e}"));
+        assert_eq!(
+            base, tags[0],
+            "partition {p}: a batch lands where its records belong"
+        );
+    }
+    let got = read_topic(&target, &topic);
+    for (p, (got, want)) in got.iter().zip(&recs).enumerate() {
+        let got: Vec<&Rec> = got.iter().map(|(_, r)| r).collect();
+        let want: Vec<&Rec> = want.iter().collect();
+        assert_eq!(got, want, "partition {p}");
+        let ids = producer_ids(&tb, Cluster::Target, &topic, i32::try_from(p).unwrap());
+        assert_eq!(
+            ids.len(),
+            1,
+            "partition {p}: one producer wrote it: {ids:?}"
+        );
+        assert_ne!(
+            ids[0],
+            old_id.to_string(),
+            "partition {p}: written under the producer id given up"
+        );
+    }
 }

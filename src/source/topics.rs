@@ -318,14 +318,42 @@ impl TopicAdmin {
         topics: &[ReplicatedTopic],
     ) -> Result<(), SourceError> {
         let existing = Self::topics(&self.target, "target").await?;
-        for t in topics {
+        let short: Vec<&ReplicatedTopic> = topics
+            .iter()
+            .filter(|t| existing.get(&*t.remote).is_none_or(|&n| n < t.partitions))
+            .collect();
+        if short.is_empty() {
+            return Ok(());
+        }
+        // A rebalance asks only for the partitions it was given; a remote topic made from that
+        // would lack the partitions other processes were given at the same moment. Like MM2,
+        // make it as large as the source topic.
+        let on_source = Self::topics(&self.source, "source").await?;
+        for t in short {
+            let t = ReplicatedTopic {
+                partitions: on_source
+                    .get(&*t.source)
+                    .map_or(t.partitions, |&n| n.max(t.partitions)),
+                ..t.clone()
+            };
             match existing.get(&*t.remote) {
-                None => self.create_remote(t).await?,
-                Some(&n) if n < t.partitions => self.grow_remote(t, n).await?,
-                Some(_) => {}
+                None => self.create_remote(&t).await?,
+                Some(&n) => self.grow_remote(&t, n).await?,
             }
         }
         Ok(())
+    }
+
+    /// The partition count of a remote topic, waiting a few seconds for one just created
+    /// elsewhere to show in the metadata.
+    async fn remote_partitions(&self, remote: &str) -> Result<Option<i32>, SourceError> {
+        for _ in 0..25 {
+            if let Some(&n) = Self::topics(&self.target, "target").await?.get(remote) {
+                return Ok(Some(n));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(None)
     }
 
     async fn grow_remote(&self, t: &ReplicatedTopic, from: i32) -> Result<(), SourceError> {
@@ -383,7 +411,17 @@ impl TopicAdmin {
             .map_err(|e| topic_err("create", &t.remote, "target", e))?;
         for r in res {
             match r {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Ok(_) => {}
+                // Another process (or this one's topic refresh) created it at the same moment,
+                // perhaps with fewer partitions than this one needs: records for a partition
+                // the target lacks are refused, and the partition stalls until a retry.
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                    if let Some(n) = self.remote_partitions(&t.remote).await?
+                        && n < t.partitions
+                    {
+                        self.grow_remote(t, n).await?;
+                    }
+                }
                 Err((_, e)) => return Err(topic_err("create", &t.remote, "target", e)),
             }
         }

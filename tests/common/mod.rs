@@ -996,3 +996,30 @@ pub fn metric_value(metrics: &str, name_and_labels: &str) -> Option<f64> {
         rest.strip_prefix(' ')?.trim().parse().ok()
     })
 }
+
+/// The producers `cluster` tracks for a topic partition (idempotent or transactional ones
+/// only), as Kafka's own `kafka-transactions describe-producers` lists them.
+pub fn producer_ids(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32) -> Vec<String> {
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("testbed/kafka.sh"))
+        .args([
+            "java",
+            "org.apache.kafka.tools.TransactionsCommand",
+            "--bootstrap-server",
+        ])
+        .arg(tb.bootstrap(cluster, Listener::Plaintext))
+        .args(["describe-producers", "--topic", topic, "--partition"])
+        .arg(partition.to_string())
+        .output()
+        .expect("run TransactionsCommand");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}

@@ -1,6 +1,6 @@
 //! Links: a thread per broker that sends that broker's requests and waits for its answers,
 //! so that a broker slow to answer, or frozen, holds only the partitions it leads. One more
-//! link, not bound to a broker, asks the cluster's metadata.
+//! link, not bound to a broker, asks the cluster's metadata and new producer ids.
 //!
 //! A link takes one request at a time: a broker answers a connection's requests one at a
 //! time anyway, and the [`Sender`](super::Sender) keeps at most one batch per partition out,
@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use kafka_protocol::messages::{MetadataResponse, ProduceRequest, ProduceResponse};
 
 use super::connection::Connection;
+use super::connection::Request;
 use super::error::WriterError;
-use super::producer::{Dialer, WireProducer, unknown_outcome};
+use super::producer::{Dialer, WireProducer, producer_id_of, producer_id_request, unknown_outcome};
 
 /// Work for a link.
 #[derive(Debug)]
@@ -33,6 +34,11 @@ pub enum Job {
         /// Brokers known from earlier metadata, tried after the bootstrap list.
         known: Vec<String>,
     },
+    /// Ask any broker for a new producer id; answered as [`Answer::ProducerId`].
+    ProducerId {
+        /// Brokers known from earlier metadata, tried after the bootstrap list.
+        known: Vec<String>,
+    },
 }
 
 /// What a link answers.
@@ -47,6 +53,8 @@ pub enum Answer {
     },
     /// The metadata asked for, or why there is none.
     Metadata(Result<MetadataResponse, WriterError>),
+    /// A new producer id and epoch, or why there is none.
+    ProducerId(Result<(i64, i16), WriterError>),
 }
 
 /// Where links' answers go.
@@ -161,6 +169,7 @@ impl Worker {
                     answer: self.produce(&request),
                 },
                 Job::Metadata { topics, known } => Answer::Metadata(self.metadata(&topics, &known)),
+                Job::ProducerId { known } => Answer::ProducerId(self.producer_id(&known)),
             };
             let broken = match &answer {
                 Answer::Produce {
@@ -193,6 +202,7 @@ impl Worker {
                     answer: Err(error),
                 },
                 Job::Metadata { .. } => Answer::Metadata(Err(error)),
+                Job::ProducerId { .. } => Answer::ProducerId(Err(error)),
             };
             self.hub.post(answer);
         }
@@ -237,6 +247,39 @@ impl Worker {
         topics: &[String],
         known: &[String],
     ) -> Result<MetadataResponse, WriterError> {
+        self.call_any(&WireProducer::metadata_request(topics), known)
+    }
+
+    /// Asks for a new producer id until a broker gives one, one refuses for good, or a
+    /// request timeout has passed.
+    fn producer_id(&mut self, known: &[String]) -> Result<(i64, i16), WriterError> {
+        let give_up = Instant::now() + self.dialer.request_timeout();
+        loop {
+            let error = match self.call_any(&producer_id_request(), known) {
+                Ok(r) => {
+                    let broker = self.conn.as_ref().map_or("", Connection::broker);
+                    match producer_id_of(broker, &r) {
+                        Ok(id) => return Ok(id),
+                        Err((e, false)) => return Err(e),
+                        Err((e, true)) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            if Instant::now() > give_up {
+                return Err(error);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `request` to the broker this link is connected to, or to any that answers; a broker
+    /// that fails is tried last next time.
+    fn call_any<R: Request>(
+        &mut self,
+        request: &R,
+        known: &[String],
+    ) -> Result<R::Response, WriterError> {
         let conn = match &mut self.conn {
             Some(c) => c,
             None => {
@@ -244,7 +287,7 @@ impl Worker {
                 self.conn.insert(opened?)
             }
         };
-        let answer = conn.call(&WireProducer::metadata_request(topics));
+        let answer = conn.call(request);
         if answer.is_err() {
             let broker = conn.broker().to_owned();
             if !self.failed.contains(&broker) {

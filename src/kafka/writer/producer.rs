@@ -15,7 +15,8 @@ use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, TopicName,
+    InitProducerIdResponse, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use openssl::ssl::SslConnector;
@@ -196,20 +197,17 @@ impl WireProducer {
     ) -> (Vec<Outgoing>, Vec<usize>) {
         let mut awaiting = Vec::new();
         if self.stale_id {
-            if let Err(e) = self.init_producer_id() {
-                let reason = format!("a new producer id is needed: {e}");
-                for (i, w) in writes.iter().enumerate() {
-                    results[i] = Some(Err(partition_error(w, reason.clone(), e.is_retriable())));
+            match self.init_producer_id() {
+                Ok(()) => self.apply_producer_id(self.producer_id, self.epoch),
+                Err(e) => {
+                    let reason = format!("a new producer id is needed: {e}");
+                    for (i, w) in writes.iter().enumerate() {
+                        results[i] =
+                            Some(Err(partition_error(w, reason.clone(), e.is_retriable())));
+                    }
+                    return (Vec::new(), awaiting);
                 }
-                return (Vec::new(), awaiting);
             }
-            tracing::info!(
-                producer_id = self.producer_id,
-                epoch = self.epoch,
-                "target writer: new producer id, sequences start again"
-            );
-            self.sequences.clear();
-            self.stale_id = false;
         }
         let leader_of = |p: &Self, w: &PartitionWrite<'_>| {
             p.leaders.get(&(w.topic.to_owned(), w.partition)).copied()
@@ -668,34 +666,70 @@ impl WireProducer {
     }
 
     fn init_producer_id(&mut self) -> Result<(), WriterError> {
-        let request = InitProducerIdRequest::default()
-            .with_transactional_id(None)
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id((-1).into())
-            .with_producer_epoch(-1);
         let give_up = Instant::now() + self.settings.request_timeout;
         loop {
-            let r = self.bootstrap_call(&request)?;
-            let Some(error) = ResponseError::try_from_code(r.error_code) else {
-                self.producer_id = r.producer_id.0;
-                self.epoch = r.producer_epoch;
-                return Ok(());
-            };
-            if !error.is_retriable() || Instant::now() > give_up {
-                let hint = if error == ResponseError::ClusterAuthorizationFailed {
-                    " (the principal needs IdempotentWrite on the cluster)"
-                } else {
-                    ""
-                };
-                return Err(WriterError::Protocol {
-                    broker: self.bootstrap.broker().to_owned(),
-                    api: "InitProducerId",
-                    detail: format!("{error} (error code {}){hint}", r.error_code),
-                });
+            let r = self.bootstrap_call(&producer_id_request())?;
+            match producer_id_of(self.bootstrap.broker(), &r) {
+                Ok((id, epoch)) => {
+                    self.producer_id = id;
+                    self.epoch = epoch;
+                    return Ok(());
+                }
+                Err((e, retriable)) if !retriable || Instant::now() > give_up => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Whether batches must wait for a new producer id before they are planned: sequences
+    /// were given up on, and the broker would take the next ones as out of order.
+    pub fn needs_new_id(&self) -> bool {
+        self.stale_id
+    }
+
+    /// Takes the new producer id asked for because of [`WireProducer::needs_new_id`]; every
+    /// partition's sequence starts again at 0.
+    pub fn apply_producer_id(&mut self, id: i64, epoch: i16) {
+        self.producer_id = id;
+        self.epoch = epoch;
+        tracing::info!(
+            producer_id = id,
+            epoch,
+            "target writer: new producer id, sequences start again"
+        );
+        self.sequences.clear();
+        self.stale_id = false;
+    }
+}
+
+/// An idempotent, non-transactional producer's `InitProducerId` request.
+pub(super) fn producer_id_request() -> InitProducerIdRequest {
+    InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(60_000)
+        .with_producer_id((-1).into())
+        .with_producer_epoch(-1)
+}
+
+/// The producer id and epoch `broker` gave, or why not and whether asking again may work.
+pub(super) fn producer_id_of(
+    broker: &str,
+    r: &InitProducerIdResponse,
+) -> Result<(i64, i16), (WriterError, bool)> {
+    let Some(error) = ResponseError::try_from_code(r.error_code) else {
+        return Ok((r.producer_id.0, r.producer_epoch));
+    };
+    let hint = if error == ResponseError::ClusterAuthorizationFailed {
+        " (the principal needs IdempotentWrite on the cluster)"
+    } else {
+        ""
+    };
+    let e = WriterError::Protocol {
+        broker: broker.to_owned(),
+        api: "InitProducerId",
+        detail: format!("{error} (error code {}){hint}", r.error_code),
+    };
+    Err((e, error.is_retriable()))
 }
 
 /// How [`WireProducer::prepare`] treats a partition whose leader is not known.

@@ -7,8 +7,8 @@
 //!   none of its batches is out: so while a leader's request is out, the next one fills, and
 //!   under load batches grow by themselves and nothing waits for the linger.
 //! - A leader slow to answer, or frozen, holds only the partitions it leads: the others go on
-//!   in rounds of their own. The thread itself waits on no broker; metadata, too, is asked on
-//!   a link (only a new producer id, rarely needed, is asked in place).
+//!   in rounds of their own. The thread itself waits on no broker; metadata and new producer
+//!   ids, too, are asked on a link.
 //! - A batch whose write failed in a way that may pass (a leader moved, a broker restarted)
 //!   is written again, the same records in the same batch, before anything after it in its
 //!   partition: ordering holds, and the broker recognises a batch it already has.
@@ -171,6 +171,15 @@ impl Sender {
             codec = settings.writer.codec.name(), linger = ?settings.linger,
             "target writer (strait.target.writer=wire) connected"
         );
+        Self::with_producer(producer, settings, deliver)
+    }
+
+    /// Starts the sender's thread with a producer already connected.
+    pub fn with_producer(
+        producer: WireProducer,
+        settings: SenderSettings,
+        deliver: Arc<dyn Deliver>,
+    ) -> Result<Self, WriterError> {
         let inner = Arc::new(Inner::default());
         let thread = {
             let (inner, settings) = (inner.clone(), settings.clone());
@@ -178,7 +187,7 @@ impl Sender {
                 .name("strait-writer".to_owned())
                 .spawn(move || Writer::new(inner, producer, settings, deliver).run())
                 .map_err(|e| WriterError::Connection {
-                    broker: cluster.bootstrap_servers.clone(),
+                    broker: "(writer)".to_owned(),
                     detail: format!("cannot start the writer thread: {e}"),
                 })?
         };
@@ -342,8 +351,8 @@ struct InFlight {
     batches: Vec<Taken>,
 }
 
-/// The sender's thread. It never waits on a broker itself (apart from a new producer id,
-/// which is rare): requests go out on links, and their answers come back as events.
+/// The sender's thread. It never waits on a broker itself: requests go out on links, and
+/// their answers come back as events.
 struct Writer {
     inner: Arc<Inner>,
     producer: WireProducer,
@@ -356,6 +365,10 @@ struct Writer {
     metadata_link: Option<Link>,
     /// The topics of the metadata request out, if one is.
     metadata_asked: Option<Vec<String>>,
+    /// Whether a new producer id is being asked for.
+    id_asked: bool,
+    /// Batches waiting for the new producer id.
+    awaiting_id: Vec<Taken>,
     /// Requests out, by token.
     in_flight: HashMap<u64, InFlight>,
     next_token: u64,
@@ -384,6 +397,8 @@ impl Writer {
             links: HashMap::new(),
             metadata_link: None,
             metadata_asked: None,
+            id_asked: false,
+            awaiting_id: Vec::new(),
             in_flight: HashMap::new(),
             next_token: 0,
             awaiting: Vec::new(),
@@ -453,6 +468,7 @@ impl Writer {
             .keys()
             .cloned()
             .chain(self.awaiting.iter().map(Taken::key))
+            .chain(self.awaiting_id.iter().map(Taken::key))
             .chain(
                 self.in_flight
                     .values()
@@ -561,6 +577,13 @@ impl Writer {
 
     /// Plans `round` as a request per leader and sends each on its broker's link.
     fn dispatch(&mut self, round: Vec<Taken>, leaders: Leaders) {
+        if self.producer.needs_new_id() {
+            // Asked for on the metadata link: the broker that answers may be slow or frozen,
+            // and every partition would wait for it here.
+            self.awaiting_id.extend(round);
+            self.ask_producer_id();
+            return;
+        }
         let mut results: Vec<Option<Result<i64, WriterError>>> =
             round.iter().map(|_| None).collect();
         let (outgoing, awaiting) = {
@@ -664,26 +687,60 @@ impl Writer {
         if topics.is_empty() {
             return;
         }
-        if self.metadata_link.is_none() {
-            match Link::any(self.dialer.clone(), self.inner.clone()) {
-                Ok(link) => self.metadata_link = Some(link),
-                Err(e) => return self.metadata_failed(&topics, &e),
-            }
-        }
         let job = Job::Metadata {
             topics: topics.clone(),
             known: self.producer.known_brokers(),
         };
-        match self.metadata_link.as_ref().map(|l| l.send(job)) {
-            Some(Ok(())) => self.metadata_asked = Some(topics),
-            _ => {
-                self.metadata_link = None;
-                let e = WriterError::Connection {
-                    broker: "(metadata)".to_owned(),
-                    detail: "the metadata thread has ended".to_owned(),
-                };
-                self.metadata_failed(&topics, &e);
+        match self.queue_on_metadata_link(job) {
+            Ok(()) => self.metadata_asked = Some(topics),
+            Err(e) => self.metadata_failed(&topics, &e),
+        }
+    }
+
+    /// Asks for a new producer id, unless a request is out.
+    fn ask_producer_id(&mut self) {
+        if self.id_asked {
+            return;
+        }
+        let job = Job::ProducerId {
+            known: self.producer.known_brokers(),
+        };
+        match self.queue_on_metadata_link(job) {
+            Ok(()) => self.id_asked = true,
+            Err(e) => self.producer_id_failed(&e),
+        }
+    }
+
+    /// Queues `job` on the metadata link, opening it if needed.
+    fn queue_on_metadata_link(&mut self, job: Job) -> Result<(), WriterError> {
+        let link = match &self.metadata_link {
+            Some(link) => link,
+            None => self
+                .metadata_link
+                .insert(Link::any(self.dialer.clone(), self.inner.clone())?),
+        };
+        link.send(job).map_err(|_| {
+            self.metadata_link = None;
+            WriterError::Connection {
+                broker: "(metadata)".to_owned(),
+                detail: "the metadata thread has ended".to_owned(),
             }
+        })
+    }
+
+    /// No new producer id: the batches waiting for it are written again after the backoff
+    /// (or refused, if the broker refused for good).
+    fn producer_id_failed(&mut self, e: &WriterError) {
+        tracing::debug!(error = %e, "target writer: no new producer id");
+        for taken in std::mem::take(&mut self.awaiting_id) {
+            let error = WriterError::Partition {
+                topic: taken.topic.to_string(),
+                partition: taken.partition,
+                reason: format!("a new producer id is needed: {e}"),
+                retriable: e.is_retriable(),
+                code: None,
+            };
+            self.outcome(taken, Err(error), false);
         }
     }
 
@@ -735,6 +792,19 @@ impl Writer {
                     Err(e) => self.metadata_failed(&topics, &e),
                 }
                 self.ask_metadata();
+            }
+            Answer::ProducerId(answer) => {
+                self.id_asked = false;
+                match answer {
+                    Ok((id, epoch)) => {
+                        self.producer.apply_producer_id(id, epoch);
+                        let waiting = std::mem::take(&mut self.awaiting_id);
+                        if !waiting.is_empty() {
+                            self.dispatch(waiting, Leaders::Ask);
+                        }
+                    }
+                    Err(e) => self.producer_id_failed(&e),
+                }
             }
         }
     }

@@ -137,7 +137,12 @@ pub(super) fn replicate(
         );
         let unknown_for_long =
             code == RDKafkaErrorCode::UnknownPartition && waited > UNKNOWN_PARTITION_LIMIT;
-        if !passes || unknown_for_long {
+        // Earlier records of this partition still unreported were queued before the producer
+        // knew the topic, and fail with this same error once it learns the partition count:
+        // this one, sent after waiting for the partition, would land before them.
+        let behind_refused =
+            code == RDKafkaErrorCode::UnknownPartition && earlier_unreported(shared, slot);
+        if !passes || unknown_for_long || behind_refused {
             // Refused for good (unknown topic, record too large, ...): the same as a refusal
             // by the target.
             refuse(shared, slot, offset, delivery::explain_refusal(&e, msg));
@@ -168,6 +173,13 @@ pub(super) fn replicate(
 fn refuse(shared: &Shared, slot: SlotId, offset: i64, reason: String) {
     lock(&shared.tracker).on_delivery(slot, offset, Err(reason));
     shared.status.rejected(slot);
+}
+
+/// Whether records sent before the last one of slot `slot` still wait for their reports.
+fn earlier_unreported(shared: &Shared, slot: SlotId) -> bool {
+    lock(&shared.tracker)
+        .slot(slot)
+        .is_some_and(|s| s.unreported() > 1)
 }
 
 /// Whether `offset` is the refused record a retry of its partition is about to resend.
