@@ -102,9 +102,15 @@ impl Scenario {
         });
         assert!(
             done,
-            "{}: progress never covered the source (ends {ends:?}, progress {:?}); logs (newest first):\n{}",
+            "{}: progress never covered the source (ends {ends:?}, progress {:?}); what each \
+             process says of the topic's partitions:\n{}\nlogs (newest first):\n{}",
             self.name,
             self.progress(),
+            processes
+                .iter()
+                .map(|p| partitions_said(p, &self.topic))
+                .collect::<Vec<_>>()
+                .join("\n----\n"),
             logs()
         );
         for mut p in processes {
@@ -178,6 +184,33 @@ impl Scenario {
             .map(|((_, p), o)| (p, o))
             .collect()
     }
+}
+
+/// The `/status` entries of `topic`'s partitions, from a process that may have exited.
+fn partitions_said(p: &StraitProcess, topic: &str) -> String {
+    let Some(addr) = p
+        .log_text()
+        .lines()
+        .find_map(|l| Some(l.split_once("HTTP listener up addr=")?.1.trim().to_owned()))
+    else {
+        return "no HTTP listener".to_owned();
+    };
+    if std::net::TcpStream::connect(&addr).is_err() {
+        return format!("{addr}: not answering (exited?)");
+    }
+    let (_, body) = common::http_get(&addr, "/status");
+    let Ok(status) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return body;
+    };
+    status["flows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["partitions"].as_array().into_iter().flatten())
+        .filter(|e| e["topic"] == topic)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Runs `fault` mid-stream with one Strait process.
@@ -278,6 +311,49 @@ fn target_broker_frozen_past_the_request_timeout() {
 #[test]
 fn wire_writer_target_broker_frozen_past_the_request_timeout() {
     target_broker_frozen("wire-target-broker-sigstop", &[WIRE_WRITER]);
+}
+
+/// Commits of the transactions whose records the frozen broker leads (or whose coordinator it
+/// is) outlast their timeout, and so do aborts while it stays frozen: librdkafka goes on with
+/// them in the background, and the flow must wait them out, neither stopping nor taking a
+/// commit still under way for failed. Partitions of live leaders are not watched here: a
+/// transaction's commit holds every partition's reading until it ends (docs/exactly-once.md).
+#[test]
+fn exactly_once_target_broker_frozen_past_the_request_timeout() {
+    let Some(s) = Scenario::start("eos-target-broker-sigstop", &[EXACTLY_ONCE]) else {
+        return;
+    };
+    let remote = s.remote.clone();
+    let t = with_one_process(s, |s| freeze_leader(s, Cluster::Target, &remote));
+    assert_eq!(t.duplicates, 0, "duplicates with exactly-once");
+}
+
+/// Every target broker frozen for longer than a commit may take (30 s): commits time out with
+/// their records unacknowledged, and the aborts after them too. librdkafka goes on with each in
+/// the background; the flow must call it again until it ends, never take a commit still under
+/// way for failed (aborting it then is refused) nor stop.
+#[test]
+fn exactly_once_target_cluster_frozen_past_the_commit_timeout() {
+    let Some(s) = Scenario::start("eos-target-cluster-sigstop", &[EXACTLY_ONCE]) else {
+        return;
+    };
+    let p = s.process("strait");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    let frozen = Frozen::new(Cluster::Target, &[1, 2, 3]);
+    std::thread::sleep(Duration::from_secs(45));
+    drop(frozen);
+    std::thread::sleep(Duration::from_secs(8));
+    let log = p.log_text();
+    let name = s.name;
+    let t = s.finish(vec![p]);
+    assert_eq!(t.duplicates, 0, "duplicates with exactly-once");
+    // Which way each run went, for the table's reader: timing decides.
+    println!(
+        "[{name}] calls waited for again: {}, producers replaced: {}",
+        log.matches("waiting for it again").count(),
+        log.matches("replacing it and reading").count()
+    );
 }
 
 fn target_broker_frozen(name: &'static str, extra: &[(&str, &str)]) {

@@ -140,6 +140,8 @@ struct Shared {
     producer_fatal: Arc<AtomicBool>,
     /// When stopping must be done by, once a stop was asked for.
     stop_by: std::sync::OnceLock<Instant>,
+    /// Set when a stop is asked for, before the loop sees it.
+    stop: Arc<AtomicBool>,
     status: Arc<FlowStatus>,
 }
 
@@ -155,6 +157,11 @@ impl Shared {
     /// When stopping must be done by, once a stop was asked for.
     fn stopping_deadline(&self) -> Option<Instant> {
         self.stop_by.get().copied()
+    }
+
+    /// Whether a stop was asked for (the loop may not have seen it yet).
+    fn stop_asked(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
     }
 
     /// Runs `f` with the producer that carries partition slot `slot`; `None` when the slot has
@@ -180,9 +187,6 @@ impl Shared {
         }
         if !self.producer_fatal.load(Ordering::Acquire) {
             return None;
-        }
-        if let Some(t) = &self.txns {
-            return t.fatal_error();
         }
         let (code, detail) = self.lanes.iter().find_map(|l| l.client().fatal_error())?;
         Some(SourceError::ProducerFatal {
@@ -282,6 +286,7 @@ pub fn run(
         fatal: Mutex::new(None),
         producer_fatal,
         stop_by: std::sync::OnceLock::new(),
+        stop: stop.clone(),
         status,
     });
     let mut consumer_config = consumer_config.clone();
@@ -310,7 +315,15 @@ pub fn run(
         if let Some(e) = shared.fatal.lock().ok().and_then(|mut f| f.take()) {
             break Err(e);
         }
-        if let Some(e) = shared.producer_fatal_error() {
+        if let Some(txns) = &shared.txns {
+            // Exactly-once: a partition's producer that failed for good is replaced where a
+            // new one starts clean; the flag only says that one did.
+            if shared.producer_fatal.swap(false, Ordering::AcqRel)
+                && let Err(e) = txns.renew_failed(&consumer)
+            {
+                break Err(e);
+            }
+        } else if let Some(e) = shared.producer_fatal_error() {
             break Err(e);
         }
         if topics.has_changed().unwrap_or(false) {

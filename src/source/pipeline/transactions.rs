@@ -42,6 +42,10 @@ pub(super) const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long fencing earlier owners may take when partitions are assigned.
 const FENCE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A partition's producer replaced less than this long ago that fails for good again stops
+/// the flow: the cause is not passing.
+const RENEW_AGAIN_AFTER: Duration = Duration::from_secs(60);
+
 /// How long an abort waits for the producer to hand back the reports of the records it purged,
 /// so that none of them is taken for a record of the next transaction.
 const PURGED_REPORTS_WAIT: Duration = Duration::from_secs(10);
@@ -79,6 +83,8 @@ struct Open {
     id: String,
     producer: ThreadedProducer<ReplicationProducerContext>,
     began: Instant,
+    /// When this producer replaced one that librdkafka gave up on.
+    renewed_at: Option<Instant>,
 }
 
 /// Which transactions [`Transactions::settle`] ends.
@@ -233,8 +239,91 @@ impl Transactions {
                 id: fenced.id,
                 producer: fenced.producer,
                 began: Instant::now(),
+                renewed_at: None,
             },
         );
+        Ok(())
+    }
+
+    /// Replaces the producers librdkafka gave up on for a reason a new producer does not share
+    /// (its sequence numbers out of step with a broker after requests timed out, say): see
+    /// [`Self::renew`]. A producer fenced off by another owner, or refused by the target's
+    /// ACLs, stops the flow instead, as does one failing again soon after being replaced.
+    pub(super) fn renew_failed<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), SourceError> {
+        let failed: Vec<(SlotId, RDKafkaErrorCode, String)> = self
+            .open()
+            .iter()
+            .filter_map(|(slot, o)| {
+                let (code, detail) = o.producer.client().fatal_error()?;
+                Some((*slot, code, detail))
+            })
+            .collect();
+        for (slot, code, detail) in failed {
+            self.renew(consumer, slot, code, &detail)?;
+        }
+        Ok(())
+    }
+
+    /// What a restart of the process would do, for one partition: the producer that failed
+    /// for good is dropped, a new one with the same transactional id fences it (the
+    /// coordinator aborts its open transaction), and the partition is read again from its
+    /// committed progress.
+    fn renew<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        slot: SlotId,
+        code: RDKafkaErrorCode,
+        detail: &str,
+    ) -> Result<(), SourceError> {
+        let (topic, partition, id, renewed_at) = match self.open().get(&slot) {
+            Some(o) => (o.topic.clone(), o.partition, o.id.clone(), o.renewed_at),
+            None => return Ok(()),
+        };
+        let unrecoverable = renewed_at.is_some_and(|at| at.elapsed() < RENEW_AGAIN_AFTER);
+        if unrecoverable || !renewable(code) {
+            return Err(SourceError::Transaction {
+                transactional_id: id,
+                detail: explain(code, detail),
+            });
+        }
+        tracing::warn!(
+            %topic, partition, transactional_id = %id, error = %detail,
+            "the partition's producer failed for good; replacing it and reading the partition \
+             again from its committed progress"
+        );
+        // Dropping joins the producer's thread: no report of it comes after the reset below.
+        // Outside the lock, which sending records takes.
+        let old = self.open().remove(&slot);
+        drop(old);
+        let from = lock(&self.tracker).on_abort(slot);
+        self.status.transaction_ended(slot, None);
+        let fenced = self.fence_one(&topic, partition)?;
+        self.begin(slot, fenced)?;
+        if let Some(o) = self.open().get_mut(&slot) {
+            o.renewed_at = Some(Instant::now());
+        }
+        let blocked = lock(&self.tracker)
+            .slot(slot)
+            .is_some_and(|s| s.blocked.is_some());
+        // A blocked partition's retry seeks by itself.
+        if !blocked && let Some(from) = from {
+            consumer
+                .seek(
+                    &topic,
+                    partition,
+                    Offset::Offset(from),
+                    Duration::from_secs(10),
+                )
+                .map_err(|e| SourceError::Transaction {
+                    transactional_id: id.clone(),
+                    detail: format!(
+                        "its producer was replaced, and seeking back to offset {from} failed: {e}"
+                    ),
+                })?;
+        }
         Ok(())
     }
 
@@ -245,17 +334,6 @@ impl Transactions {
         f: impl FnOnce(&ThreadedProducer<ReplicationProducerContext>) -> R,
     ) -> Option<R> {
         self.open().get(&slot).map(|o| f(&o.producer))
-    }
-
-    /// The first fatal error of any partition's producer (fenced, most often).
-    pub(super) fn fatal_error(&self) -> Option<SourceError> {
-        self.open().values().find_map(|o| {
-            let (code, detail) = o.producer.client().fatal_error()?;
-            Some(SourceError::Transaction {
-                transactional_id: o.id.clone(),
-                detail: explain(code, &detail),
-            })
-        })
     }
 
     /// Ends the chosen transactions that hold records: each commits with its progress, or is
@@ -316,12 +394,22 @@ impl Transactions {
         if work.is_empty() {
             return Ok(());
         }
+        // A commit or abort that outlasts `timeout` goes on in librdkafka's background and is
+        // waited for again. Going on with the flow (`reopen`) it may take until the broker
+        // would have timed the transaction out itself; a hand-over or a stop keeps to its own
+        // time.
+        let until = Instant::now()
+            + if reopen {
+                timeout + self.settings.transaction_timeout
+            } else {
+                timeout
+            };
         let ended: Vec<(SlotId, Handle, Ended)> = std::thread::scope(|scope| {
             let handles: Vec<_> = work
                 .into_iter()
                 .map(|(slot, job, h)| {
                     scope.spawn(move || {
-                        let ended = self.end(shared, &h, job, timeout, reopen);
+                        let ended = self.end(shared, &h, job, (timeout, until), reopen);
                         (slot, h, ended)
                     })
                 })
@@ -331,6 +419,7 @@ impl Transactions {
 
         let mut committed = TopicPartitionList::new();
         let mut failure = None;
+        let mut renew = Vec::new();
         let now = Instant::now();
         for (slot, h, ended) in ended {
             match ended {
@@ -375,12 +464,27 @@ impl Transactions {
                         });
                     }
                 }
+                // Going on, a producer librdkafka gave up on is replaced below.
+                Ended::Failed(_) if reopen && h.producer.client().fatal_error().is_some() => {
+                    renew.push(slot);
+                }
                 Ended::Failed(e) => {
                     failure.get_or_insert(e);
                 }
             }
             if let Some(o) = self.open().get_mut(&slot) {
                 o.began = now;
+            }
+        }
+        for slot in renew {
+            let fatal = self
+                .open()
+                .get(&slot)
+                .and_then(|o| o.producer.client().fatal_error());
+            if let Some((code, detail)) = fatal
+                && let Err(e) = self.renew(consumer, slot, code, &detail)
+            {
+                failure.get_or_insert(e);
             }
         }
         if committed.count() > 0 {
@@ -397,15 +501,28 @@ impl Transactions {
     }
 
     /// Commits (with the progress record) or aborts one transaction, then begins the next when
-    /// `reopen`.
-    fn end(&self, shared: &Shared, h: &Handle, job: Job, timeout: Duration, reopen: bool) -> Ended {
+    /// `reopen`. Each call to librdkafka waits up to the first of `time`, and calls that time
+    /// out are made again until its second.
+    fn end(
+        &self,
+        shared: &Shared,
+        h: &Handle,
+        job: Job,
+        time: (Duration, Instant),
+        reopen: bool,
+    ) -> Ended {
         let ended = match job {
-            Job::Commit(last) => match self.commit(shared, h, last, timeout) {
+            Job::Commit(last) => match self.commit(shared, h, last, time) {
                 Ok(()) => Ended::Committed(last),
-                Err(e) if is_fatal(&e) => Ended::Failed(transaction_error(&h.id, "committing", &e)),
-                Err(e) => self.abort(h, format!("commit failed: {e}"), timeout),
+                // Still under way (librdkafka refuses an abort until it ends), or over for good:
+                // either way this producer cannot go on, and the partition's next owner fences
+                // it and aborts what is left.
+                Err(e) if is_fatal(&e) || is_retriable(&e) => {
+                    Ended::Failed(transaction_error(&h.id, "committing", &e))
+                }
+                Err(e) => self.abort(shared, h, format!("commit failed: {e}"), time),
             },
-            Job::Abort(reason) => self.abort(h, reason, timeout),
+            Job::Abort(reason) => self.abort(shared, h, reason, time),
         };
         if reopen
             && !matches!(ended, Ended::Failed(_))
@@ -421,7 +538,7 @@ impl Transactions {
         shared: &Shared,
         h: &Handle,
         last: i64,
-        timeout: Duration,
+        time: (Duration, Instant),
     ) -> Result<(), KafkaError> {
         let (key, value, at) = shared.progress.record_of(&h.topic, h.partition, last);
         // Its delivery report names the offsets topic, which no slot writes to: the tracker
@@ -431,11 +548,21 @@ impl Transactions {
             .payload(&value)
             .partition(at);
         h.producer.send(record).map_err(|(e, _)| e)?;
-        h.producer.commit_transaction(timeout)
+        until_done(shared, h, "committing", time, |t| {
+            h.producer.commit_transaction(t)
+        })
     }
 
-    fn abort(&self, h: &Handle, reason: String, timeout: Duration) -> Ended {
-        if let Err(e) = h.producer.abort_transaction(timeout) {
+    fn abort(
+        &self,
+        shared: &Shared,
+        h: &Handle,
+        reason: String,
+        time: (Duration, Instant),
+    ) -> Ended {
+        if let Err(e) = until_done(shared, h, "aborting", time, |t| {
+            h.producer.abort_transaction(t)
+        }) {
             return Ended::Failed(transaction_error(&h.id, "aborting", &e));
         }
         // Reports of purged records are served on the producer's thread; wait for them, so
@@ -479,10 +606,67 @@ struct Handle {
     producer: ThreadedProducer<ReplicationProducerContext>,
 }
 
+/// Whether a producer's fatal error is its own, so that a new producer with the same
+/// transactional id starts clean: not when another process fenced it off (the partition is
+/// that process's now), nor when the target refuses this id or these transactions.
+fn renewable(code: RDKafkaErrorCode) -> bool {
+    !matches!(
+        code,
+        RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::Fenced
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed
+            | RDKafkaErrorCode::InvalidTransactionTimeout
+            | RDKafkaErrorCode::UnsupportedVersion
+            | RDKafkaErrorCode::UnsupportedForMessageFormat
+    )
+}
+
 fn is_fatal(e: &KafkaError) -> bool {
     match e {
         KafkaError::Transaction(t) => t.is_fatal(),
         _ => false,
+    }
+}
+
+/// Whether librdkafka goes on with the call in the background, to be called again: a commit
+/// or an abort that timed out waiting for its records' acknowledgements or the coordinator.
+fn is_retriable(e: &KafkaError) -> bool {
+    match e {
+        KafkaError::Transaction(t) => t.is_retriable(),
+        _ => false,
+    }
+}
+
+/// Calls `call` (a commit or an abort, given how long it may wait) again while it times out
+/// and `time`'s deadline, or a stop's if sooner, is not reached: librdkafka resumes the same
+/// commit or abort where it was, and calling anything else meanwhile is refused. A stop asked
+/// for while the flow goes on ends the waiting: stopping has a time of its own to keep.
+fn until_done(
+    shared: &Shared,
+    h: &Handle,
+    doing: &str,
+    (timeout, until): (Duration, Instant),
+    call: impl Fn(Duration) -> Result<(), KafkaError>,
+) -> Result<(), KafkaError> {
+    let mut wait = timeout;
+    loop {
+        let e = match call(wait) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let by = shared.stopping_deadline().map_or(until, |s| s.min(until));
+        let left = by.saturating_duration_since(Instant::now());
+        let stop_unplanned = shared.stop_asked() && shared.stopping_deadline().is_none();
+        if !is_retriable(&e) || left.is_zero() || stop_unplanned {
+            return Err(e);
+        }
+        tracing::warn!(
+            transactional_id = %h.id, topic = %h.topic, partition = h.partition, error = %e,
+            "{doing} the transaction did not end within {wait:?}; waiting for it again"
+        );
+        wait = timeout.min(left);
     }
 }
 
