@@ -305,26 +305,44 @@ impl Transactions {
         if let Some(o) = self.open().get_mut(&slot) {
             o.renewed_at = Some(Instant::now());
         }
+        self.read_again(
+            consumer,
+            slot,
+            (&topic, partition),
+            &id,
+            from,
+            "its producer was replaced",
+        )
+    }
+
+    /// Seeks a partition whose transaction was dropped back to `from`, its first record not
+    /// committed; a blocked partition is paused, and its retry seeks by itself.
+    fn read_again<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        slot: SlotId,
+        (topic, partition): (&str, i32),
+        id: &str,
+        from: Option<i64>,
+        after: &str,
+    ) -> Result<(), SourceError> {
         let blocked = lock(&self.tracker)
             .slot(slot)
             .is_some_and(|s| s.blocked.is_some());
-        // A blocked partition's retry seeks by itself.
-        if !blocked && let Some(from) = from {
-            consumer
-                .seek(
-                    &topic,
-                    partition,
-                    Offset::Offset(from),
-                    Duration::from_secs(10),
-                )
-                .map_err(|e| SourceError::Transaction {
-                    transactional_id: id.clone(),
-                    detail: format!(
-                        "its producer was replaced, and seeking back to offset {from} failed: {e}"
-                    ),
-                })?;
-        }
-        Ok(())
+        let Some(from) = from.filter(|_| !blocked) else {
+            return Ok(());
+        };
+        consumer
+            .seek(
+                topic,
+                partition,
+                Offset::Offset(from),
+                Duration::from_secs(10),
+            )
+            .map_err(|e| SourceError::Transaction {
+                transactional_id: id.to_owned(),
+                detail: format!("{after}, and seeking back to offset {from} failed: {e}"),
+            })
     }
 
     /// Runs `f` with the producer of `slot`, if it has one.
@@ -419,7 +437,7 @@ impl Transactions {
 
         let mut committed = TopicPartitionList::new();
         let mut failure = None;
-        let mut renew = Vec::new();
+        let mut renew = false;
         let now = Instant::now();
         for (slot, h, ended) in ended {
             match ended {
@@ -434,39 +452,30 @@ impl Transactions {
                 }
                 Ended::Aborted(reason) => {
                     self.status.transaction_ended(slot, None);
-                    let (from, blocked) = {
-                        let mut t = lock(&self.tracker);
-                        let from = t.on_abort(slot);
-                        (from, t.slot(slot).is_some_and(|s| s.blocked.is_some()))
-                    };
+                    let from = lock(&self.tracker).on_abort(slot);
                     tracing::warn!(
                         topic = %h.topic, partition = h.partition, transactional_id = %h.id,
                         reason = %reason, read_again_from = ?from,
                         "transaction aborted: its records are read again"
                     );
-                    // A blocked partition is paused and its retry seeks; any other partition kept
-                    // reads again right away (one handed over is read by its next owner).
+                    // A partition kept reads again right away (one handed over is read by its
+                    // next owner).
                     if reopen
-                        && !blocked
-                        && let Some(from) = from
-                        && let Err(e) = consumer.seek(
-                            &h.topic,
-                            h.partition,
-                            Offset::Offset(from),
-                            Duration::from_secs(10),
+                        && let Err(e) = self.read_again(
+                            consumer,
+                            slot,
+                            (&h.topic, h.partition),
+                            &h.id,
+                            from,
+                            "transaction aborted",
                         )
                     {
-                        failure.get_or_insert(SourceError::Transaction {
-                            transactional_id: h.id.clone(),
-                            detail: format!(
-                                "transaction aborted, and seeking back to offset {from} failed: {e}"
-                            ),
-                        });
+                        failure.get_or_insert(e);
                     }
                 }
                 // Going on, a producer librdkafka gave up on is replaced below.
                 Ended::Failed(_) if reopen && h.producer.client().fatal_error().is_some() => {
-                    renew.push(slot);
+                    renew = true;
                 }
                 Ended::Failed(e) => {
                     failure.get_or_insert(e);
@@ -476,16 +485,8 @@ impl Transactions {
                 o.began = now;
             }
         }
-        for slot in renew {
-            let fatal = self
-                .open()
-                .get(&slot)
-                .and_then(|o| o.producer.client().fatal_error());
-            if let Some((code, detail)) = fatal
-                && let Err(e) = self.renew(consumer, slot, code, &detail)
-            {
-                failure.get_or_insert(e);
-            }
+        if renew && let Err(e) = self.renew_failed(consumer) {
+            failure.get_or_insert(e);
         }
         if committed.count() > 0 {
             // The group's committed offsets only mirror progress, so that standard lag tools
