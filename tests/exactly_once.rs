@@ -2,8 +2,10 @@
 //! each source record once, progress and records commit together, offset syncs name only
 //! committed records, a refused record aborts its transaction without exposing what came
 //! after it, a record the producer refuses never lets progress pass it, progress committed
-//! behind another writer's open transaction is not missed, and a target that denies
-//! transactions stops the flow with an error naming the transactional id. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
+//! behind another writer's open transaction is not missed, a target that denies
+//! transactions stops the flow with an error naming the transactional id, and a partition's
+//! producer that librdkafka gives up on is replaced (or, failing again at once, stops the
+//! flow) with nothing lost or written twice. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
 //! Needs `testbed/kafka.sh up`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -122,6 +124,38 @@ fn assert_held_at_the_refused_record(
         copy,
         all[..10],
         "read_committed sees the records before the refused one, once, and nothing after it"
+    );
+}
+
+/// Starts `flow` again (its log named `name`), waits until its progress covers `all` (one
+/// partition), stops it, and asserts that the read_committed copy is exactly `all`, reporting
+/// the tally as `scenario`.
+fn restart_until_exact(
+    tb: &Testbed,
+    flow: &Flow,
+    (topic, remote): (&str, &str),
+    all: &[Vec<u8>],
+    (name, scenario): (&str, &str),
+) {
+    let mut p = flow.start(name);
+    let last = all.len() as i64 - 1;
+    wait_until(Duration::from_secs(90), "everything replicated", || {
+        progress_of(flow, tb, topic, 0) == Some(last)
+    });
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+    let copy = values_of(&read_topic(&tb.plaintext_config(Cluster::Target), remote).remove(0));
+    report(
+        scenario,
+        Tally {
+            records: all.len(),
+            missing: all.len().saturating_sub(copy.len()),
+            duplicates: copy.len().saturating_sub(all.len()),
+        },
+    );
+    assert_eq!(
+        copy, all,
+        "the copy is exact: nothing skipped, nothing twice"
     );
 }
 
@@ -463,7 +497,6 @@ fn progress_committed_behind_another_open_transaction_is_not_missed() {
 fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
-    let tgt = tb.plaintext_config(Cluster::Target);
     let topic = unique("eosprodlimit");
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 1, &[]);
@@ -497,23 +530,127 @@ fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
     let yaml = std::fs::read_to_string(&flow.config).unwrap();
     let yaml = scenario::set_flow_key(&yaml, "producer.override.max.request.size", "1048576");
     std::fs::write(&flow.config, yaml).unwrap();
-    let mut p = flow.start("raised-limit");
-    wait_until(Duration::from_secs(90), "everything replicated", || {
-        progress_of(&flow, &tb, &topic, 0) == Some(20)
+    restart_until_exact(
+        &tb,
+        &flow,
+        (&topic, &remote),
+        &all,
+        ("raised-limit", "eos-producer-refuses-too-large"),
+    );
+}
+
+/// librdkafka's fatal-error state, raised on purpose where its real causes (a producer's
+/// sequence numbers out of step with a broker after timeouts) come only by timing.
+const FAIL_PRODUCER: &str = "STRAIT_TEST_FAIL_PRODUCER";
+
+/// How many lines of `log` contain `what`.
+fn count_lines(log: &str, what: &str) -> usize {
+    log.lines().filter(|l| l.contains(what)).count()
+}
+
+#[test]
+fn a_producer_librdkafka_gives_up_on_is_replaced_and_its_partition_read_again() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eosrenew");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 2, &[]);
+    for part in 0..2 {
+        produce_values(&src, &topic, part, &numbered(&format!("p{part}"), 0..3000));
+    }
+    let (flow, _) = flow_with_own_alias(&tb, &topic, &[EOS]);
+    // Each partition's producer fails once, mid-stream, with records sent and not committed.
+    let faults = format!("{topic}:0:1000,{topic}:1:2000");
+    let mut p = flow.start_with_env("strait", &[(FAIL_PRODUCER, &faults)]);
+    wait_until(Duration::from_secs(120), "everything replicated", || {
+        (0..2).all(|part| progress_of(&flow, &tb, &topic, part) == Some(2999))
     });
-    p.signal("TERM");
-    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
-    let copy = values_of(&read_topic(&tgt, &remote).remove(0));
-    report(
-        "eos-producer-refuses-too-large",
-        Tally {
-            records: all.len(),
-            missing: all.len().saturating_sub(copy.len()),
-            duplicates: copy.len().saturating_sub(all.len()),
-        },
+    // The replaced producers go on with new records.
+    for part in 0..2 {
+        produce_values(
+            &src,
+            &topic,
+            part,
+            &numbered(&format!("p{part}"), 3000..3500),
+        );
+    }
+    wait_until(
+        Duration::from_secs(90),
+        "the new records replicated",
+        || (0..2).all(|part| progress_of(&flow, &tb, &topic, part) == Some(3499)),
+    );
+    assert!(p.running(), "the flow stopped:\n{}", p.log_text());
+    let log = p.log_text();
+    assert_eq!(
+        count_lines(&log, "replacing it and reading the partition again"),
+        2,
+        "one replacement per partition:\n{log}"
     );
     assert_eq!(
-        copy, all,
-        "the copy is exact: nothing skipped, nothing twice"
+        count_lines(&log, "the target refused a record"),
+        0,
+        "a producer that failed is not a record the target refused:\n{log}"
+    );
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+
+    let source = read_topic(&src, &topic);
+    let copy = read_topic(&tgt, &remote);
+    let mut tally = Tally {
+        records: 0,
+        missing: 0,
+        duplicates: 0,
+    };
+    for part in 0..2 {
+        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
+        tally.records += want.len();
+        tally.missing += want.len().saturating_sub(got.len());
+        tally.duplicates += got.len().saturating_sub(want.len());
+        assert_eq!(
+            got, want,
+            "partition {part}: the read_committed copy is the source's records, once each, in order"
+        );
+    }
+    report("eos-producer-fatal-replaced", tally);
+}
+
+#[test]
+fn a_producer_failing_again_soon_after_its_replacement_stops_the_flow_and_a_restart_loses_nothing()
+{
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let topic = unique("eosrenewagain");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 1, &[]);
+    let all = numbered("v", 0..3000);
+    produce_values(&src, &topic, 0, &all);
+    let (flow, _) = flow_with_own_alias(&tb, &topic, &[EOS]);
+    let faults = format!("{topic}:0:500,{topic}:0:1500");
+    let mut p = flow.start_with_env("failing", &[(FAIL_PRODUCER, &faults)]);
+    let code = p.wait(Duration::from_secs(120));
+    let log = p.log_text();
+    assert_eq!(code, Some(1), "the flow stops:\n{log}");
+    let id = format!("{}-MirrorSourceConnector-{topic}-0", flow.group);
+    let error = log
+        .lines()
+        .find(|l| l.contains("strait::cli::run"))
+        .unwrap_or_else(|| panic!("no error line:\n{log}"));
+    assert!(
+        error.contains(&format!("transactional id '{id}'")) && error.contains(FAIL_PRODUCER),
+        "the error names the partition's transactional id and librdkafka's reason:\n{log}"
+    );
+    assert_eq!(
+        count_lines(&log, "replacing it and reading the partition again"),
+        1,
+        "replaced once, then stopped:\n{log}"
+    );
+
+    restart_until_exact(
+        &tb,
+        &flow,
+        (&topic, &remote),
+        &all,
+        ("restarted", "eos-producer-fatal-twice-stops"),
     );
 }

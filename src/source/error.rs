@@ -65,9 +65,11 @@ pub enum SourceError {
     /// Strait's own target writer could not start (address, TLS, credentials).
     #[error("the target writer (strait.target.writer=wire) could not start: {0}")]
     Writer(#[from] crate::kafka::writer::WriterError),
-    /// A target producer hit a fatal error and can send nothing more.
-    #[error("the target producer failed for good: {detail}")]
+    /// A producer hit a fatal error and can send nothing more.
+    #[error("the {what} failed for good: {detail}")]
     ProducerFatal {
+        /// Which producer: the target producer, the offsets-topic or the offset-syncs one.
+        what: &'static str,
         /// librdkafka's fatal error.
         detail: String,
     },
@@ -109,6 +111,9 @@ pub enum SourceError {
         /// librdkafka's error, and what it means where that is not obvious.
         detail: String,
     },
+    /// `STRAIT_TEST_FAIL_PRODUCER` (fault injection for tests) is malformed.
+    #[error("{0}")]
+    FaultInjection(String),
     /// The replication thread could not be started.
     #[error("cannot start the replication thread: {0}")]
     Thread(std::io::Error),

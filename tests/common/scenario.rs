@@ -64,12 +64,17 @@ impl Flow {
 
     /// Starts `strait run` with its HTTP listener on a free port; `name` names its log.
     pub fn start(&self, name: &str) -> StraitProcess {
+        self.start_with_env(name, &[])
+    }
+
+    /// [`Self::start`] with `env` added to the process's environment.
+    pub fn start_with_env(&self, name: &str, env: &[(&str, &str)]) -> StraitProcess {
         StraitProcess::start_with(
             &self.config,
             &self.dir.path().join(format!("{name}.log")),
             &[],
             &["--http-addr", "127.0.0.1:0"],
-            &[],
+            env,
         )
     }
 

@@ -1,8 +1,8 @@
 //! Safe wrappers for the librdkafka admin calls that `rdkafka` 0.39 does not expose: listing and
 //! describing consumer groups, reading and altering group offsets, incremental topic config
 //! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
-//! producing a consumed record with its headers moved instead of copied, and reading a record's
-//! headers as bytes.
+//! producing a consumed record with its headers moved instead of copied, reading a record's
+//! headers as bytes, and raising a fatal error on a client (fault injection in tests).
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -22,6 +22,7 @@ mod acls;
 mod authorized;
 mod configs;
 mod error;
+mod fatal;
 mod groups;
 mod headers;
 mod offsets;
@@ -39,6 +40,7 @@ pub use authorized::{
 };
 pub use configs::{ConfigOp, incremental_alter_configs};
 pub use error::{AdminError, ErrorCode, Subject};
+pub use fatal::raise_fatal_error;
 pub use groups::{
     GroupDescription, GroupListing, GroupState, describe_consumer_groups, list_consumer_groups,
 };

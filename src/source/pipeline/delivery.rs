@@ -38,19 +38,17 @@ pub(super) struct ReplicationProducerContext {
     pub(super) offset_syncs: Option<Arc<OffsetSyncTarget>>,
     pub(super) status: Arc<FlowStatus>,
     pub(super) stats: Option<StatsSink>,
-    /// Set when librdkafka reports a fatal error: this producer can send nothing more.
-    pub(super) fatal: Arc<AtomicBool>,
+    /// Set on every error the producer reports. A fatal one comes with the code of its cause
+    /// (rdkafka hands events on as librdkafka translates them), not as `Fatal`, so the loop
+    /// asks the producers whether one is: [`rdkafka::client::Client::fatal_error`].
+    pub(super) errored: Arc<AtomicBool>,
     pub(super) room: Arc<Room>,
 }
 
 impl ClientContext for ReplicationProducerContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
-            tracing::error!(%error, reason, "target producer: fatal error");
-            self.fatal.store(true, Ordering::Release);
-        } else {
-            tracing::warn!(%error, reason, "target producer");
-        }
+        tracing::warn!(%error, reason, "target producer");
+        self.errored.store(true, Ordering::Release);
         self.status
             .error(Component::Source, &format_args!("target producer: {error}"));
     }
@@ -68,13 +66,15 @@ impl ProducerContext for ReplicationProducerContext {
     fn delivery(&self, result: &DeliveryResult<'_>, upstream: Opaque) {
         let upstream = i64::try_from(upstream).unwrap_or(i64::MAX);
         if let Err((e, _)) = result
-            && purged(e)
+            && (purged(e) || e.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal))
         {
             // Purged by an abort of Strait's own (or a producer dropped at shutdown), not
             // refused by the target: the abort forgets the transaction's records and reads
             // them again. Counted as a refusal, it moved a partition blocked at a refused record
             // back to the transaction's first record, so its retry never committed the records
-            // before the refused one (tests/exactly_once.rs, 2 runs in 8).
+            // before the refused one (tests/exactly_once.rs, 2 runs in 8). Nor is a record
+            // failed because its producer failed for good: the producer is replaced (its
+            // partition read again from committed progress) or the flow stops.
             return;
         }
         let mut t = lock(&self.tracker);

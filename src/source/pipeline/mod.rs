@@ -13,10 +13,12 @@
 //! - [`offset_syncs`]: publishing offset syncs;
 //! - [`transactions`]: exactly-once, one transactional producer per partition;
 //! - [`wire`]: Strait's own target writer instead of the producers (`strait.target.writer`);
-//! - [`report`]: what the status registry is told, read from the tracker.
+//! - [`report`]: what the status registry is told, read from the tracker;
+//! - [`fault_injection`]: producers failed on purpose, for tests.
 
 mod blocked;
 mod delivery;
+mod fault_injection;
 mod offset_syncs;
 mod rebalance;
 mod replicate;
@@ -136,13 +138,18 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     settings: PipelineSettings,
     fatal: Mutex<Option<SourceError>>,
-    /// Set by a producer's context when librdkafka reports a fatal error.
-    producer_fatal: Arc<AtomicBool>,
+    /// Set by a producer's context on any error it reports: whether one is fatal is asked of
+    /// the producers.
+    producer_errored: Arc<AtomicBool>,
     /// When stopping must be done by, once a stop was asked for.
     stop_by: std::sync::OnceLock<Instant>,
     /// Set when a stop is asked for, before the loop sees it.
     stop: Arc<AtomicBool>,
     status: Arc<FlowStatus>,
+    /// Producers to fail on purpose (tests only).
+    faults: Option<fault_injection::ProducerFaults>,
+    /// Where offset syncs go, if they are written.
+    offset_syncs: Option<Arc<OffsetSyncTarget>>,
 }
 
 impl Shared {
@@ -178,19 +185,39 @@ impl Shared {
         }
     }
 
-    /// The first fatal error of a producer, if any: such a producer sends nothing more.
-    fn producer_fatal_error(&self) -> Option<SourceError> {
+    /// The first fatal error of a producer, if any: such a producer sends nothing more. The
+    /// lanes are asked only when one reported an error since the last call (`errored`).
+    fn producer_fatal_error(&self, errored: bool) -> Option<SourceError> {
         if self.wire.as_ref().is_some_and(|w| w.failed()) {
             return Some(SourceError::ProducerFatal {
-                detail: "the target writer's thread ended unexpectedly".to_owned(),
+                what: "target writer",
+                detail: "its thread ended unexpectedly".to_owned(),
             });
         }
-        if !self.producer_fatal.load(Ordering::Acquire) {
+        if !errored {
             return None;
         }
         let (code, detail) = self.lanes.iter().find_map(|l| l.client().fatal_error())?;
         Some(SourceError::ProducerFatal {
+            what: "target producer",
             detail: format!("{code}: {detail}"),
+        })
+    }
+
+    /// The fatal error of the offsets-topic or the offset-syncs producer, if any. Neither can
+    /// write again: progress would stay where it is (everything since read again after a
+    /// restart) and offset syncs would be dropped. A new process starts clean.
+    fn auxiliary_fatal_error(&self) -> Option<SourceError> {
+        let fatal = |what, client: &rdkafka::client::Client<_>| {
+            let (code, detail) = client.fatal_error()?;
+            Some(SourceError::ProducerFatal {
+                what,
+                detail: format!("{code}: {detail}"),
+            })
+        };
+        fatal("offsets-topic producer", self.progress.producer().client()).or_else(|| {
+            let os = self.offset_syncs.as_ref()?;
+            fatal("offset-syncs producer", os.producer.client())
         })
     }
 }
@@ -220,7 +247,8 @@ pub fn run(
         lock(&tracker).set_transactional();
     }
     let offset_syncs = offset_syncs.map(Arc::new);
-    let producer_fatal = Arc::new(AtomicBool::new(false));
+    let faults = fault_injection::ProducerFaults::from_env()?;
+    let producer_errored = Arc::new(AtomicBool::new(false));
     let room = Arc::new(Room {
         freed: std::sync::Condvar::new(),
         budget: settings.max_in_flight_bytes,
@@ -232,7 +260,7 @@ pub fn run(
             tracker.clone(),
             offset_syncs.clone(),
             status.clone(),
-            producer_fatal.clone(),
+            producer_errored.clone(),
             room.clone(),
         )
     });
@@ -264,7 +292,7 @@ pub fn run(
                 offset_syncs: offset_syncs.clone(),
                 status: status.clone(),
                 stats,
-                fatal: producer_fatal.clone(),
+                errored: producer_errored.clone(),
                 room: room.clone(),
             })
             .map_err(|source| SourceError::Client {
@@ -284,10 +312,12 @@ pub fn run(
         runtime,
         settings: settings.clone(),
         fatal: Mutex::new(None),
-        producer_fatal,
+        producer_errored,
         stop_by: std::sync::OnceLock::new(),
         stop: stop.clone(),
         status,
+        faults,
+        offset_syncs: offset_syncs.clone(),
     });
     let mut consumer_config = consumer_config.clone();
     let consumer_stats = StatsSink::from_env(&mut consumer_config, "consumer");
@@ -315,15 +345,14 @@ pub fn run(
         if let Some(e) = shared.fatal.lock().ok().and_then(|mut f| f.take()) {
             break Err(e);
         }
+        let errored = shared.producer_errored.swap(false, Ordering::AcqRel);
         if let Some(txns) = &shared.txns {
             // Exactly-once: a partition's producer that failed for good is replaced where a
-            // new one starts clean; the flag only says that one did.
-            if shared.producer_fatal.swap(false, Ordering::AcqRel)
-                && let Err(e) = txns.renew_failed(&consumer)
-            {
+            // new one starts clean.
+            if errored && let Err(e) = txns.renew_failed(&consumer) {
                 break Err(e);
             }
-        } else if let Some(e) = shared.producer_fatal_error() {
+        } else if let Some(e) = shared.producer_fatal_error(errored) {
             break Err(e);
         }
         if topics.has_changed().unwrap_or(false) {
@@ -389,7 +418,8 @@ pub fn run(
         if last_flush.elapsed() >= settings.flush_interval {
             // A target that cannot take progress now (unreachable, leaderless) is no reason
             // to stop: progress stays where it was and the next flush tries again. With
-            // exactly-once, progress is committed with the records instead.
+            // exactly-once, progress is committed with the records instead. A producer that
+            // failed for good is (checked below): it never writes again.
             if shared.txns.is_none()
                 && let Err(e) = shared.write_progress(
                     &consumer,
@@ -403,6 +433,9 @@ pub fn run(
             }
             lock(&tracker).offset_syncs.promote_delayed();
             last_flush = Instant::now();
+            if let Some(e) = shared.auxiliary_fatal_error() {
+                break Err(e);
+            }
         }
     };
 

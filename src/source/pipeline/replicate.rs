@@ -1,5 +1,6 @@
 //! Handing one source record to the producer: same partition, key, value, headers, timestamp.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use std::ffi::CString;
@@ -15,7 +16,10 @@ use crate::kafka::ffi::Outgoing;
 use crate::source::tracker::{Continuity, PartitionSlot, RetryState, SlotId};
 use crate::status::Component;
 
+use crate::kafka::ffi::raise_fatal_error;
+
 use super::delivery::{self, opaque};
+use super::fault_injection::{CODE, VAR, Victim};
 use super::rebalance::RebalanceContext;
 use super::transactions::{COMMIT_TIMEOUT, Which};
 use super::{Shared, lock};
@@ -127,8 +131,23 @@ pub(super) fn replicate(
             });
         };
         let Err(code) = sent else {
+            if let Some(victim) = shared
+                .faults
+                .as_ref()
+                .and_then(|f| f.due(msg.topic(), msg.partition(), offset))
+            {
+                fail_producer_on_purpose(shared, slot, victim, msg);
+            }
             return Ok(inflight);
         };
+        if code == RDKafkaErrorCode::Fatal {
+            // The producer failed for good, not the record: it stays unacknowledged in its
+            // partition's open transaction, which the producer's replacement drops to read the
+            // partition again from committed progress (exactly-once), or holds progress until
+            // the flow stops (at-least-once). Its error event may still be on its way.
+            shared.producer_errored.store(true, Ordering::Release);
+            return Ok(inflight);
+        }
         let e = KafkaError::MessageProduction(code);
         let waited = since.get_or_insert_with(Instant::now).elapsed();
         let passes = matches!(
@@ -165,6 +184,39 @@ pub(super) fn replicate(
         }
         // The producer's queue is full: its thread drains it as acknowledgements come.
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `STRAIT_TEST_FAIL_PRODUCER`: librdkafka gives up on `victim`, the producer that just took
+/// `msg` or one of the auxiliary producers.
+fn fail_producer_on_purpose(
+    shared: &Shared,
+    slot: SlotId,
+    victim: Victim,
+    msg: &BorrowedMessage<'_>,
+) {
+    let reason = format!(
+        "{VAR} asked for it at {}-{} offset {}",
+        msg.topic(),
+        msg.partition(),
+        msg.offset()
+    );
+    tracing::warn!(?victim, %reason, "failing a producer on purpose");
+    match victim {
+        Victim::Replication => {
+            let transactional = shared.txns.is_some();
+            shared.with_producer(slot, |p| {
+                raise_fatal_error(p.client(), transactional, CODE, &reason);
+            });
+        }
+        Victim::Progress => {
+            raise_fatal_error(shared.progress.producer().client(), false, CODE, &reason);
+        }
+        Victim::OffsetSyncs => {
+            if let Some(os) = &shared.offset_syncs {
+                raise_fatal_error(os.producer.client(), false, CODE, &reason);
+            }
+        }
     }
 }
 

@@ -117,7 +117,7 @@ pub(super) struct Transactions {
     tracker: Arc<Mutex<Tracker>>,
     offset_syncs: Option<Arc<OffsetSyncTarget>>,
     status: Arc<FlowStatus>,
-    fatal: Arc<AtomicBool>,
+    errored: Arc<AtomicBool>,
     room: Arc<Room>,
     open: Mutex<HashMap<SlotId, Open>>,
 }
@@ -130,7 +130,7 @@ impl Transactions {
         tracker: Arc<Mutex<Tracker>>,
         offset_syncs: Option<Arc<OffsetSyncTarget>>,
         status: Arc<FlowStatus>,
-        fatal: Arc<AtomicBool>,
+        errored: Arc<AtomicBool>,
         room: Arc<Room>,
     ) -> Self {
         let mut config = producer_config.clone();
@@ -151,7 +151,7 @@ impl Transactions {
             tracker,
             offset_syncs,
             status,
-            fatal,
+            errored,
             room,
             open: Mutex::new(HashMap::new()),
         }
@@ -206,7 +206,7 @@ impl Transactions {
                 offset_syncs: self.offset_syncs.clone(),
                 status: self.status.clone(),
                 stats: None,
-                fatal: self.fatal.clone(),
+                errored: self.errored.clone(),
                 room: self.room.clone(),
             })
             .map_err(|source| SourceError::Client {
@@ -512,6 +512,14 @@ impl Transactions {
         time: (Duration, Instant),
         reopen: bool,
     ) -> Ended {
+        // librdkafka refuses transactional calls on a producer it gave up on; not relying on
+        // it: a record it refused with `Fatal` is counted in the transaction, unwritten.
+        if let Some((code, detail)) = h.producer.client().fatal_error() {
+            return Ended::Failed(SourceError::Transaction {
+                transactional_id: h.id.clone(),
+                detail: explain(code, &detail),
+            });
+        }
         let ended = match job {
             Job::Commit(last) => match self.commit(shared, h, last, time) {
                 Ok(()) => Ended::Committed(last),

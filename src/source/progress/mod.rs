@@ -195,6 +195,11 @@ impl ProgressStore {
         }
     }
 
+    /// The producer that writes progress (its fatal error is the flow's).
+    pub(crate) fn producer(&self) -> &ThreadedProducer<CountingContext> {
+        &self.producer
+    }
+
     /// Writes progress for the given partitions and waits until the target acknowledged it.
     pub fn write(&self, due: &[DueProgress], timeout: Duration) -> Result<(), SourceError> {
         if due.is_empty() {

@@ -1,0 +1,55 @@
+//! Raising a fatal error on a producer by hand, the way librdkafka raises it when it gives up on
+//! one: its error callback hears it, queued records are purged, `fatal_error()` names the code,
+//! and a transactional producer's transaction state turns fatal, so that no transactional call
+//! succeeds on it again. Real causes (sequence numbers out of step with a broker after requests
+//! timed out) come only by timing; tests need the state on demand.
+
+use std::ffi::{CString, c_char, c_int};
+
+use super::raw::KafkaHandle;
+
+/// librdkafka's `RD_DO_LOCK`: the callee takes the client's lock itself.
+const RD_DO_LOCK: c_int = 1;
+
+// Plain `c_int` codes, as in `raw.rs`: the caller's code need not be one bindgen's enum knows.
+unsafe extern "C" {
+    /// librdkafka's public test hook: the fatal state of an idempotent producer.
+    fn rd_kafka_test_fatal_error(
+        rk: *mut rdkafka::bindings::rd_kafka_t,
+        err: c_int,
+        reason: *const c_char,
+    ) -> c_int;
+    /// What librdkafka itself calls for a transactional producer it gives up on (the sequence
+    /// desynchronization path in `rdkafka_idempotence.h`). Not in the public header, but an
+    /// external symbol of the librdkafka that `rdkafka-sys` links in statically.
+    fn rd_kafka_txn_set_fatal_error(
+        rk: *mut rdkafka::bindings::rd_kafka_t,
+        do_lock: c_int,
+        err: c_int,
+        fmt: *const c_char,
+        ...
+    );
+}
+
+/// Puts `client`, a producer, in librdkafka's fatal-error state with Kafka error `code` and
+/// `reason`, through the path librdkafka takes for a `transactional` producer or an
+/// idempotent one. The first fatal error of a client stays its error.
+pub fn raise_fatal_error(client: &impl KafkaHandle, transactional: bool, code: i32, reason: &str) {
+    let reason = CString::new(reason.replace('\0', " ")).unwrap_or_default();
+    let rk = client.native_handle();
+    if transactional {
+        // SAFETY: the handle is valid while `client` is borrowed and is a transactional
+        // producer (the caller says so); the format is a literal "%s" and its one argument a
+        // NUL-terminated string that outlives the call, which formats it into its own buffer.
+        // With RD_DO_LOCK the callee takes the client's lock, as it does on librdkafka's own
+        // threads.
+        unsafe {
+            rd_kafka_txn_set_fatal_error(rk, RD_DO_LOCK, code, c"%s".as_ptr(), reason.as_ptr())
+        }
+    } else {
+        // SAFETY: the handle is valid while `client` is borrowed; `reason` is a NUL-terminated
+        // string that outlives the call, which copies it; librdkafka takes its own locks.
+        // Its answer only says whether the client already had a fatal error.
+        let _ = unsafe { rd_kafka_test_fatal_error(rk, code, reason.as_ptr()) };
+    }
+}
