@@ -66,15 +66,13 @@ impl ProducerContext for ReplicationProducerContext {
     fn delivery(&self, result: &DeliveryResult<'_>, upstream: Opaque) {
         let upstream = i64::try_from(upstream).unwrap_or(i64::MAX);
         if let Err((e, _)) = result
-            && (purged(e) || e.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal))
+            && purged(e)
         {
             // Purged by an abort of Strait's own (or a producer dropped at shutdown), not
             // refused by the target: the abort forgets the transaction's records and reads
             // them again. Counted as a refusal, it moved a partition blocked at a refused record
             // back to the transaction's first record, so its retry never committed the records
-            // before the refused one (tests/exactly_once.rs, 2 runs in 8). Nor is a record
-            // failed because its producer failed for good: the producer is replaced (its
-            // partition read again from committed progress) or the flow stops.
+            // before the refused one (tests/exactly_once.rs, 2 runs in 8).
             return;
         }
         let mut t = lock(&self.tracker);

@@ -40,7 +40,7 @@ use crate::kafka::stats::StatsSink;
 use crate::source::SourceError;
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
-use crate::source::tracker::Tracker;
+use crate::source::tracker::{SlotId, Tracker};
 use crate::status::{Component, FlowStatus};
 
 use delivery::{ReplicationProducerContext, Room};
@@ -202,6 +202,23 @@ impl Shared {
             what: "target producer",
             detail: format!("{code}: {detail}"),
         })
+    }
+
+    /// Records of `only` (or of every partition) still to be reported on by a producer that
+    /// can report: one that failed for good never reports on its records again, and waiting
+    /// for them would only use up a hand-over's or a stop's time. Progress stays before them.
+    fn unreported(&self, only: Option<&[SlotId]>) -> usize {
+        let failed: Vec<bool> = self
+            .lanes
+            .iter()
+            .map(|l| l.client().fatal_error().is_some())
+            .collect();
+        lock(&self.tracker)
+            .slots()
+            .filter(|(id, _)| only.is_none_or(|o| o.contains(id)))
+            .filter(|(id, _)| failed.is_empty() || !failed[id % failed.len()])
+            .map(|(_, s)| s.unreported())
+            .sum()
     }
 
     /// The fatal error of the offsets-topic or the offset-syncs producer, if any. Neither can
@@ -496,8 +513,7 @@ fn shut_down(
         }
         txns.release(&txns.slots());
     }
-    while shared.txns.is_none() && lock(&shared.tracker).inflight_of_all() > 0 && !left().is_zero()
-    {
+    while shared.txns.is_none() && shared.unreported(None) > 0 && !left().is_zero() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let unsettled = lock(&shared.tracker).inflight_of_all();

@@ -101,7 +101,7 @@ impl Shared {
     fn drain(&self, ids: &[SlotId]) -> Result<(), SourceError> {
         let mut deadline = Instant::now() + self.settings.drain_timeout;
         loop {
-            let left = lock(&self.tracker).inflight_of(ids);
+            let left = self.unreported(Some(ids));
             if left == 0 {
                 return Ok(());
             }

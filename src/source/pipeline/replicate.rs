@@ -204,17 +204,14 @@ fn fail_producer_on_purpose(
     tracing::warn!(?victim, %reason, "failing a producer on purpose");
     match victim {
         Victim::Replication => {
-            let transactional = shared.txns.is_some();
-            shared.with_producer(slot, |p| {
-                raise_fatal_error(p.client(), transactional, CODE, &reason);
-            });
+            shared.with_producer(slot, |p| raise_fatal_error(p.client(), CODE, &reason));
         }
         Victim::Progress => {
-            raise_fatal_error(shared.progress.producer().client(), false, CODE, &reason);
+            raise_fatal_error(shared.progress.producer().client(), CODE, &reason);
         }
         Victim::OffsetSyncs => {
             if let Some(os) = &shared.offset_syncs {
-                raise_fatal_error(os.producer.client(), false, CODE, &reason);
+                raise_fatal_error(os.producer.client(), CODE, &reason);
             }
         }
     }

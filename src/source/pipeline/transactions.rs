@@ -246,73 +246,82 @@ impl Transactions {
     }
 
     /// Replaces the producers librdkafka gave up on for a reason a new producer does not share
-    /// (its sequence numbers out of step with a broker after requests timed out, say): see
-    /// [`Self::renew`]. A producer fenced off by another owner, or refused by the target's
-    /// ACLs, stops the flow instead, as does one failing again soon after being replaced.
+    /// (its sequence numbers out of step with a broker after requests timed out, say), doing
+    /// for their partitions what a restart of the process would: each failed producer is
+    /// dropped, a new one with the same transactional id fences it (the coordinator aborts its
+    /// open transaction), and the partition is read again from its committed progress. New
+    /// producers are fenced all at once, as on an assignment: a target-wide stall fails many.
+    /// A producer fenced off by another owner, or refused by the target's ACLs, stops the flow
+    /// instead, as does one failing again soon after being replaced.
     pub(super) fn renew_failed<C: ConsumerContext>(
         &self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), SourceError> {
-        let failed: Vec<(SlotId, RDKafkaErrorCode, String)> = self
-            .open()
+        let mut renewing: Vec<(SlotId, String, i32, String)> = Vec::new();
+        for (slot, o) in self.open().iter() {
+            let Some((code, detail)) = o.producer.client().fatal_error() else {
+                continue;
+            };
+            let again = o
+                .renewed_at
+                .is_some_and(|at| at.elapsed() < RENEW_AGAIN_AFTER);
+            if again || !renewable(code) {
+                return Err(SourceError::Transaction {
+                    transactional_id: o.id.clone(),
+                    detail: explain(code, &detail),
+                });
+            }
+            tracing::warn!(
+                topic = %o.topic, partition = o.partition, transactional_id = %o.id,
+                error = %detail,
+                "the partition's producer failed for good; replacing it and reading the \
+                 partition again from its committed progress"
+            );
+            renewing.push((*slot, o.topic.clone(), o.partition, o.id.clone()));
+        }
+        if renewing.is_empty() {
+            return Ok(());
+        }
+        // Dropping joins each producer's thread, so no report of theirs comes after the resets
+        // below. Outside the lock, which sending records takes.
+        let old: Vec<Open> = {
+            let mut open = self.open();
+            renewing
+                .iter()
+                .filter_map(|(s, ..)| open.remove(s))
+                .collect()
+        };
+        drop(old);
+        let froms: Vec<Option<i64>> = {
+            let mut t = lock(&self.tracker);
+            renewing.iter().map(|(s, ..)| t.on_abort(*s)).collect()
+        };
+        for (slot, ..) in &renewing {
+            self.status.transaction_ended(*slot, None);
+        }
+        let partitions: Vec<(String, i32)> = renewing
             .iter()
-            .filter_map(|(slot, o)| {
-                let (code, detail) = o.producer.client().fatal_error()?;
-                Some((*slot, code, detail))
-            })
+            .map(|(_, t, p, _)| (t.clone(), *p))
             .collect();
-        for (slot, code, detail) in failed {
-            self.renew(consumer, slot, code, &detail)?;
+        let fenced = self.fence(&partitions)?;
+        let now = Instant::now();
+        for ((slot, topic, partition, id), (fenced, from)) in
+            renewing.iter().zip(fenced.into_iter().zip(froms))
+        {
+            self.begin(*slot, fenced)?;
+            if let Some(o) = self.open().get_mut(slot) {
+                o.renewed_at = Some(now);
+            }
+            self.read_again(
+                consumer,
+                *slot,
+                (topic, *partition),
+                id,
+                from,
+                "its producer was replaced",
+            )?;
         }
         Ok(())
-    }
-
-    /// What a restart of the process would do, for one partition: the producer that failed
-    /// for good is dropped, a new one with the same transactional id fences it (the
-    /// coordinator aborts its open transaction), and the partition is read again from its
-    /// committed progress.
-    fn renew<C: ConsumerContext>(
-        &self,
-        consumer: &BaseConsumer<C>,
-        slot: SlotId,
-        code: RDKafkaErrorCode,
-        detail: &str,
-    ) -> Result<(), SourceError> {
-        let (topic, partition, id, renewed_at) = match self.open().get(&slot) {
-            Some(o) => (o.topic.clone(), o.partition, o.id.clone(), o.renewed_at),
-            None => return Ok(()),
-        };
-        let unrecoverable = renewed_at.is_some_and(|at| at.elapsed() < RENEW_AGAIN_AFTER);
-        if unrecoverable || !renewable(code) {
-            return Err(SourceError::Transaction {
-                transactional_id: id,
-                detail: explain(code, detail),
-            });
-        }
-        tracing::warn!(
-            %topic, partition, transactional_id = %id, error = %detail,
-            "the partition's producer failed for good; replacing it and reading the partition \
-             again from its committed progress"
-        );
-        // Dropping joins the producer's thread: no report of it comes after the reset below.
-        // Outside the lock, which sending records takes.
-        let old = self.open().remove(&slot);
-        drop(old);
-        let from = lock(&self.tracker).on_abort(slot);
-        self.status.transaction_ended(slot, None);
-        let fenced = self.fence_one(&topic, partition)?;
-        self.begin(slot, fenced)?;
-        if let Some(o) = self.open().get_mut(&slot) {
-            o.renewed_at = Some(Instant::now());
-        }
-        self.read_again(
-            consumer,
-            slot,
-            (&topic, partition),
-            &id,
-            from,
-            "its producer was replaced",
-        )
     }
 
     /// Seeks a partition whose transaction was dropped back to `from`, its first record not
