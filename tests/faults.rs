@@ -27,6 +27,12 @@ const RATE: u64 = 800;
 /// every check here does) and must find no duplicate.
 const EXACTLY_ONCE: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
+/// A transaction timeout past the target freezes below (45 s, on top of a transaction already
+/// open): the coordinator must not time the transactions out, which fences their producers and
+/// stops the flow (docs/exactly-once.md); what these scenarios test is the calls that outlast
+/// their own timeout.
+const LONG_TRANSACTIONS: (&str, &str) = ("producer.override.transaction.timeout.ms", "180000");
+
 /// Strait's own target writer instead of librdkafka's producer.
 const WIRE_WRITER: (&str, &str) = ("strait.target.writer", "wire");
 
@@ -202,15 +208,19 @@ fn partitions_said(p: &StraitProcess, topic: &str) -> String {
     let Ok(status) = serde_json::from_str::<serde_json::Value>(&body) else {
         return body;
     };
-    status["flows"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    // Whether the replication loop still turns tells a stalled partition from a stuck loop.
+    let flows = status["flows"].as_array().into_iter().flatten();
+    let loops = flows.clone().map(|f| {
+        format!(
+            "flow {}: state {}, replication loop last turned {} ms ago",
+            f["name"], f["state"], f["replication_loop_ms_ago"]
+        )
+    });
+    let partitions = flows
         .flat_map(|f| f["partitions"].as_array().into_iter().flatten())
         .filter(|e| e["topic"] == topic)
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(ToString::to_string);
+    loops.chain(partitions).collect::<Vec<_>>().join("\n")
 }
 
 /// Runs `fault` mid-stream with one Strait process.
@@ -320,7 +330,10 @@ fn wire_writer_target_broker_frozen_past_the_request_timeout() {
 /// transaction's commit holds every partition's reading until it ends (docs/exactly-once.md).
 #[test]
 fn exactly_once_target_broker_frozen_past_the_request_timeout() {
-    let Some(s) = Scenario::start("eos-target-broker-sigstop", &[EXACTLY_ONCE]) else {
+    let Some(s) = Scenario::start(
+        "eos-target-broker-sigstop",
+        &[EXACTLY_ONCE, LONG_TRANSACTIONS],
+    ) else {
         return;
     };
     let remote = s.remote.clone();
@@ -334,7 +347,10 @@ fn exactly_once_target_broker_frozen_past_the_request_timeout() {
 /// way for failed (aborting it then is refused) nor stop.
 #[test]
 fn exactly_once_target_cluster_frozen_past_the_commit_timeout() {
-    let Some(s) = Scenario::start("eos-target-cluster-sigstop", &[EXACTLY_ONCE]) else {
+    let Some(s) = Scenario::start(
+        "eos-target-cluster-sigstop",
+        &[EXACTLY_ONCE, LONG_TRANSACTIONS],
+    ) else {
         return;
     };
     let p = s.process("strait");

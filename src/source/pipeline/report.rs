@@ -78,9 +78,12 @@ pub(super) fn loop_turned<C: ConsumerContext>(
             continue;
         };
         // Only with nothing in flight is everything before the position on the target; a
-        // blocked partition's position may be past records that are not.
+        // blocked partition's position may be past records that are not, and with
+        // exactly-once records written in an open transaction are not replicated until it
+        // commits.
         if t.slot(slot)
             .is_some_and(|s| s.inflight() == 0 && s.blocked.is_none())
+            && t.open_transaction(slot).is_none()
         {
             status.progress_at_least(slot, position);
         }

@@ -709,8 +709,10 @@ fn explain(code: RDKafkaErrorCode, detail: &str) -> String {
              the TransactionalId)"
         }
         RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::Fenced => {
-            "another process took this partition over and fenced this one off; it is \
-             replicated there from its last commit"
+            "another process took this partition over and fenced this one off, or the target \
+             aborted a transaction left open past transaction.timeout.ms (unreachable that \
+             long), which fences its producer too; the partition is replicated again from its \
+             last commit"
         }
         RDKafkaErrorCode::CoordinatorNotAvailable
         | RDKafkaErrorCode::NotCoordinator
