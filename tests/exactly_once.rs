@@ -145,14 +145,7 @@ fn restart_until_exact(
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
     let copy = values_of(&read_topic(&tb.plaintext_config(Cluster::Target), remote).remove(0));
-    report(
-        scenario,
-        Tally {
-            records: all.len(),
-            missing: all.len().saturating_sub(copy.len()),
-            duplicates: copy.len().saturating_sub(all.len()),
-        },
-    );
+    report(scenario, Tally::of_values(all, &copy));
     assert_eq!(
         copy, all,
         "the copy is exact: nothing skipped, nothing twice"
@@ -481,11 +474,7 @@ fn progress_committed_behind_another_open_transaction_is_not_missed() {
     let copy = values_of(&read_topic(&tgt, &remote).remove(0));
     report(
         "eos-progress-behind-open-transaction",
-        Tally {
-            records: all.len(),
-            missing: all.len().saturating_sub(copy.len()),
-            duplicates: copy.len().saturating_sub(all.len()),
-        },
+        Tally::of_values(&all, &copy),
     );
     assert_eq!(
         copy, all,

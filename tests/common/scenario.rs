@@ -526,6 +526,18 @@ pub struct Tally {
     pub duplicates: usize,
 }
 
+impl Tally {
+    /// `got` against `want`, the source's values in order: what is missing, and what is
+    /// there more than once, by count.
+    pub fn of_values(want: &[Vec<u8>], got: &[Vec<u8>]) -> Tally {
+        Tally {
+            records: want.len(),
+            missing: want.len().saturating_sub(got.len()),
+            duplicates: got.len().saturating_sub(want.len()),
+        }
+    }
+}
+
 /// A record by its key and value (the load numbers both).
 type RecordId<'a> = (&'a Option<Vec<u8>>, &'a Option<Vec<u8>>);
 

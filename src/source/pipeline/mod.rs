@@ -197,11 +197,9 @@ impl Shared {
         if !errored {
             return None;
         }
-        let (code, detail) = self.lanes.iter().find_map(|l| l.client().fatal_error())?;
-        Some(SourceError::ProducerFatal {
-            what: "target producer",
-            detail: format!("{code}: {detail}"),
-        })
+        self.lanes
+            .iter()
+            .find_map(|l| fatal_of("target producer", l.client()))
     }
 
     /// Records of `only` (or of every partition) still to be reported on by a producer that
@@ -225,18 +223,23 @@ impl Shared {
     /// write again: progress would stay where it is (everything since read again after a
     /// restart) and offset syncs would be dropped. A new process starts clean.
     fn auxiliary_fatal_error(&self) -> Option<SourceError> {
-        let fatal = |what, client: &rdkafka::client::Client<_>| {
-            let (code, detail) = client.fatal_error()?;
-            Some(SourceError::ProducerFatal {
-                what,
-                detail: format!("{code}: {detail}"),
-            })
-        };
-        fatal("offsets-topic producer", self.progress.producer().client()).or_else(|| {
+        fatal_of("offsets-topic producer", self.progress.producer().client()).or_else(|| {
             let os = self.offset_syncs.as_ref()?;
-            fatal("offset-syncs producer", os.producer.client())
+            fatal_of("offset-syncs producer", os.producer.client())
         })
     }
+}
+
+/// The fatal error of producer `what`, if librdkafka gave up on it.
+fn fatal_of<C: rdkafka::client::ClientContext>(
+    what: &'static str,
+    client: &rdkafka::client::Client<C>,
+) -> Option<SourceError> {
+    let (code, detail) = client.fatal_error()?;
+    Some(SourceError::ProducerFatal {
+        what,
+        detail: format!("{code}: {detail}"),
+    })
 }
 
 /// Runs the pipeline until `stop` is set or a fatal error occurs. `topics` carries the set of
@@ -334,7 +337,7 @@ pub fn run(
         stop: stop.clone(),
         status,
         faults,
-        offset_syncs: offset_syncs.clone(),
+        offset_syncs,
     });
     let mut consumer_config = consumer_config.clone();
     let consumer_stats = StatsSink::from_env(&mut consumer_config, "consumer");
@@ -428,7 +431,7 @@ pub fn run(
             }
             last_transaction_check = Instant::now();
         }
-        if let Some(os) = &offset_syncs {
+        if let Some(os) = &shared.offset_syncs {
             // Syncs left waiting for in-flight capacity go out as it frees up.
             os.send_pending(&mut lock(&tracker));
         }
@@ -459,7 +462,7 @@ pub fn run(
     let _ = shared
         .stop_by
         .set(Instant::now() + settings.shutdown_timeout);
-    shut_down(&shared, &consumer, offset_syncs.as_deref(), &settings);
+    shut_down(&shared, &consumer, &settings);
     consumer.unsubscribe();
     result
 }
@@ -498,7 +501,6 @@ fn replicate_fetched(
 fn shut_down(
     shared: &Shared,
     consumer: &BaseConsumer<RebalanceContext>,
-    offset_syncs: Option<&OffsetSyncTarget>,
     settings: &PipelineSettings,
 ) {
     let deadline = shared
@@ -535,7 +537,7 @@ fn shut_down(
     {
         tracing::error!(error = %e, "writing progress at shutdown failed");
     }
-    if let Some(os) = offset_syncs {
+    if let Some(os) = &shared.offset_syncs {
         // Publish every partition's latest position, as Connect's final offset commit does,
         // within MM2's in-flight limit.
         lock(&shared.tracker).offset_syncs.promote_delayed();
