@@ -26,6 +26,31 @@ use rdkafka::ClientConfig;
 
 const EOS: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
+/// The epoch of the one producer that wrote `topic`-`partition` on the target, as Kafka's own
+/// `kafka-transactions describe-producers` lists it.
+fn producer_epoch(tb: &Testbed, topic: &str, partition: i32) -> i64 {
+    let listed = kafka_tool(
+        tb,
+        Cluster::Target,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "describe-producers",
+            "--topic",
+            topic,
+            "--partition",
+            &partition.to_string(),
+        ],
+    );
+    let epochs: Vec<i64> = listed
+        .lines()
+        .skip_while(|l| !l.starts_with("ProducerId"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    assert_eq!(epochs.len(), 1, "one producer expected:\n{listed}");
+    epochs[0]
+}
+
 /// A flow with a target alias of its own, so that it alone writes its offset-syncs topic.
 fn flow_with_own_alias(tb: &Testbed, topic: &str, extra: &[(&str, &str)]) -> (Flow, String) {
     let alias = unique("eos").replace('-', "");
@@ -314,6 +339,18 @@ fn a_refused_record_aborts_its_transaction_and_nothing_after_it_is_visible() {
     assert_eq!(
         copy, all,
         "the copy is exact: no record twice, none missing"
+    );
+    // Each abort leaves its producer behind: the next transaction is a new producer's, in a
+    // new epoch. librdkafka gives an aborted transaction's purged records their sequence
+    // numbers back, and a purged retry of a request that did land (a target timing out)
+    // would make the next transaction's first record a "duplicate" the broker acknowledges
+    // without writing. Kept, the producer stays in epoch 0 (a refusal bumps nothing).
+    let aborts = p.log_text().matches("transaction aborted").count();
+    let epoch = producer_epoch(&tb, &remote, 0);
+    assert!(
+        epoch >= i64::try_from(aborts).unwrap(),
+        "{aborts} aborts, yet the partition's producer is in epoch {epoch}: a producer went on \
+         after its transaction was aborted"
     );
     report(
         "eos-target-refuses-too-large",

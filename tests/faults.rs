@@ -109,7 +109,8 @@ impl Scenario {
         assert!(
             done,
             "{}: progress never covered the source (ends {ends:?}, progress {:?}); what each \
-             process says of the topic's partitions:\n{}\nlogs (newest first):\n{}",
+             process says of the topic's partitions:\n{}\ntransactions open on the target:\n{}\n\
+             logs (newest first):\n{}",
             self.name,
             self.progress(),
             processes
@@ -117,6 +118,7 @@ impl Scenario {
                 .map(|p| partitions_said(p, &self.topic))
                 .collect::<Vec<_>>()
                 .join("\n----\n"),
+            self.open_transactions(),
             logs()
         );
         for mut p in processes {
@@ -172,6 +174,61 @@ impl Scenario {
             .collect()
     }
 
+    /// Target partitions (the offsets topic's and the remote topic's) whose last stable offset
+    /// is behind their end: a transaction open on them hides everything after it from
+    /// read_committed readers, progress included. With the producers' state the broker keeps
+    /// (the open transaction's start offset), it tells a partition that stopped committing
+    /// from one whose commits are hidden behind a transaction left open.
+    fn open_transactions(&self) -> String {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let mut committed_config = self.tb.plaintext_config(Cluster::Target);
+        committed_config.set("isolation.level", "read_committed");
+        let mut all_config = self.tb.plaintext_config(Cluster::Target);
+        all_config.set("isolation.level", "read_uncommitted");
+        let (Ok(committed), Ok(all)) = (
+            committed_config.create::<BaseConsumer>(),
+            all_config.create::<BaseConsumer>(),
+        ) else {
+            return "no consumer to look with".to_owned();
+        };
+        let partitions = (0..5)
+            .map(|p| (self.flow.offsets_topic.as_str(), p))
+            .chain((0..PARTITIONS).map(|p| (self.remote.as_str(), p)));
+        let mut found = Vec::new();
+        for (topic, p) in partitions {
+            let timeout = Duration::from_secs(10);
+            let stable = committed.fetch_watermarks(topic, p, timeout).map(|w| w.1);
+            let end = all.fetch_watermarks(topic, p, timeout).map(|w| w.1);
+            match (stable, end) {
+                (Ok(stable), Ok(end)) if stable < end => {
+                    let producers = std::process::Command::new("bash")
+                        .arg(common::repo_root().join("testbed/kafka.sh"))
+                        .args(["java", "org.apache.kafka.tools.TransactionsCommand"])
+                        .arg("--bootstrap-server")
+                        .arg(
+                            self.tb
+                                .bootstrap(Cluster::Target, common::Listener::Plaintext),
+                        )
+                        .args(["describe-producers", "--topic", topic, "--partition"])
+                        .arg(p.to_string())
+                        .output()
+                        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                        .unwrap_or_default();
+                    found.push(format!(
+                        "{topic}-{p}: last stable offset {stable}, end {end}; producers:\n{producers}"
+                    ));
+                }
+                (Ok(_), Ok(_)) => {}
+                (stable, end) => found.push(format!("{topic}-{p}: {stable:?} {end:?}")),
+            }
+        }
+        if found.is_empty() {
+            "none".to_owned()
+        } else {
+            found.join("\n")
+        }
+    }
+
     /// The flow's progress per partition of the topic.
     fn progress(&self) -> HashMap<i32, i64> {
         let store = strait::source::progress::ProgressStore::new(
@@ -220,7 +277,8 @@ fn partitions_said(p: &StraitProcess, topic: &str) -> String {
         .flat_map(|f| f["partitions"].as_array().into_iter().flatten())
         .filter(|e| e["topic"] == topic)
         .map(ToString::to_string);
-    loops.chain(partitions).collect::<Vec<_>>().join("\n")
+    let said = loops.chain(partitions).collect::<Vec<_>>().join("\n");
+    format!("{said}\nthread stacks:\n{}", p.thread_stacks())
 }
 
 /// Runs `fault` mid-stream with one Strait process.
@@ -364,10 +422,17 @@ fn exactly_once_target_cluster_frozen_past_the_commit_timeout() {
     let name = s.name;
     let t = s.finish(vec![p]);
     assert_eq!(t.duplicates, 0, "duplicates with exactly-once");
+    // A commit whose records the frozen target had not acknowledged yet waits for them: the
+    // transaction is whole, and aborting it would only replicate it again.
+    assert!(
+        !log.contains("commit failed: Flush error"),
+        "{name}: a commit waiting for acknowledgements was aborted:\n{log}"
+    );
     // Which way each run went, for the table's reader: timing decides.
     println!(
-        "[{name}] calls waited for again: {}, producers replaced: {}",
+        "[{name}] calls waited for again: {}, transactions aborted: {}, producers replaced: {}",
         log.matches("waiting for it again").count(),
+        log.matches("transaction aborted").count(),
         log.matches("replacing it and reading").count()
     );
 }
@@ -437,6 +502,34 @@ fn source_broker_frozen_past_the_request_timeout() {
     };
     let topic = s.topic.clone();
     with_one_process(s, |s| freeze_leader(s, Cluster::Source, &topic));
+}
+
+/// A whole cluster unreachable past every client timeout (a network partition between Strait
+/// and it, as SIGSTOP leaves connections open and unanswered), then back: the flow waits it
+/// out, neither stopping nor losing or skipping a record, and goes on by itself.
+fn cluster_frozen(name: &'static str, cluster: Cluster) {
+    let Some(s) = Scenario::start(name, &[]) else {
+        return;
+    };
+    let mut p = s.process("strait");
+    s.wait_remote();
+    std::thread::sleep(Duration::from_secs(5));
+    let frozen = Frozen::new(cluster, &[1, 2, 3]);
+    std::thread::sleep(Duration::from_secs(45));
+    drop(frozen);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(p.running(), "{name}: strait exited:\n{}", p.log_text());
+    s.finish(vec![p]);
+}
+
+#[test]
+fn target_cluster_frozen_past_the_request_timeout() {
+    cluster_frozen("target-cluster-sigstop", Cluster::Target);
+}
+
+#[test]
+fn source_cluster_frozen_past_the_request_timeout() {
+    cluster_frozen("source-cluster-sigstop", Cluster::Source);
 }
 
 #[test]

@@ -658,6 +658,26 @@ impl StraitProcess {
         self.child.try_wait().ok().flatten().is_none()
     }
 
+    /// Every thread's stack, from gdb when the machine has it: what a process that stopped
+    /// moving is waiting on, for a failing test to show.
+    pub fn thread_stacks(&self) -> String {
+        let out = std::process::Command::new("gdb")
+            .args(["-p", &self.child.id().to_string(), "-batch", "-nx", "-q"])
+            .args(["-ex", "set pagination off", "-ex", "thread apply all bt 30"])
+            .output();
+        match out {
+            Ok(o) => {
+                let text = String::from_utf8_lossy(&o.stdout);
+                // Only the frames: gdb's banner and symbol-loading chatter say nothing.
+                text.lines()
+                    .filter(|l| l.starts_with("Thread ") || l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            Err(e) => format!("no thread stacks (gdb: {e})"),
+        }
+    }
+
     /// Its log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -282,44 +282,58 @@ impl Transactions {
         if renewing.is_empty() {
             return Ok(());
         }
+        for (slot, ..) in &renewing {
+            self.status.transaction_ended(*slot, None);
+        }
+        self.replace(consumer, &renewing, true, "its producer was replaced")
+    }
+
+    /// Gives each of `slots` (slot, topic, partition, transactional id) a new producer in
+    /// place of its current one, whose transaction is over or abandoned: the old producers
+    /// are dropped, the new ones fenced in all at once (the coordinator aborts whatever an
+    /// old one left open), and each partition is read again from its committed progress.
+    /// A new producer starts a new epoch with its sequence numbers from zero, so nothing an
+    /// old one sent can be taken for what it sends.
+    fn replace<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        slots: &[(SlotId, String, i32, String)],
+        renewed: bool,
+        why: &str,
+    ) -> Result<(), SourceError> {
         // Dropping joins each producer's thread, so no report of theirs comes after the resets
         // below. Outside the lock, which sending records takes.
         let old: Vec<Open> = {
             let mut open = self.open();
-            renewing
-                .iter()
-                .filter_map(|(s, ..)| open.remove(s))
-                .collect()
+            slots.iter().filter_map(|(s, ..)| open.remove(s)).collect()
         };
+        // A producer replaced after an abort keeps its partition's last renewal: failing for
+        // good soon after one still stops the flow.
+        let renewals: HashMap<(String, i32), Instant> = old
+            .iter()
+            .filter_map(|o| Some(((o.topic.clone(), o.partition), o.renewed_at?)))
+            .collect();
         drop(old);
         let froms: Vec<Option<i64>> = {
             let mut t = lock(&self.tracker);
-            renewing.iter().map(|(s, ..)| t.on_abort(*s)).collect()
+            slots.iter().map(|(s, ..)| t.on_abort(*s)).collect()
         };
-        for (slot, ..) in &renewing {
-            self.status.transaction_ended(*slot, None);
-        }
-        let partitions: Vec<(String, i32)> = renewing
-            .iter()
-            .map(|(_, t, p, _)| (t.clone(), *p))
-            .collect();
+        let partitions: Vec<(String, i32)> =
+            slots.iter().map(|(_, t, p, _)| (t.clone(), *p)).collect();
         let fenced = self.fence(&partitions)?;
         let now = Instant::now();
         for ((slot, topic, partition, id), (fenced, from)) in
-            renewing.iter().zip(fenced.into_iter().zip(froms))
+            slots.iter().zip(fenced.into_iter().zip(froms))
         {
             self.begin(*slot, fenced)?;
             if let Some(o) = self.open().get_mut(slot) {
-                o.renewed_at = Some(now);
+                o.renewed_at = if renewed {
+                    Some(now)
+                } else {
+                    renewals.get(&(topic.clone(), *partition)).copied()
+                };
             }
-            self.read_again(
-                consumer,
-                *slot,
-                (topic, *partition),
-                id,
-                from,
-                "its producer was replaced",
-            )?;
+            self.read_again(consumer, *slot, (topic, *partition), id, from, why)?;
         }
         Ok(())
     }
@@ -367,8 +381,8 @@ impl Transactions {
     /// aborted when its partition is blocked at a refused record or the commit failed (its
     /// partition is then read again from the transaction's first record). With `abort`, every
     /// chosen transaction is aborted (partitions lost without a hand-over). Transactions then
-    /// begin again, except with `Which::All` or on a hand-over, where the producers are
-    /// released after.
+    /// begin again (an aborted one's on a new producer), except with `Which::All` or on a
+    /// hand-over, where the producers are released after.
     pub(super) fn settle<C: ConsumerContext>(
         &self,
         shared: &Shared,
@@ -447,6 +461,7 @@ impl Transactions {
         let mut committed = TopicPartitionList::new();
         let mut failure = None;
         let mut renew = false;
+        let mut aborted = Vec::new();
         let now = Instant::now();
         for (slot, h, ended) in ended {
             match ended {
@@ -461,25 +476,26 @@ impl Transactions {
                 }
                 Ended::Aborted(reason) => {
                     self.status.transaction_ended(slot, None);
-                    let from = lock(&self.tracker).on_abort(slot);
+                    let from = lock(&self.tracker)
+                        .open_transaction(slot)
+                        .map(|(first, _)| first);
                     tracing::warn!(
                         topic = %h.topic, partition = h.partition, transactional_id = %h.id,
                         reason = %reason, read_again_from = ?from,
                         "transaction aborted: its records are read again"
                     );
-                    // A partition kept reads again right away (one handed over is read by its
-                    // next owner).
-                    if reopen
-                        && let Err(e) = self.read_again(
-                            consumer,
-                            slot,
-                            (&h.topic, h.partition),
-                            &h.id,
-                            from,
-                            "transaction aborted",
-                        )
-                    {
-                        failure.get_or_insert(e);
+                    if reopen {
+                        // Not with the same producer: librdkafka gives the records an abort
+                        // purges back their sequence numbers, and a purged retry of a request
+                        // that timed out may have been written all the same. The next
+                        // transaction's first record would then reuse its number, be taken by
+                        // the broker for a duplicate of it and acknowledged without being
+                        // written (seen: progress committed nowhere after a target outage).
+                        // A new producer starts a new epoch. A partition handed over is read
+                        // by its next owner, with a producer of its own.
+                        aborted.push((slot, h.topic.clone(), h.partition, h.id.clone()));
+                    } else {
+                        lock(&self.tracker).on_abort(slot);
                     }
                 }
                 // Going on, a producer librdkafka gave up on is replaced below.
@@ -493,6 +509,11 @@ impl Transactions {
             if let Some(o) = self.open().get_mut(&slot) {
                 o.began = now;
             }
+        }
+        if !aborted.is_empty()
+            && let Err(e) = self.replace(consumer, &aborted, false, "transaction aborted")
+        {
+            failure.get_or_insert(e);
         }
         if renew && let Err(e) = self.renew_failed(consumer) {
             failure.get_or_insert(e);
@@ -510,8 +531,8 @@ impl Transactions {
         }
     }
 
-    /// Commits (with the progress record) or aborts one transaction, then begins the next when
-    /// `reopen`. Each call to librdkafka waits up to the first of `time`, and calls that time
+    /// Commits (with the progress record) or aborts one transaction, then begins the next on
+    /// the same producer when `reopen` and it committed. Each call to librdkafka waits up to the first of `time`, and calls that time
     /// out are made again until its second.
     fn end(
         &self,
@@ -534,7 +555,8 @@ impl Transactions {
                 Ok(()) => Ended::Committed(last),
                 // Still under way (librdkafka refuses an abort until it ends), or over for good:
                 // either way this producer cannot go on, and the partition's next owner fences
-                // it and aborts what is left.
+                // it and aborts what is left. A commit that never got past its flush is
+                // aborted, below.
                 Err(e) if is_fatal(&e) || is_retriable(&e) => {
                     Ended::Failed(transaction_error(&h.id, "committing", &e))
                 }
@@ -542,8 +564,9 @@ impl Transactions {
             },
             Job::Abort(reason) => self.abort(shared, h, reason, time),
         };
+        // An aborted one's partition gets a new producer (`settle`).
         if reopen
-            && !matches!(ended, Ended::Failed(_))
+            && matches!(ended, Ended::Committed(_))
             && let Err(e) = h.producer.begin_transaction()
         {
             return Ended::Failed(transaction_error(&h.id, "beginning a transaction", &e));
@@ -657,6 +680,14 @@ fn is_retriable(e: &KafkaError) -> bool {
     }
 }
 
+/// Whether a commit stopped short of librdkafka's commit call: rdkafka flushes the producer
+/// first, and gives up with a flush error when records are still unacknowledged at the
+/// timeout. The transaction is untouched then, so the commit can be made again (a target
+/// slow to acknowledge is no reason to abort what it will take), or aborted.
+fn flush_timed_out(e: &KafkaError) -> bool {
+    matches!(e, KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut))
+}
+
 /// Calls `call` (a commit or an abort, given how long it may wait) again while it times out
 /// and `time`'s deadline, or a stop's if sooner, is not reached: librdkafka resumes the same
 /// commit or abort where it was, and calling anything else meanwhile is refused. A stop asked
@@ -677,7 +708,7 @@ fn until_done(
         let by = shared.stopping_deadline().map_or(until, |s| s.min(until));
         let left = by.saturating_duration_since(Instant::now());
         let stop_unplanned = shared.stop_asked() && shared.stopping_deadline().is_none();
-        if !is_retriable(&e) || left.is_zero() || stop_unplanned {
+        if !(is_retriable(&e) || flush_timed_out(&e)) || left.is_zero() || stop_unplanned {
             return Err(e);
         }
         tracing::warn!(
