@@ -532,8 +532,8 @@ impl Transactions {
     }
 
     /// Commits (with the progress record) or aborts one transaction, then begins the next on
-    /// the same producer when `reopen` and it committed. Each call to librdkafka waits up to the first of `time`, and calls that time
-    /// out are made again until its second.
+    /// the same producer when `reopen` and it committed. Each call to librdkafka waits up to
+    /// the first of `time`, and calls that time out are made again until its second.
     fn end(
         &self,
         shared: &Shared,
