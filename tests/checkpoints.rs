@@ -90,6 +90,23 @@ async fn wait_for(what: &'static str, check: impl FnMut() -> bool + Send + 'stat
         .unwrap();
 }
 
+/// Waits until the target group `group` holds `offset` for partition 0 of `topic`.
+async fn wait_target_offset(
+    what: &'static str,
+    tb: &Testbed,
+    group: &str,
+    topic: &str,
+    offset: i64,
+) {
+    let (tb, group, topic) = (tb.clone(), group.to_owned(), topic.to_owned());
+    wait_for(what, move || {
+        target_offsets(&tb, &group, &topic)
+            .get(&0)
+            .is_some_and(|o| o.0 == offset)
+    })
+    .await;
+}
+
 /// Fails over: a consumer of `group` on the target reads `topic` from the group's committed
 /// offsets to the end. Returns, per partition, the record timestamps read (which identify
 /// sample records uniquely).
@@ -474,12 +491,13 @@ async fn group_sync_respects_the_target() {
 
     // Once the active group's consumers leave, it is synced.
     drop(member);
-    let (tb2, a, rt) = (tb.clone(), active.clone(), remote.clone());
-    wait_for("active group synced after its members left", move || {
-        target_offsets(&tb2, &a, &rt)
-            .get(&0)
-            .is_some_and(|o| o.0 == 300)
-    })
+    wait_target_offset(
+        "active group synced after its members left",
+        &tb,
+        &active,
+        &remote,
+        300,
+    )
     .await;
 
     stop_tx.send(true).unwrap();
@@ -512,13 +530,7 @@ async fn group_sync_rewinds_a_target_group_only_when_enabled() {
         // Committed on the source, checkpointed, synced to the (absent) target group.
         let group = format!("{prefix}-app");
         commit_as_member(&src, &group, &topic, &[(0, 800, "")]);
-        let (tb2, g, rt) = (tb.clone(), group.clone(), remote.clone());
-        wait_for("target group synced at 800", move || {
-            target_offsets(&tb2, &g, &rt)
-                .get(&0)
-                .is_some_and(|o| o.0 == 800)
-        })
-        .await;
+        wait_target_offset("target group synced at 800", &tb, &group, &remote, 800).await;
 
         // The source group is reset: the checkpoint follows it back (MM2's rule).
         commit_as_member(&src, &group, &topic, &[(0, 200, "")]);
@@ -538,12 +550,13 @@ async fn group_sync_rewinds_a_target_group_only_when_enabled() {
         if rewind {
             // The round that moves the group back shows it on the status for one sync interval
             // only (the next says the group is up to date): the offset is what stays.
-            let (tb2, g, rt) = (tb.clone(), group.clone(), remote.clone());
-            wait_for("the target group moved back to 200", move || {
-                target_offsets(&tb2, &g, &rt)
-                    .get(&0)
-                    .is_some_and(|o| o.0 == 200)
-            })
+            wait_target_offset(
+                "the target group moved back to 200",
+                &tb,
+                &group,
+                &remote,
+                200,
+            )
             .await;
         } else {
             // Every round after that checkpoint leaves the group ahead, and says so.

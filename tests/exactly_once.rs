@@ -26,21 +26,10 @@ use rdkafka::ClientConfig;
 
 const EOS: (&str, &str) = ("strait.exactly.once.enabled", "true");
 
-/// The epoch of the one producer that wrote `topic`-`partition` on the target, as Kafka's own
-/// `kafka-transactions describe-producers` lists it.
+/// The epoch of the one producer that wrote `topic`-`partition` on the target.
 fn producer_epoch(tb: &Testbed, topic: &str, partition: i32) -> i64 {
-    let listed = kafka_tool(
-        tb,
-        Cluster::Target,
-        "org.apache.kafka.tools.TransactionsCommand",
-        &[
-            "describe-producers",
-            "--topic",
-            topic,
-            "--partition",
-            &partition.to_string(),
-        ],
-    );
+    let listed = common::describe_producers(tb, Cluster::Target, topic, partition)
+        .unwrap_or_else(|e| panic!("{e}"));
     let epochs: Vec<i64> = listed
         .lines()
         .skip_while(|l| !l.starts_with("ProducerId"))

@@ -201,19 +201,8 @@ impl Scenario {
             let end = all.fetch_watermarks(topic, p, timeout).map(|w| w.1);
             match (stable, end) {
                 (Ok(stable), Ok(end)) if stable < end => {
-                    let producers = std::process::Command::new("bash")
-                        .arg(common::repo_root().join("testbed/kafka.sh"))
-                        .args(["java", "org.apache.kafka.tools.TransactionsCommand"])
-                        .arg("--bootstrap-server")
-                        .arg(
-                            self.tb
-                                .bootstrap(Cluster::Target, common::Listener::Plaintext),
-                        )
-                        .args(["describe-producers", "--topic", topic, "--partition"])
-                        .arg(p.to_string())
-                        .output()
-                        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                        .unwrap_or_default();
+                    let producers = common::describe_producers(&self.tb, Cluster::Target, topic, p)
+                        .unwrap_or_else(|e| e);
                     found.push(format!(
                         "{topic}-{p}: last stable offset {stable}, end {end}; producers:\n{producers}"
                     ));
@@ -361,6 +350,13 @@ impl Drop for Frozen {
     }
 }
 
+/// Freezes every broker of `cluster` for 45 s, past every client timeout, then thaws them.
+fn freeze_cluster(cluster: Cluster) {
+    let frozen = Frozen::new(cluster, &[1, 2, 3]);
+    std::thread::sleep(Duration::from_secs(45));
+    drop(frozen);
+}
+
 /// Freezes the broker leading partition 0 for longer than librdkafka's request timeout (30 s),
 /// then thaws it: its session with the controller expires, leadership moves, requests to it
 /// time out, and it comes back with a stale view.
@@ -414,9 +410,7 @@ fn exactly_once_target_cluster_frozen_past_the_commit_timeout() {
     let p = s.process("strait");
     s.wait_remote();
     std::thread::sleep(Duration::from_secs(5));
-    let frozen = Frozen::new(Cluster::Target, &[1, 2, 3]);
-    std::thread::sleep(Duration::from_secs(45));
-    drop(frozen);
+    freeze_cluster(Cluster::Target);
     std::thread::sleep(Duration::from_secs(8));
     let log = p.log_text();
     let name = s.name;
@@ -514,9 +508,7 @@ fn cluster_frozen(name: &'static str, cluster: Cluster) {
     let mut p = s.process("strait");
     s.wait_remote();
     std::thread::sleep(Duration::from_secs(5));
-    let frozen = Frozen::new(cluster, &[1, 2, 3]);
-    std::thread::sleep(Duration::from_secs(45));
-    drop(frozen);
+    freeze_cluster(cluster);
     std::thread::sleep(Duration::from_secs(8));
     assert!(p.running(), "{name}: strait exited:\n{}", p.log_text());
     s.finish(vec![p]);

@@ -1017,9 +1017,15 @@ pub fn metric_value(metrics: &str, name_and_labels: &str) -> Option<f64> {
     })
 }
 
-/// The producers `cluster` tracks for a topic partition (idempotent or transactional ones
-/// only), as Kafka's own `kafka-transactions describe-producers` lists them.
-pub fn producer_ids(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32) -> Vec<String> {
+/// Kafka's own `kafka-transactions describe-producers` for a topic partition: the table of
+/// the producers `cluster` tracks there (idempotent or transactional ones only), or what the
+/// tool said when it failed.
+pub fn describe_producers(
+    tb: &Testbed,
+    cluster: Cluster,
+    topic: &str,
+    partition: i32,
+) -> Result<String, String> {
     let out = std::process::Command::new("bash")
         .arg(repo_root().join("testbed/kafka.sh"))
         .args([
@@ -1031,14 +1037,20 @@ pub fn producer_ids(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32)
         .args(["describe-producers", "--topic", topic, "--partition"])
         .arg(partition.to_string())
         .output()
-        .expect("run TransactionsCommand");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
+        .map_err(|e| format!("run TransactionsCommand: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The ids of the producers `cluster` tracks for a topic partition ([`describe_producers`]).
+pub fn producer_ids(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32) -> Vec<String> {
+    describe_producers(tb, cluster, topic, partition)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect()
