@@ -317,7 +317,7 @@ async fn growing_a_remote_topic_twice_at_once_succeeds() {
     );
     a.unwrap();
     b.unwrap();
-    assert_eq!(topic_counts(&tgt, &remote).map(|c| c.len()), Some(6));
+    assert_eq!(partitions_reaching(&tgt, &remote, 6), Some(6));
 }
 
 /// A rebalance gives a process only some partitions, and it makes the remote topic before
