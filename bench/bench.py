@@ -584,8 +584,10 @@ def header(args, env, res):
         f"{args.seconds} s after a 3 s warm-up, LogAppendTime on source and remote topics.",
         f"- **Settings**: both over SASL_SSL (PLAIN) to both clusters, from scratch into fresh remote "
         f"topics, alternating ({args.rounds} round{'s' if args.rounds > 1 else ''}, median shown). "
-        f"Strait: `strait run`, defaults (target producer lz4, linger.ms 5, acks all, "
-        f"idempotent). MM2: dedicated mode, tasks.max {args.mm2_tasks or args.topics * args.partitions}, "
+        f"Strait: `strait run`, defaults (target writer `auto`: its own at-least-once, librdkafka's "
+        f"producer with exactly-once; lz4, linger.ms 5, acks all, idempotent)"
+        + (f", with {', '.join(args.strait_conf)}" if args.strait_conf else "")
+        + f". MM2: dedicated mode, tasks.max {args.mm2_tasks or args.topics * args.partitions}, "
         f"target producer {', '.join(f'{k} {v}' for k, v in MM2_PRODUCER.items())} "
         f"(Connect's acks all), heap {os.environ.get('STRAIT_MM2_HEAP', '1g')}, heartbeats and "
         f"checkpoints off. Limit: ProducerPerformance, one producer over SASL_SSL, acks all, "
@@ -639,6 +641,20 @@ def targets(cu_s, cu_m, ss_s, ss_m):
     ]
 
 
+def targets_15(args, cu_s, cu_m, ss_s, ss_m, limit_mb_s):
+    """Issue 15's targets: near the physical limit (the target's ingest limit), and a fraction
+    of MM2's CPU. The CPU per GiB target is 0.1x MM2 with 1 KiB records, 0.2x with smaller."""
+    cpu_ratio = 0.1 if args.value_size >= 1024 else 0.2
+    return [
+        ("steady CPU ≤ 0.25× MM2", agg(ss_s, "cpu_cores") <= 0.25 * agg(ss_m, "cpu_cores")),
+        (f"CPU s/GiB ≤ {cpu_ratio}× MM2",
+         agg(cu_s, "cpu_s_per_gib") <= cpu_ratio * agg(cu_m, "cpu_s_per_gib")),
+        ("catch-up ≥ 90 % of the ingest limit", agg(cu_s, "mb_s") >= 0.9 * limit_mb_s),
+        ("peak RSS ≤ 64 MiB", agg(cu_s, "peak_rss_mib") <= 64),
+        ("p99 latency < 50 ms", agg(ss_s, "p99_ms") < 50),
+    ]
+
+
 def met(ts):
     return "; ".join(f"{t}: {'met' if ok_ else '**not met**'}" for t, ok_ in ts)
 
@@ -673,6 +689,7 @@ def table(args, res):
     lines.append(f"| `strait verify` of every replica | {'equal' if ok('strait') else 'NOT EQUAL'} | "
                  f"{'equal' if ok('mm2') else 'NOT EQUAL'} | |")
     lines += ["", "Issue 6 targets: " + met(targets(s, m, ss, sm)) + "."]
+    lines += ["", "Issue 15 targets: " + met(targets_15(args, s, m, ss, sm, lim["mb_s"])) + "."]
     return lines
 
 

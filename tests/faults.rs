@@ -33,8 +33,9 @@ const EXACTLY_ONCE: (&str, &str) = ("strait.exactly.once.enabled", "true");
 /// their own timeout.
 const LONG_TRANSACTIONS: (&str, &str) = ("producer.override.transaction.timeout.ms", "180000");
 
-/// Strait's own target writer instead of librdkafka's producer.
-const WIRE_WRITER: (&str, &str) = ("strait.target.writer", "wire");
+/// librdkafka's producer instead of Strait's own target writer (the default), as a flow with
+/// a producer setting only librdkafka applies runs.
+const LIBRDKAFKA_WRITER: (&str, &str) = ("strait.target.writer", "librdkafka");
 
 /// One scenario's topic, flow and load.
 struct Scenario {
@@ -309,8 +310,8 @@ fn exactly_once_target_partition_leader_killed_and_restarted() {
 }
 
 #[test]
-fn wire_writer_target_partition_leader_killed_and_restarted() {
-    target_leader_killed("wire-target-leader-kill9", &[WIRE_WRITER]);
+fn librdkafka_writer_target_partition_leader_killed_and_restarted() {
+    target_leader_killed("librdkafka-target-leader-kill9", &[LIBRDKAFKA_WRITER]);
 }
 
 fn target_leader_killed(name: &'static str, extra: &[(&str, &str)]) {
@@ -373,8 +374,8 @@ fn target_broker_frozen_past_the_request_timeout() {
 }
 
 #[test]
-fn wire_writer_target_broker_frozen_past_the_request_timeout() {
-    target_broker_frozen("wire-target-broker-sigstop", &[WIRE_WRITER]);
+fn librdkafka_writer_target_broker_frozen_past_the_request_timeout() {
+    target_broker_frozen("librdkafka-target-broker-sigstop", &[LIBRDKAFKA_WRITER]);
 }
 
 /// Commits of the transactions whose records the frozen broker leads (or whose coordinator it
@@ -530,8 +531,8 @@ fn partitions_reassigned_and_leaders_elected_on_both_clusters() {
 }
 
 #[test]
-fn wire_writer_partitions_reassigned_and_leaders_elected_on_both_clusters() {
-    reassigned_and_elected("wire-reassign-and-elect", &[WIRE_WRITER]);
+fn librdkafka_writer_partitions_reassigned_and_leaders_elected_on_both_clusters() {
+    reassigned_and_elected("librdkafka-reassign-and-elect", &[LIBRDKAFKA_WRITER]);
 }
 
 fn reassigned_and_elected(name: &'static str, extra: &[(&str, &str)]) {
@@ -565,8 +566,8 @@ fn exactly_once_strait_killed_twenty_times_with_three_processes() {
 }
 
 #[test]
-fn wire_writer_strait_killed_twenty_times_with_three_processes() {
-    killed_twenty_times("wire-strait-kill9-x20", &[WIRE_WRITER]);
+fn librdkafka_writer_strait_killed_twenty_times_with_three_processes() {
+    killed_twenty_times("librdkafka-strait-kill9-x20", &[LIBRDKAFKA_WRITER]);
 }
 
 fn killed_twenty_times(name: &'static str, extra: &[(&str, &str)]) -> Option<Tally> {

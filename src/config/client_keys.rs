@@ -274,6 +274,17 @@ pub fn client_key(key: &str) -> Option<ClientKey> {
         .map(|(_, mapping)| *mapping)
 }
 
+/// The Java key that becomes librdkafka's `name`, when it has another name (e.g.
+/// `max.request.size` for `message.max.bytes`), so messages name the key as users write it.
+pub fn java_name_of(name: &str) -> Option<&'static str> {
+    TABLE.iter().find_map(|(java, mapping)| match mapping {
+        ClientKey::Rename(to) | ClientKey::Convert(to, _) if *to == name && *java != name => {
+            Some(*java)
+        }
+        _ => None,
+    })
+}
+
 /// Every Java key named in the table (prefix patterns without their `*`), for suggestions.
 pub fn known_keys() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(k, _)| k.trim_end_matches('*'))

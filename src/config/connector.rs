@@ -15,10 +15,11 @@ use super::model::{
 };
 use super::settings::Settings;
 use super::suggest::unknown_key_message;
+use super::target_writer;
 use super::worker::ParsedWorker;
 use super::{
     CheckpointConnectorConfig, ClusterConnection, HeartbeatConnectorConfig, OffsetSyncsLocation,
-    PolicyConfig, PolicyKind, SourceConnectorConfig, TargetWriter, UseDefaultsFrom,
+    PolicyConfig, PolicyKind, SourceConnectorConfig, UseDefaultsFrom,
 };
 
 const PACKAGE: &str = "org.apache.kafka.connect.mirror.";
@@ -476,30 +477,9 @@ fn source_config(
         compression_type,
         consumer_overrides,
         producer_overrides,
-        target_writer: target_writer(r, exactly_once.is_some())?,
+        target_writer: target_writer::parse(r, exactly_once.is_some())?,
         exactly_once,
     })
-}
-
-/// `strait.target.writer`: `librdkafka` (default) or `wire`; `wire` has no transactions.
-fn target_writer(r: &KeyReader<'_>, exactly_once: bool) -> Result<TargetWriter, ConfigError> {
-    const KEY: &str = "strait.target.writer";
-    match r.non_blank(KEY).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("librdkafka") => Ok(TargetWriter::Librdkafka),
-        Some("wire") if exactly_once => Err(r.error(
-            KEY,
-            "'wire' cannot be used with exactly-once (its transactions are written by \
-             librdkafka): remove the key or set it to librdkafka",
-        )),
-        Some("wire") => Ok(TargetWriter::Wire),
-        Some(_) => Err(r.error(
-            KEY,
-            format!(
-                "'{}' is not valid (expected librdkafka or wire)",
-                r.shown(KEY)
-            ),
-        )),
-    }
 }
 
 /// The keys that can carry the replication producer's settings, highest precedence first.

@@ -48,7 +48,7 @@ fn flow_text(out: &mut String, f: &FlowConfig) {
         w.offset_storage_replication_factor
     );
     match &f.source_connector {
-        Some(c) => source(out, c),
+        Some(c) => source(out, c, &f.target),
         None => out.push_str("  source connector: none\n"),
     }
     match &f.checkpoint_connector {
@@ -194,7 +194,7 @@ fn list(v: &[String]) -> String {
     }
 }
 
-fn source(out: &mut String, c: &SourceConnectorConfig) {
+fn source(out: &mut String, c: &SourceConnectorConfig, target: &ClusterConnection) {
     let _ = writeln!(
         out,
         "  source connector '{}': {}, tasks.max {}",
@@ -250,6 +250,13 @@ fn source(out: &mut String, c: &SourceConnectorConfig) {
         }
         None => out.push_str("    exactly-once: off\n"),
     }
+    let writer = c.writer_choice(target);
+    let _ = writeln!(
+        out,
+        "    target writer: {} ({})",
+        writer.writer.as_str(),
+        writer.why
+    );
     overrides(out, "    consumer overrides", c.consumer_overrides.iter());
     overrides(out, "    producer overrides", c.producer_overrides.iter());
 }

@@ -114,6 +114,10 @@ fn documented_defaults_are_the_models() {
             s.retry_backoff_max.as_millis().to_string(),
         ),
         (
+            "`strait.target.writer`",
+            s.target_writer.as_str().to_owned(),
+        ),
+        (
             "`groups` / `groups.exclude`",
             format!("{} / {}", list(&c.groups), list(&c.groups_exclude)),
         ),

@@ -3,7 +3,8 @@
 
 use super::connector::{ConnectorConfig, ParsedConnector, same_servers};
 use super::error::{ConfigError, Origin};
-use super::{ClusterConnection, FlowConfig, WorkerConfig};
+use super::target_writer::{self, not_applied_by_wire};
+use super::{ClusterConnection, FlowConfig, TargetWriter, WorkerConfig};
 
 /// Builds the flows of one scope (a KafkaConnect, an `mm2.properties` flow, a native flow)
 /// from its connectors; `worker` is the scope's Connect worker settings.
@@ -37,13 +38,17 @@ fn flow(
     // The cluster connections of the first source/checkpoint connector, and which one set them.
     let mut clusters: Option<(ClusterConnection, ClusterConnection, &Origin)> = None;
     let mut heartbeat_source: Option<ClusterConnection> = None;
+    let mut source_at: Option<&Origin> = None;
 
     for c in &connectors {
         if c.policy != first.policy {
             return Err(conflict(c, first, &name, "replication.policy.* settings"));
         }
         let duplicate = match &c.config {
-            ConnectorConfig::Source(s) => source_connector.replace(s.clone()).is_some(),
+            ConnectorConfig::Source(s) => {
+                source_at = Some(&c.at);
+                source_connector.replace(s.clone()).is_some()
+            }
             ConnectorConfig::Checkpoint(s) => checkpoint_connector.replace(s.clone()).is_some(),
             ConnectorConfig::Heartbeat(s) => {
                 heartbeat_target.clone_from(&c.target);
@@ -105,6 +110,19 @@ fn flow(
             (heartbeat_source.unwrap_or_default(), target)
         }
     };
+    if let (Some(sc), Some(at)) = (&source_connector, source_at)
+        && sc.target_writer == TargetWriter::Wire
+        && let Some(n) = not_applied_by_wire(&target, &sc.producer_overrides)
+    {
+        return Err(ConfigError::invalid(
+            at.clone().with_key(target_writer::KEY),
+            format!(
+                "'wire' would not apply {n}: remove that setting, or set {} to auto or \
+                 librdkafka",
+                target_writer::KEY
+            ),
+        ));
+    }
     if let Some(h) = &mut heartbeat_connector {
         h.heartbeats_cluster = heartbeat_target.filter(|t| !same_cluster(t, &target));
     }
@@ -212,6 +230,67 @@ mod tests {
         .to_string();
         assert!(
             e.contains("flow A->B has only a heartbeat connector, which names no cluster"),
+            "{e}"
+        );
+    }
+
+    /// A source connector's flow, loaded with `config` added to its keys.
+    fn source_flow(config: &str) -> Result<crate::config::Loaded, crate::config::ConfigError> {
+        load_texts(&[
+            ("connect.yaml", CONNECT),
+            (
+                "c.yaml",
+                &connector("s", "MirrorSourceConnector", &format!("{CLUSTERS}{config}")),
+            ),
+        ])
+    }
+
+    #[test]
+    fn the_wire_writer_refuses_a_setting_it_would_not_apply_and_auto_falls_back() {
+        use crate::config::TargetWriter;
+        let e = source_flow(
+            "    strait.target.writer: wire\n    producer.override.max.request.size: \"2097152\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("(KafkaConnector s), key 'strait.target.writer': 'wire' would not apply max.request.size (librdkafka's message.max.bytes, a producer setting)"),
+            "{e}"
+        );
+        let e = source_flow(
+            "    strait.target.writer: wire\n    target.cluster.connections.max.idle.ms: \"60000\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "'wire' would not apply connections.max.idle.ms (a target.cluster client setting)"
+            ),
+            "{e}"
+        );
+        // Without the explicit choice the same flow replicates with librdkafka, and says why.
+        let l = source_flow("    producer.override.buffer.memory: \"33554432\"\n").unwrap();
+        let flow = &l.config.flows[0];
+        let sc = flow.source_connector.as_ref().unwrap();
+        let choice = sc.writer_choice(&flow.target);
+        assert_eq!(choice.writer, TargetWriter::Librdkafka);
+        assert!(crate::config::describe(&l.config).contains(
+            "target writer: librdkafka (buffer.memory (librdkafka's queue.buffering.max.kbytes, \
+             a producer setting) is set, which only librdkafka's producer applies)"
+        ));
+        // Settings it applies keep it.
+        let l = source_flow(
+            "    producer.override.linger.ms: \"20\"\n    producer.override.batch.size: \"65536\"\n",
+        )
+        .unwrap();
+        let flow = &l.config.flows[0];
+        let sc = flow.source_connector.as_ref().unwrap();
+        assert_eq!(sc.writer_choice(&flow.target).writer, TargetWriter::Wire);
+        let e = source_flow("    strait.target.writer: fast\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key 'strait.target.writer': 'fast' is not valid (expected auto, librdkafka or wire)"),
             "{e}"
         );
     }

@@ -30,6 +30,7 @@ mod seed_tests;
 pub mod settings;
 pub(crate) mod strimzi;
 pub mod suggest;
+pub mod target_writer;
 #[cfg(test)]
 mod test_support;
 pub mod truststore;
@@ -47,3 +48,4 @@ pub use model::{
 };
 pub use providers::kube_api::{KubernetesApiMode, KubernetesApiOptions};
 pub use secret::Secret;
+pub use target_writer::WriterChoice;

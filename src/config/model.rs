@@ -373,15 +373,30 @@ pub struct SourceConnectorConfig {
     pub target_writer: TargetWriter,
 }
 
-/// What writes replicated records to the target (`strait.target.writer`).
+/// What writes replicated records to the target (`strait.target.writer`); the flow's choice
+/// is [`SourceConnectorConfig::writer_choice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TargetWriter {
-    /// `librdkafka` (default): librdkafka's producer, one request per partition.
+    /// `auto` (default): `wire` unless exactly-once is on or a producer or target client
+    /// setting is one the wire writer would not apply; `librdkafka` then.
     #[default]
+    Auto,
+    /// `librdkafka`: librdkafka's producer, one request per partition.
     Librdkafka,
     /// `wire`: Strait's own writer, one request per broker (`src/kafka/writer/`). Not with
     /// exactly-once, whose transactions stay on librdkafka.
     Wire,
+}
+
+impl TargetWriter {
+    /// The value of `strait.target.writer` that names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Librdkafka => "librdkafka",
+            Self::Wire => "wire",
+        }
+    }
 }
 
 /// Exactly-once replication settings (KIP-618's keys, resolved).
@@ -468,7 +483,7 @@ impl Default for SourceConnectorConfig {
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
             exactly_once: None,
-            target_writer: TargetWriter::Librdkafka,
+            target_writer: TargetWriter::Auto,
         }
     }
 }

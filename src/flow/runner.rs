@@ -193,6 +193,12 @@ fn start_replication(
     let (topics_tx, topics_rx) = watch::channel(initial_topics);
     let consumer_cfg = consumer_config(flow, sc)?;
     let producer_cfg = producer_config(flow, sc)?;
+    let writer = sc.writer_choice(&flow.target);
+    tracing::info!(
+        writer = writer.writer.as_str(),
+        why = %writer.why,
+        "target writer chosen"
+    );
     let settings = PipelineSettings {
         flush_interval: sc.offset_flush_interval,
         max_in_flight_bytes: sc.max_in_flight_bytes,
@@ -208,9 +214,9 @@ fn start_replication(
             commit_interval: e.commit_interval,
             transaction_timeout: e.transaction_timeout,
         }),
-        wire_writer: match sc.target_writer {
+        wire_writer: match writer.writer {
             TargetWriter::Wire => Some(wire_writer_settings(flow, &producer_cfg)?),
-            TargetWriter::Librdkafka => None,
+            TargetWriter::Librdkafka | TargetWriter::Auto => None,
         },
     };
     let stop_flag = Arc::new(AtomicBool::new(false));

@@ -31,7 +31,7 @@ impl Flow {
     ///
     /// `STRAIT_TEST_FLOW_KEYS` (`key=value;key=value`) adds keys to every flow that is not
     /// exactly-once, to run the suite under a setting, e.g.
-    /// `STRAIT_TEST_FLOW_KEYS=strait.target.writer=wire scripts/faults.sh`.
+    /// `STRAIT_TEST_FLOW_KEYS=strait.target.writer=librdkafka scripts/faults.sh`.
     pub fn new(tb: &Testbed, topics: &str, extra: &[(&str, &str)]) -> Flow {
         let from_env = std::env::var("STRAIT_TEST_FLOW_KEYS").unwrap_or_default();
         let exactly_once = extra.iter().any(|(k, _)| k.contains("exactly.once"));
