@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use crate::kafka::polled_producer::{AckContext, AckedRecord, PolledProducer};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -48,7 +48,7 @@ pub(crate) struct Session<'a> {
     status: &'a CheckpointStatusHandle,
     follower: SyncFollower,
     store: CheckpointStore,
-    producer: FutureProducer,
+    producer: PolledProducer<AckContext>,
     /// Groups the group filter selects (last listing).
     groups: Vec<String>,
     /// Selected groups with offsets on checkpointed topics (last emission).
@@ -111,14 +111,13 @@ impl<'a> Session<'a> {
             !loaded_ok,
         )
         .map_err(|e| CheckpointError::Task(format!("cannot start the offset-syncs reader: {e}")))?;
-        let producer: FutureProducer =
-            setup
-                .target_producer
-                .create()
-                .map_err(|source| CheckpointError::Client {
+        let producer =
+            PolledProducer::create(&setup.target_producer, AckContext).map_err(|source| {
+                CheckpointError::Client {
                     what: "checkpoints producer",
                     source,
-                })?;
+                }
+            })?;
         Ok(Session {
             setup,
             status,
@@ -365,14 +364,16 @@ impl<'a> Session<'a> {
                     continue;
                 }
             };
-            let record = FutureRecord::<[u8], [u8]>::to(topic)
-                .partition(0)
-                .key(&key[..])
-                .payload(&value[..])
-                .timestamp(timestamp);
-            match self.producer.send_result(record) {
-                Ok(delivery) => pending.push((c, delivery)),
-                Err((e, _)) => error = Some(e.to_string()),
+            let record = AckedRecord {
+                topic,
+                partition: 0,
+                key: &key,
+                value: &value,
+                timestamp: Some(timestamp),
+            };
+            match self.producer.send_acked(record) {
+                Ok(ack) => pending.push((c, ack)),
+                Err(e) => error = Some(e.to_string()),
             }
         }
         let mut written = Vec::with_capacity(pending.len());
@@ -386,7 +387,7 @@ impl<'a> Session<'a> {
                     self.store.update_at(c.clone(), Some(timestamp));
                     written.push(c);
                 }
-                Ok(Err((e, _))) => error = Some(e.to_string()),
+                Ok(Err(e)) => error = Some(e.to_string()),
                 Err(_) => error = Some("delivery cancelled".to_owned()),
             }
         }

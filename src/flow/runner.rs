@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig, TargetWriter};
 use crate::flow::election::spawn_election;
+use crate::kafka::polled_producer::PolledProducer;
 use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
@@ -707,12 +708,12 @@ async fn offset_sync_target(
     cfg.set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "0");
-    let producer = cfg
-        .create_with_context(CountingContext::default())
-        .map_err(|source| SourceError::Client {
+    let producer = PolledProducer::create(&cfg, CountingContext::default()).map_err(|source| {
+        SourceError::Client {
             what: "offset-syncs producer",
             source,
-        })?;
+        }
+    })?;
     Ok(Some(OffsetSyncTarget::new(producer, topic)))
 }
 

@@ -1,15 +1,13 @@
 //! The heartbeat emitter of one flow (MM2's MirrorHeartbeatConnector and its single task).
 
-use std::time::Duration;
-
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::config::FlowConfig;
 use crate::config::truststore::TruststoreError;
 use crate::kafka::internal_topic::{TopicCreateError, ensure_compacted_topic};
+use crate::kafka::polled_producer::{AckContext, AckedRecord, PolledProducer};
 use crate::kafka::{ClientRole, client_config};
 use crate::policy::ReplicationPolicy;
 use crate::status::checkpoint::now_ms;
@@ -68,7 +66,7 @@ pub async fn run_heartbeats(
     )
     .set("acks", "all")
     .set("linger.ms", "0");
-    let producer: FutureProducer = cfg.create().map_err(HeartbeatError::Client)?;
+    let producer = PolledProducer::create(&cfg, AckContext).map_err(HeartbeatError::Client)?;
     let key = Heartbeat {
         source_alias: flow.source_alias.clone(),
         target_alias: flow.target_alias.clone(),
@@ -95,20 +93,24 @@ pub async fn run_heartbeats(
             timestamp_ms,
         }
         .encode_value();
-        let record = FutureRecord::<[u8], [u8]>::to(&topic)
-            .partition(0)
-            .key(&key[..])
-            .payload(&value[..])
-            .timestamp(timestamp_ms);
-        // Bounded by the interval (at least a few seconds) so a slow cluster delays, not piles up.
-        let wait = hc.emit_heartbeats_interval.max(Duration::from_secs(5));
-        match producer.send(record, wait).await {
-            Ok(_) if failing => {
+        let record = AckedRecord {
+            topic: &topic,
+            partition: 0,
+            key: &key,
+            value: &value,
+            timestamp: Some(timestamp_ms),
+        };
+        let written = match producer.send_acked(record) {
+            Ok(ack) => ack.await.unwrap_or(Err(KafkaError::Canceled)),
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) if failing => {
                 failing = false;
                 tracing::info!(%topic, "heartbeats are written again");
             }
-            Ok(_) => {}
-            Err((e, _)) if !failing => {
+            Ok(()) => {}
+            Err(e) if !failing => {
                 failing = true;
                 tracing::warn!(%topic, error = %e, "writing a heartbeat failed; retrying");
             }

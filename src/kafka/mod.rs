@@ -6,6 +6,7 @@ pub mod connect_check;
 pub mod delivery;
 pub mod ffi;
 pub mod internal_topic;
+pub mod polled_producer;
 pub mod stats;
 pub mod writer;
 

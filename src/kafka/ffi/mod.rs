@@ -2,7 +2,8 @@
 //! describing consumer groups, reading and altering group offsets, incremental topic config
 //! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
 //! producing a consumed record with its headers moved instead of copied, reading a record's
-//! headers as bytes, and raising a fatal error on a client (fault injection in tests).
+//! headers as bytes, being woken when a client's event queue receives something, and raising a
+//! fatal error on a client (fault injection in tests).
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -29,6 +30,7 @@ mod offsets;
 mod produce;
 mod raw;
 mod strings;
+mod wakeup;
 mod watermarks;
 
 pub use acls::{
@@ -50,4 +52,5 @@ pub use offsets::{
 };
 pub use produce::Outgoing;
 pub use raw::KafkaHandle;
+pub use wakeup::QueueWakeup;
 pub use watermarks::cached_watermarks;

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{Producer, ThreadedProducer};
+use rdkafka::producer::Producer;
+
+use crate::kafka::polled_producer::PolledProducer;
 use rdkafka::{ClientConfig, Offset};
 use tokio::sync::watch;
 
@@ -127,7 +129,7 @@ struct Shared {
     tracker: Arc<Mutex<Tracker>>,
     /// The target producers ("lanes"); partition slot `s` uses `lanes[s % lanes.len()]`.
     /// None with exactly-once, where each partition has a transactional producer of its own.
-    lanes: Vec<ThreadedProducer<ReplicationProducerContext>>,
+    lanes: Vec<PolledProducer<ReplicationProducerContext>>,
     /// Exactly-once: the partitions' transactional producers.
     txns: Option<Transactions>,
     /// Strait's own target writer, when it replaces the lanes.
@@ -176,7 +178,7 @@ impl Shared {
     fn with_producer<R>(
         &self,
         slot: usize,
-        f: impl FnOnce(&ThreadedProducer<ReplicationProducerContext>) -> R,
+        f: impl FnOnce(&PolledProducer<ReplicationProducerContext>) -> R,
     ) -> Option<R> {
         match &self.txns {
             Some(t) => t.with_producer(slot, f),
@@ -306,19 +308,21 @@ pub fn run(
     for lane in 0..lane_count {
         let mut producer_config = producer_config.clone();
         let stats = StatsSink::from_env(&mut producer_config, &format!("producer{lane}"));
-        let producer: ThreadedProducer<ReplicationProducerContext> = producer_config
-            .create_with_context(ReplicationProducerContext {
+        let producer = PolledProducer::create(
+            &producer_config,
+            ReplicationProducerContext {
                 tracker: tracker.clone(),
                 offset_syncs: offset_syncs.clone(),
                 status: status.clone(),
                 stats,
                 errored: producer_errored.clone(),
                 room: room.clone(),
-            })
-            .map_err(|source| SourceError::Client {
-                what: "target producer",
-                source,
-            })?;
+            },
+        )
+        .map_err(|source| SourceError::Client {
+            what: "target producer",
+            source,
+        })?;
         lanes.push(producer);
     }
     let shared = Arc::new(Shared {

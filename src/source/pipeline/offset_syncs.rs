@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
+
+use crate::kafka::polled_producer::PolledProducer;
 
 use crate::kafka::CountingContext;
 use crate::source::tracker::Tracker;
@@ -16,7 +18,7 @@ pub struct OffsetSyncTarget {
     /// The producer (source or target cluster, per `offset-syncs.topic.location`). It must be
     /// idempotent: a retried sync overtaken by a newer one would look like an upstream rewind
     /// to every reader's `OffsetSyncStore` and wipe its translation history.
-    pub producer: ThreadedProducer<CountingContext>,
+    pub producer: PolledProducer<CountingContext>,
     /// `mm2-offset-syncs.<alias>.internal`.
     pub topic: String,
     /// Offset syncs handed to the producer so far.
@@ -33,7 +35,7 @@ impl std::fmt::Debug for OffsetSyncTarget {
 
 impl OffsetSyncTarget {
     /// Offset syncs to `topic` through `producer`.
-    pub fn new(producer: ThreadedProducer<CountingContext>, topic: String) -> Self {
+    pub fn new(producer: PolledProducer<CountingContext>, topic: String) -> Self {
         Self {
             producer,
             topic,

@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
+
+use crate::kafka::polled_producer::PolledProducer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::source::SourceError;
@@ -66,7 +68,7 @@ pub(super) struct Fenced {
     topic: String,
     partition: i32,
     id: String,
-    producer: ThreadedProducer<ReplicationProducerContext>,
+    producer: PolledProducer<ReplicationProducerContext>,
 }
 
 impl Fenced {
@@ -81,7 +83,7 @@ struct Open {
     topic: String,
     partition: i32,
     id: String,
-    producer: ThreadedProducer<ReplicationProducerContext>,
+    producer: PolledProducer<ReplicationProducerContext>,
     began: Instant,
     /// When this producer replaced one that librdkafka gave up on.
     renewed_at: Option<Instant>,
@@ -200,19 +202,21 @@ impl Transactions {
         let id = self.transactional_id(topic, partition);
         let mut config = self.config.clone();
         config.set("transactional.id", &id);
-        let producer: ThreadedProducer<ReplicationProducerContext> = config
-            .create_with_context(ReplicationProducerContext {
+        let producer = PolledProducer::create(
+            &config,
+            ReplicationProducerContext {
                 tracker: self.tracker.clone(),
                 offset_syncs: self.offset_syncs.clone(),
                 status: self.status.clone(),
                 stats: None,
                 errored: self.errored.clone(),
                 room: self.room.clone(),
-            })
-            .map_err(|source| SourceError::Client {
-                what: "transactional target producer",
-                source,
-            })?;
+            },
+        )
+        .map_err(|source| SourceError::Client {
+            what: "transactional target producer",
+            source,
+        })?;
         producer
             .init_transactions(FENCE_TIMEOUT)
             .map_err(|e| transaction_error(&id, "starting transactions", &e))?;
@@ -372,7 +376,7 @@ impl Transactions {
     pub(super) fn with_producer<R>(
         &self,
         slot: SlotId,
-        f: impl FnOnce(&ThreadedProducer<ReplicationProducerContext>) -> R,
+        f: impl FnOnce(&PolledProducer<ReplicationProducerContext>) -> R,
     ) -> Option<R> {
         self.open().get(&slot).map(|o| f(&o.producer))
     }
@@ -644,7 +648,7 @@ struct Handle {
     topic: String,
     partition: i32,
     id: String,
-    producer: ThreadedProducer<ReplicationProducerContext>,
+    producer: PolledProducer<ReplicationProducerContext>,
 }
 
 /// Whether a producer's fatal error is its own, so that a new producer with the same

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
+
+use crate::kafka::polled_producer::PolledProducer;
 
 use reader::{ReadError, Reader};
 
@@ -30,7 +32,7 @@ pub struct ProgressStore {
     reader_config: ClientConfig,
     to_high_watermark: bool,
     reader: Mutex<Option<Reader>>,
-    producer: ThreadedProducer<CountingContext>,
+    producer: PolledProducer<CountingContext>,
 }
 
 impl std::fmt::Debug for ProgressStore {
@@ -57,11 +59,12 @@ impl ProgressStore {
         pcfg.set("acks", "all")
             .set("enable.idempotence", "true")
             .set("linger.ms", "0");
-        let producer = pcfg
-            .create_with_context(CountingContext::default())
-            .map_err(|source| SourceError::Client {
-                what: "offsets-topic producer",
-                source,
+        let producer =
+            PolledProducer::create(&pcfg, CountingContext::default()).map_err(|source| {
+                SourceError::Client {
+                    what: "offsets-topic producer",
+                    source,
+                }
             })?;
         let mut reader_config = target.clone();
         reader_config
@@ -196,7 +199,7 @@ impl ProgressStore {
     }
 
     /// The producer that writes progress (its fatal error is the flow's).
-    pub(crate) fn producer(&self) -> &ThreadedProducer<CountingContext> {
+    pub(crate) fn producer(&self) -> &PolledProducer<CountingContext> {
         &self.producer
     }
 
