@@ -10,6 +10,9 @@ use std::time::Duration;
 use common::{Cluster, Testbed, block_on, create_topic, read_topic, unique};
 use strait::kafka::polled_producer::{AckContext, AckedRecord, PolledProducer};
 
+/// The tests look at this process's threads by name: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// CPU ticks (1/100 s) used so far by this process's threads named `name`.
 fn thread_ticks(name: &str) -> u64 {
     let mut ticks = 0;
@@ -32,6 +35,7 @@ fn thread_ticks(name: &str) -> u64 {
 
 #[test]
 fn outcomes_reach_their_senders_and_the_serving_thread_sleeps_at_rest() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     common::init_tracing();
     let tb = Testbed::get();
     let mut config = tb.plaintext_config(Cluster::Target);
@@ -99,4 +103,42 @@ fn threads_named(name: &str) -> usize {
             std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
         })
         .count()
+}
+
+#[test]
+fn flush_returns_once_every_outcome_is_served() {
+    use rdkafka::producer::{BaseRecord, Producer};
+    use strait::kafka::CountingContext;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    common::init_tracing();
+    let tb = Testbed::get();
+    let mut config = tb.plaintext_config(Cluster::Target);
+    // A long linger: flushing must send what lingers at once, not wait it out.
+    config.set("acks", "all").set("linger.ms", "30000");
+    let topic = unique("polled-flush");
+    block_on(create_topic(&config, &topic, 3));
+    let producer = PolledProducer::create(&config, CountingContext::default()).unwrap();
+    for i in 0..500 {
+        let value = format!("v{i}");
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(&topic)
+                    .partition(i % 3)
+                    .key(b"k")
+                    .payload(value.as_bytes()),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer
+        .flush(Duration::from_secs(20))
+        .expect("every record acknowledged well before the linger ends");
+    // The outcomes were served before flush returned, by the producer's own thread.
+    assert_eq!(producer.context().acked(), 500);
+    assert_eq!(producer.context().failed(), 0);
+    let counts: usize = read_topic(&tb.plaintext_config(Cluster::Target), &topic)
+        .iter()
+        .map(Vec::len)
+        .sum();
+    assert_eq!(counts, 500);
 }

@@ -24,6 +24,7 @@ mod authorized;
 mod configs;
 mod error;
 mod fatal;
+mod flush;
 mod groups;
 mod headers;
 mod offsets;
@@ -43,6 +44,7 @@ pub use authorized::{
 pub use configs::{ConfigOp, incremental_alter_configs};
 pub use error::{AdminError, ErrorCode, Subject};
 pub use fatal::raise_fatal_error;
+pub use flush::flush;
 pub use groups::{
     GroupDescription, GroupListing, GroupState, describe_consumer_groups, list_consumer_groups,
 };
