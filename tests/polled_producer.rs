@@ -53,7 +53,7 @@ fn outcomes_reach_their_senders_and_the_serving_thread_sleeps_at_rest() {
             partition,
             key: b"k",
             value,
-            timestamp: Some(1_700_000_000_000),
+            timestamp: 1_700_000_000_000,
         });
         match acked {
             Ok(ack) => block_on(ack).expect("the outcome is always handed back"),

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::kafka::polled_producer::{AckContext, AckedRecord, PolledProducer};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::kafka::polled_producer::{AckContext, AckedRecord, PolledProducer};
 use crate::status::FlowStatus;
 use crate::wire::Checkpoint;
 
@@ -369,7 +369,7 @@ impl<'a> Session<'a> {
                 partition: 0,
                 key: &key,
                 value: &value,
-                timestamp: Some(timestamp),
+                timestamp,
             };
             match self.producer.send_acked(record) {
                 Ok(ack) => pending.push((c, ack)),

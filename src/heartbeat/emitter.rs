@@ -98,7 +98,7 @@ pub async fn run_heartbeats(
             partition: 0,
             key: &key,
             value: &value,
-            timestamp: Some(timestamp_ms),
+            timestamp: timestamp_ms,
         };
         let written = match producer.send_acked(record) {
             Ok(ack) => ack.await.unwrap_or(Err(KafkaError::Canceled)),

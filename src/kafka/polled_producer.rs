@@ -71,9 +71,7 @@ impl<C: ProducerContext + 'static> PolledProducer<C> {
             producer,
         })
     }
-}
 
-impl<C: ProducerContext + 'static> PolledProducer<C> {
     /// Sends what lingers at once and waits until every record sent has its outcome served,
     /// or `timeout`. `rdkafka`'s own `flush` polls in steps of 100 ms that each last their
     /// whole 100 ms, events or not, so it took at least that long whenever a record was still
@@ -181,13 +179,11 @@ impl PolledProducer<AckContext> {
     /// delivery timeout.
     pub fn send_acked(&self, record: AckedRecord<'_>) -> KafkaResult<Ack> {
         let (tx, rx) = oneshot::channel();
-        let mut base = BaseRecord::with_opaque_to(record.topic, Box::new(tx))
+        let base = BaseRecord::with_opaque_to(record.topic, Box::new(tx))
             .partition(record.partition)
             .key(record.key)
-            .payload(record.value);
-        if let Some(ts) = record.timestamp {
-            base = base.timestamp(ts);
-        }
+            .payload(record.value)
+            .timestamp(record.timestamp);
         self.producer.send(base).map_err(|(e, _)| e)?;
         Ok(rx)
     }
@@ -204,6 +200,6 @@ pub struct AckedRecord<'a> {
     pub key: &'a [u8],
     /// The value.
     pub value: &'a [u8],
-    /// The timestamp (ms since the epoch); the time of sending without one.
-    pub timestamp: Option<i64>,
+    /// The timestamp (ms since the epoch).
+    pub timestamp: i64,
 }

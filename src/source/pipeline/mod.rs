@@ -33,11 +33,10 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::Producer;
-
-use crate::kafka::polled_producer::PolledProducer;
 use rdkafka::{ClientConfig, Offset};
 use tokio::sync::watch;
 
+use crate::kafka::polled_producer::PolledProducer;
 use crate::kafka::stats::StatsSink;
 use crate::source::SourceError;
 use crate::source::progress::ProgressStore;

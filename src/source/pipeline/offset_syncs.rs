@@ -4,9 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rdkafka::producer::{BaseRecord, Producer};
 
-use crate::kafka::polled_producer::PolledProducer;
-
 use crate::kafka::CountingContext;
+use crate::kafka::polled_producer::PolledProducer;
 use crate::source::tracker::Tracker;
 use crate::wire::OffsetSync;
 

@@ -24,10 +24,9 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer};
-
-use crate::kafka::polled_producer::PolledProducer;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::kafka::polled_producer::PolledProducer;
 use crate::source::SourceError;
 use crate::source::tracker::{SlotId, Tracker, TransactionEnd};
 use crate::status::FlowStatus;

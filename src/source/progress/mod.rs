@@ -12,11 +12,10 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseRecord, Producer};
 
-use crate::kafka::polled_producer::PolledProducer;
-
 use reader::{ReadError, Reader};
 
 use crate::kafka::CountingContext;
+use crate::kafka::polled_producer::PolledProducer;
 use crate::source::SourceError;
 use crate::source::tracker::DueProgress;
 use crate::wire::{
