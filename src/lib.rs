@@ -17,6 +17,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod fast_hash;
 pub mod flow;
 pub mod heartbeat;
 pub mod http;

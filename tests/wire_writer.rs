@@ -138,6 +138,53 @@ fn records_arrive_byte_for_byte_with_every_codec_one_request_per_broker() {
     }
 }
 
+/// LZ4 frames whose blocks do not compress (stored as they are) and a batch of many blocks:
+/// the target broker, which reads every compressed batch it is given through Java's LZ4
+/// reader, takes them, and librdkafka reads the records back byte for byte.
+#[test]
+fn lz4_batches_of_incompressible_and_compressible_blocks_read_back() {
+    let tb = Testbed::get();
+    let target = tb.plaintext_config(Cluster::Target);
+    let topic = unique("wire-writer-lz4-blocks");
+    create_topic_with(&target, &topic, 1, &[]);
+    let mut producer = WireProducer::connect(
+        &tb.connection(Cluster::Target, Listener::Plaintext),
+        settings(Codec::Lz4),
+    )
+    .expect("connects");
+    let record = |i: usize, value: Vec<u8>| Rec {
+        key: Some(format!("k-{i}").into_bytes()),
+        value: Some(value),
+        headers: vec![("n".to_owned(), Some(i.to_be_bytes().to_vec()))],
+        timestamp: strait::status::checkpoint::now_ms() + i as i64,
+    };
+    let recs = vec![vec![
+        record(0, incompressible(150_000)),
+        record(1, b"compressible ".repeat(20_000)),
+        record(2, incompressible(70_000)),
+        record(3, b"tail".to_vec()),
+    ]];
+    let outcomes = write_all(&mut producer, &topic, &recs);
+    assert_eq!(outcomes.len(), 1);
+    let base = outcomes
+        .into_iter()
+        .next()
+        .expect("one outcome")
+        .expect("written");
+    assert_eq!(base, 0);
+    let got = read_topic(&target, &topic);
+    let want: Vec<(i64, Rec)> = recs[0]
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, r)| (i as i64, r))
+        .collect();
+    assert_eq!(got[0].len(), want.len(), "record count");
+    for (g, w) in got[0].iter().zip(&want) {
+        assert_eq!(g, w, "the record at offset {}", w.0);
+    }
+}
+
 #[test]
 fn every_listener_and_credential_kind_of_the_bed_is_spoken() {
     let tb = Testbed::get();

@@ -5,8 +5,10 @@
 //! topic and when. Sending, the in-flight limit (MM2: at most 10 unacknowledged syncs) and the
 //! wire format belong to the caller. See `mm2-compat.md` §4.1.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+use crate::fast_hash::FastMap;
 
 /// An offset sync ready to be published: upstream `topic`/`partition` at `upstream_offset` was
 /// written downstream at `downstream_offset`.
@@ -121,7 +123,7 @@ impl PartitionState {
 struct TopicState {
     /// Shared with the map key and the queues, so queueing a partition never copies the name.
     name: Arc<str>,
-    partitions: HashMap<i32, PartitionState>,
+    partitions: FastMap<i32, PartitionState>,
 }
 
 /// Decides which offset syncs to publish, following MM2 3.7+ (`OffsetSyncWriter`).
@@ -137,7 +139,7 @@ struct TopicState {
 pub struct OffsetSyncEmitter {
     offset_lag_max: i64,
     /// Keyed by `Arc<str>` so the per-record lookup borrows the topic as `&str` (no allocation).
-    topics: HashMap<Arc<str>, TopicState>,
+    topics: FastMap<Arc<str>, TopicState>,
     /// Partitions with a pending sync, oldest first. MM2 keeps pending syncs in a
     /// `LinkedHashMap`, where replacing a partition's sync keeps its place; the per-partition
     /// flag gives the same order. Entries are exactly the partitions whose `pending` is set.
@@ -152,7 +154,7 @@ impl OffsetSyncEmitter {
     pub fn new(offset_lag_max: i64) -> Self {
         Self {
             offset_lag_max,
-            topics: HashMap::new(),
+            topics: FastMap::default(),
             pending_queue: VecDeque::new(),
             delayed_queue: Vec::new(),
         }
@@ -168,7 +170,7 @@ impl OffsetSyncEmitter {
                 let name: Arc<str> = Arc::from(topic);
                 self.topics.entry(Arc::clone(&name)).or_insert(TopicState {
                     name,
-                    partitions: HashMap::new(),
+                    partitions: FastMap::default(),
                 })
             }
         };

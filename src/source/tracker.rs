@@ -9,10 +9,11 @@
 //! reports came back out of order. A record the target refuses holds its partition there
 //! ([`Blocked`]): nothing after it counts as replicated until a retry gets it written.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::fast_hash::FastMap;
 use crate::source::offset_sync_writer::OffsetSyncEmitter;
 
 pub use crate::status::partition::SlotId;
@@ -193,9 +194,9 @@ pub enum TrackerEvent {
 pub struct Tracker {
     slots: Vec<Option<PartitionSlot>>,
     free: Vec<SlotId>,
-    index: HashMap<Arc<str>, HashMap<i32, SlotId>>,
+    index: FastMap<Arc<str>, FastMap<i32, SlotId>>,
     /// The same slots by remote topic, which is what a delivery report names.
-    remote_index: HashMap<Arc<str>, HashMap<i32, SlotId>>,
+    remote_index: FastMap<Arc<str>, FastMap<i32, SlotId>>,
     /// Bytes sent and not yet reported on (keys + values).
     pub inflight_bytes: u64,
     /// Offset-sync emission state (MM2's rules).
@@ -223,8 +224,8 @@ impl Tracker {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
-            index: HashMap::new(),
-            remote_index: HashMap::new(),
+            index: FastMap::default(),
+            remote_index: FastMap::default(),
             inflight_bytes: 0,
             offset_syncs: OffsetSyncEmitter::new(offset_lag_max),
             events: Vec::new(),

@@ -3,7 +3,8 @@
 //! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
 //! producing a consumed record with its headers moved instead of copied, reading a record's
 //! headers as bytes, being woken when a client's event queue receives something, and raising a
-//! fatal error on a client (fault injection in tests).
+//! fatal error on a client (fault injection in tests). Also LZ4's block compressor, which the
+//! `lz4` crate exposes only as raw bindings too.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
 //! `timeout` it takes: librdkafka gets it as the request timeout and answers with
@@ -15,7 +16,7 @@
 //! or a [`Client`](rdkafka::client::Client) (for example `consumer.client()`).
 
 // This is the one module of the crate allowed to use `unsafe` (the workspace denies it): the
-// calls above exist only in librdkafka's C API, which `rdkafka` re-exports as raw bindings.
+// calls above exist only in C APIs (librdkafka's, LZ4's), re-exported as raw bindings.
 // Each unsafe block states why it is sound; the public API is entirely safe.
 #![allow(unsafe_code)]
 
@@ -27,6 +28,7 @@ mod fatal;
 mod flush;
 mod groups;
 mod headers;
+mod lz4_block;
 mod offsets;
 mod produce;
 mod raw;
@@ -49,6 +51,7 @@ pub use groups::{
     GroupDescription, GroupListing, GroupState, describe_consumer_groups, list_consumer_groups,
 };
 pub use headers::MessageHeaders;
+pub use lz4_block::compress_block as lz4_compress_block;
 pub use offsets::{
     CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
 };

@@ -242,7 +242,13 @@ impl Connection {
             .with_request_api_version(version)
             .with_correlation_id(correlation)
             .with_client_id(Some(self.client_id.clone()));
-        let mut frame = BytesMut::new();
+        // Sized up front: a produce request holds megabytes of batches, and a buffer grown on
+        // the way copies them again at each doubling.
+        let size = header
+            .compute_size(R::header_version(version))
+            .and_then(|h| Ok(h + req.compute_size(version)?))
+            .unwrap_or(0);
+        let mut frame = BytesMut::with_capacity(4 + size);
         frame.extend_from_slice(&[0; 4]);
         let encoded = header
             .encode(&mut frame, R::header_version(version))

@@ -296,7 +296,19 @@ impl Shared {
                     .max(Duration::from_secs(1)),
                 None => Duration::from_secs(30),
             };
-            self.write_progress(consumer, Some(&ids), CommitMode::Sync, timeout)?;
+            // A target that cannot take progress now (no quorum, unreachable) is no reason to
+            // fail the flow, as in the loop's flushes: the next owner starts from the progress
+            // written before and writes the records since then again. Should this write still
+            // land later, it only covers records already acknowledged, so nothing is skipped.
+            if let Err(e) = self.write_progress(consumer, Some(&ids), CommitMode::Sync, timeout) {
+                tracing::warn!(
+                    error = %e,
+                    partitions = ids.len(),
+                    "progress of the handed-over partitions not written; their next owner \
+                     starts from the progress written before and writes the records since then \
+                     again"
+                );
+            }
         }
         self.close_slots(consumer, &ids);
         // While stopping, a hand-over cut short is part of stopping, not a failure.
