@@ -80,10 +80,6 @@ impl Hasher for FastHasher {
         self.mix(u64::from(i));
     }
 
-    fn write_i32(&mut self, i: i32) {
-        self.mix(u64::from(i as u32));
-    }
-
     fn write_u64(&mut self, i: u64) {
         self.mix(i);
     }

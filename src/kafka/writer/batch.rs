@@ -346,9 +346,8 @@ const MAX_VARINT_LEN: usize = 10;
 
 /// Bytes `put_varint` writes for `value`.
 fn varint_len(value: i64) -> usize {
-    let v = ((value << 1) ^ (value >> 63)) as u64;
     // 7 bits a byte; zero takes one byte too.
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    (64 - (zig_zag(value) | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Bytes `put_nullable` writes for `bytes`.
@@ -369,10 +368,15 @@ fn put_nullable(out: &mut impl BufMut, bytes: Option<&[u8]>) {
     }
 }
 
+/// Small magnitudes of either sign as small unsigned numbers, as varints store them.
+fn zig_zag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
 /// A zig-zag varint, as Kafka's `ByteUtils.writeVarlong` writes it (a varint of an int is the
 /// same bytes).
 fn put_varint(out: &mut impl BufMut, value: i64) {
-    let mut v = ((value << 1) ^ (value >> 63)) as u64;
+    let mut v = zig_zag(value);
     while v >= 0x80 {
         out.put_u8((v as u8 & 0x7f) | 0x80);
         v >>= 7;

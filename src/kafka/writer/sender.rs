@@ -97,9 +97,9 @@ struct PartitionQueue {
     /// The most bytes a new batch may take: `batch_max_bytes`, halved each time the broker
     /// refuses a batch of several records as too large.
     max_bytes: usize,
-    /// Bytes of the partition's last batch when it was closed or taken: room a new batch is
-    /// given up front, so that under load a batch is not copied as it grows and at rest it
-    /// takes no more than its few records.
+    /// Bytes of the partition's last batch taken by a round: the room a new batch gets when
+    /// none is queued (behind a queued one, it gets that one's size), so that under load a
+    /// batch is not copied as it grows and at rest it takes no more than its few records.
     recent_bytes: usize,
 }
 
@@ -245,10 +245,11 @@ impl Sender {
         let max_bytes = queue.max_bytes;
         let fits = |b: &Batch| b.records.is_empty() || b.records.size() + size <= max_bytes;
         if !queue.batches.back().is_some_and(fits) {
-            if let Some(full) = queue.batches.back() {
-                queue.recent_bytes = full.records.size();
-            }
-            let room = queue.recent_bytes.min(max_bytes).max(size);
+            let recent = queue
+                .batches
+                .back()
+                .map_or(queue.recent_bytes, |full| full.records.size());
+            let room = recent.min(max_bytes).max(size);
             queue.batches.push_back(Batch {
                 records: Records::with_capacity(room),
                 tags: Vec::new(),
@@ -545,9 +546,7 @@ impl Writer {
                 .and_then(|ps| ps.get_mut(partition))
                 .and_then(|q| {
                     let batch = q.batches.pop_front()?;
-                    if q.batches.is_empty() {
-                        q.recent_bytes = batch.records.size();
-                    }
+                    q.recent_bytes = batch.records.size();
                     Some(batch)
                 });
             if let Some(batch) = batch {
