@@ -5,7 +5,8 @@
 //! behind another writer's open transaction is not missed, a target that denies
 //! transactions stops the flow with an error naming the transactional id, and a partition's
 //! producer that librdkafka gives up on is replaced (or, failing again at once, stops the
-//! flow) with nothing lost or written twice. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
+//! flow) with nothing lost or written twice. A producer fenced off goes on in place when the
+//! target timed its transaction out, and stops when another process committed since. Faults (kill -9, scale-out, broker restarts) are in `tests/faults.rs`.
 //! Needs `testbed/kafka.sh up`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -668,4 +669,199 @@ fn a_producer_failing_again_soon_after_its_replacement_stops_the_flow_and_a_rest
         &all,
         ("restarted", "eos-producer-fatal-twice-stops"),
     );
+}
+
+/// A process paused (a stalled VM, a throttled container) past its transactions' timeout, but
+/// not past its group session: the target aborts the transactions it left open, which fences
+/// their producers exactly as another process taking the partitions over would. The progress
+/// on the target is still this process's, so it replaces the producers in place and goes on,
+/// where it used to stop; a read_committed reader sees every source record once.
+#[test]
+fn a_transaction_the_target_times_out_fences_its_producer_and_the_flow_goes_on() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eostimedout");
+    let remote = format!("source.{topic}");
+    const PARTITIONS: i32 = 4;
+    create_topic_with(&src, &topic, PARTITIONS, &[]);
+    let (flow, _) = flow_with_own_alias(
+        &tb,
+        &topic,
+        &[
+            EOS,
+            ("producer.override.transaction.timeout.ms", "3000"),
+            ("source.consumer.session.timeout.ms", "120000"),
+        ],
+    );
+    let load = scenario::Load::start(&src, &topic, PARTITIONS, 400);
+    let mut p = flow.start("paused");
+    wait_until(Duration::from_secs(60), "records replicated", || {
+        topic_counts(&tgt, &remote).is_some_and(|c| c.iter().all(|n| *n > 50))
+    });
+    // Paused with transactions open: the coordinator aborts them after 3 s, at its next
+    // check for timed-out transactions (every 10 s by default).
+    p.signal("STOP");
+    std::thread::sleep(Duration::from_secs(20));
+    p.signal("CONT");
+    std::thread::sleep(Duration::from_secs(10));
+    let (acked, failed) = load.stop();
+    assert!(
+        acked > 0 && failed == 0,
+        "load: {acked} acked, {failed} failed"
+    );
+    let ends = topic_counts(&src, &topic).unwrap();
+    wait_until(Duration::from_secs(120), "everything replicated", || {
+        (0..PARTITIONS).all(|part| {
+            let end = ends[part as usize];
+            end == 0 || progress_of(&flow, &tb, &topic, part) == Some(end - 1)
+        })
+    });
+    assert!(p.running(), "the flow stopped:\n{}", p.log_text());
+    let log = p.log_text();
+    let fenced = count_lines(&log, "producer was fenced off");
+    let went_on = count_lines(&log, "going on from the last commit");
+    eprintln!("producers fenced off: {fenced}, replaced in place: {went_on}");
+    assert!(
+        fenced > 0 && went_on == fenced,
+        "producers fenced off by the timed-out transactions, each replaced in place:\n{log}"
+    );
+    p.signal("TERM");
+    assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
+
+    let source = read_topic(&src, &topic);
+    let copy = read_topic(&tgt, &remote);
+    let mut tally = Tally {
+        records: 0,
+        missing: 0,
+        duplicates: 0,
+    };
+    for part in 0..PARTITIONS as usize {
+        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
+        tally.records += want.len();
+        tally.missing += want.len().saturating_sub(got.len());
+        tally.duplicates += got.len().saturating_sub(want.len());
+        assert_eq!(
+            got, want,
+            "partition {part}: the read_committed copy is the source's records, once each, in order"
+        );
+    }
+    report("eos-transactions-timed-out", tally);
+}
+
+/// `flow` deployed a second time by mistake: the same offsets topic, offset syncs and
+/// transactional ids, but a consumer group of its own, so neither learns of the other.
+fn same_flow_in_another_group(flow: &Flow) -> Flow {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("group");
+    let yaml = std::fs::read_to_string(&flow.config)
+        .unwrap()
+        .replace(&flow.group, &group);
+    let config = dir.path().join("strait.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    Flow {
+        dir,
+        config,
+        offsets_topic: flow.offsets_topic.clone(),
+        group,
+    }
+}
+
+/// A process fenced off by another that then committed (here a second deployment of the flow
+/// with another consumer group, so the first never learns from its group that it lost the
+/// partitions) must not take the fencing for a transaction the target timed out: once its new
+/// producer has fenced the other back, it finds the other's progress on the target and stops,
+/// naming the transactional id. The other, fenced once, finds its own progress and goes on;
+/// the copy has every record once.
+#[test]
+fn a_process_fenced_off_by_another_that_committed_stops_and_the_copy_stays_exact() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let tgt = tb.plaintext_config(Cluster::Target);
+    let topic = unique("eosfencedoff");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 2, &[]);
+    let prefix = unique("eosprefix");
+    let (first, _) = flow_with_own_alias(
+        &tb,
+        &topic,
+        &[
+            EOS,
+            ("strait.transactional.id.prefix", &prefix),
+            ("source.consumer.session.timeout.ms", "120000"),
+        ],
+    );
+    let second = same_flow_in_another_group(&first);
+    let produce = |range: std::ops::Range<usize>| {
+        for part in 0..2 {
+            produce_values(
+                &src,
+                &topic,
+                part,
+                &numbered(&format!("p{part}"), range.clone()),
+            );
+        }
+    };
+    let replicated_to =
+        |last: i64| (0..2).all(|part| progress_of(&first, &tb, &topic, part) == Some(last));
+    produce(0..1000);
+    let mut a = first.start("first");
+    wait_until(Duration::from_secs(60), "the first copy", || {
+        replicated_to(999)
+    });
+    // Frozen while the second deployment fences its producers and commits.
+    a.signal("STOP");
+    let mut b = second.start("second");
+    produce(1000..2000);
+    wait_until(Duration::from_secs(60), "the second's copy", || {
+        replicated_to(1999)
+    });
+    a.signal("CONT");
+    let code = a.wait(Duration::from_secs(60));
+    let log = a.log_text();
+    assert_eq!(code, Some(1), "the fenced-off process stops:\n{log}");
+    let error = log
+        .lines()
+        .find(|l| l.contains("strait::cli::run"))
+        .unwrap_or_else(|| panic!("no error line:\n{log}"));
+    assert!(
+        error.contains(&format!("transactional id '{prefix}-{topic}-"))
+            && error.contains("another process took the partition over"),
+        "the error names the transactional id and why:\n{log}"
+    );
+    assert_eq!(
+        count_lines(&log, "going on from the last commit"),
+        0,
+        "{log}"
+    );
+
+    produce(2000..3000);
+    wait_until(Duration::from_secs(90), "the rest", || replicated_to(2999));
+    assert!(b.running(), "the second stopped:\n{}", b.log_text());
+    let b_log = b.log_text();
+    assert!(
+        count_lines(&b_log, "going on from the last commit") >= 1,
+        "the second, fenced back once, went on from its own progress:\n{b_log}"
+    );
+    b.signal("TERM");
+    assert_eq!(b.wait(Duration::from_secs(60)), Some(0), "{}", b.log_text());
+
+    let source = read_topic(&src, &topic);
+    let copy = read_topic(&tgt, &remote);
+    let mut tally = Tally {
+        records: 0,
+        missing: 0,
+        duplicates: 0,
+    };
+    for part in 0..2 {
+        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
+        tally.records += want.len();
+        tally.missing += want.len().saturating_sub(got.len());
+        tally.duplicates += got.len().saturating_sub(want.len());
+        assert_eq!(
+            got, want,
+            "partition {part}: the read_committed copy is the source's records, once each, in order"
+        );
+    }
+    report("eos-fenced-off-by-another", tally);
 }

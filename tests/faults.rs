@@ -594,7 +594,7 @@ fn exactly_once_zombie_process_never_commits() {
     };
     let mut zombie = s.process("zombie");
     s.wait_remote();
-    let other = s.process("other");
+    let mut other = s.process("other");
     std::thread::sleep(Duration::from_secs(15));
     // Frozen past its session timeout (10 s): the other process takes every partition over and
     // fences its transactional ids while it still holds open transactions.
@@ -610,8 +610,22 @@ fn exactly_once_zombie_process_never_commits() {
     let code = zombie.wait(Duration::from_secs(90));
     let log = zombie.log_text();
     eprintln!(
-        "zombie exited {code:?}; fenced: {}",
-        log.contains("fenced") || log.contains("Fenced")
+        "zombie exited {code:?}; fenced: {}; replaced its producers before learning it lost \
+         the partitions: {}",
+        log.contains("fenced") || log.contains("Fenced"),
+        log.contains("another process took the partition over")
+    );
+    // The other process committed all along, so a zombie that replaces its fenced-off producers
+    // (it may, before its consumer learns it lost the partitions) finds that progress and stops;
+    // the other, fenced by it once, finds its own and goes on.
+    assert!(
+        !log.contains("going on from the last commit"),
+        "the zombie took the other process's progress for its own:\n{log}"
+    );
+    assert!(
+        other.running(),
+        "the other process stopped:\n{}",
+        other.log_text()
     );
     let t = s.finish(vec![other]);
     assert_eq!(t.duplicates, 0, "a zombie's records became visible");

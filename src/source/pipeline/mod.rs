@@ -372,7 +372,7 @@ pub fn run(
         if let Some(txns) = &shared.txns {
             // Exactly-once: a partition's producer that failed for good is replaced where a
             // new one starts clean.
-            if errored && let Err(e) = txns.renew_failed(&consumer) {
+            if errored && let Err(e) = txns.renew_failed(&shared, &consumer) {
                 break Err(e);
             }
         } else if let Some(e) = shared.producer_fatal_error(errored) {

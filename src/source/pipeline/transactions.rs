@@ -28,6 +28,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::polled_producer::PolledProducer;
 use crate::source::SourceError;
+use crate::source::progress::ProgressStore;
 use crate::source::tracker::{SlotId, Tracker, TransactionEnd};
 use crate::status::FlowStatus;
 
@@ -254,13 +255,22 @@ impl Transactions {
     /// dropped, a new one with the same transactional id fences it (the coordinator aborts its
     /// open transaction), and the partition is read again from its committed progress. New
     /// producers are fenced all at once, as on an assignment: a target-wide stall fails many.
-    /// A producer fenced off by another owner, or refused by the target's ACLs, stops the flow
-    /// instead, as does one failing again soon after being replaced.
+    ///
+    /// A producer fenced off is replaced the same way while this process still holds its
+    /// partition in the group: the target aborts a transaction left open past its timeout by
+    /// fencing its producer, and only the progress committed on the target tells that apart
+    /// from another process having taken the partition over. So once the new producer has
+    /// fenced every earlier one, progress is read again from the offsets topic, and the flow
+    /// goes on only where it is what this process had committed; otherwise it stops. A producer
+    /// refused by the target's ACLs stops the flow, as does one failing again soon after being
+    /// replaced.
     pub(super) fn renew_failed<C: ConsumerContext>(
         &self,
+        shared: &Shared,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), SourceError> {
         let mut renewing: Vec<(SlotId, String, i32, String)> = Vec::new();
+        let mut fenced_off: Vec<(SlotId, String, i32, String)> = Vec::new();
         for (slot, o) in self.open().iter() {
             let Some((code, detail)) = o.producer.client().fatal_error() else {
                 continue;
@@ -268,27 +278,49 @@ impl Transactions {
             let again = o
                 .renewed_at
                 .is_some_and(|at| at.elapsed() < RENEW_AGAIN_AFTER);
-            if again || !renewable(code) {
+            // A consumer that knows it lost its partitions is a zombie: the next owner fenced it.
+            let fenced = fencing(code) && !consumer.assignment_lost();
+            if again || !(renewable(code) || fenced) {
                 return Err(SourceError::Transaction {
                     transactional_id: o.id.clone(),
                     detail: explain(code, &detail),
                 });
             }
-            tracing::warn!(
-                topic = %o.topic, partition = o.partition, transactional_id = %o.id,
-                error = %detail,
-                "the partition's producer failed for good; replacing it and reading the \
-                 partition again from its committed progress"
-            );
-            renewing.push((*slot, o.topic.clone(), o.partition, o.id.clone()));
+            let which = (*slot, o.topic.clone(), o.partition, o.id.clone());
+            if fenced {
+                tracing::warn!(
+                    topic = %o.topic, partition = o.partition, transactional_id = %o.id,
+                    error = %detail,
+                    "the partition's producer was fenced off (the target timed its transaction \
+                     out, or another process took the partition over); replacing it, and going \
+                     on only if the partition's committed progress is still this process's"
+                );
+                fenced_off.push(which);
+            } else {
+                tracing::warn!(
+                    topic = %o.topic, partition = o.partition, transactional_id = %o.id,
+                    error = %detail,
+                    "the partition's producer failed for good; replacing it and reading the \
+                     partition again from its committed progress"
+                );
+                renewing.push(which);
+            }
         }
-        if renewing.is_empty() {
-            return Ok(());
-        }
-        for (slot, ..) in &renewing {
+        for (slot, ..) in renewing.iter().chain(&fenced_off) {
             self.status.transaction_ended(*slot, None);
         }
-        self.replace(consumer, &renewing, true, "its producer was replaced")
+        if !renewing.is_empty() {
+            self.replace(consumer, &renewing, Replacing::Renewed, None)?;
+        }
+        if !fenced_off.is_empty() {
+            self.replace(
+                consumer,
+                &fenced_off,
+                Replacing::Renewed,
+                Some(&shared.progress),
+            )?;
+        }
+        Ok(())
     }
 
     /// Gives each of `slots` (slot, topic, partition, transactional id) a new producer in
@@ -296,13 +328,14 @@ impl Transactions {
     /// are dropped, the new ones fenced in all at once (the coordinator aborts whatever an
     /// old one left open), and each partition is read again from its committed progress.
     /// A new producer starts a new epoch with its sequence numbers from zero, so nothing an
-    /// old one sent can be taken for what it sends.
+    /// old one sent can be taken for what it sends. With `check`, the old producers were
+    /// fenced off: the progress committed on the target must still be this process's.
     fn replace<C: ConsumerContext>(
         &self,
         consumer: &BaseConsumer<C>,
         slots: &[(SlotId, String, i32, String)],
-        renewed: bool,
-        why: &str,
+        why: Replacing,
+        check: Option<&ProgressStore>,
     ) -> Result<(), SourceError> {
         // Dropping joins each producer's thread, so no report of theirs comes after the resets
         // below. Outside the lock, which sending records takes.
@@ -317,13 +350,23 @@ impl Transactions {
             .filter_map(|o| Some(((o.topic.clone(), o.partition), o.renewed_at?)))
             .collect();
         drop(old);
-        let froms: Vec<Option<i64>> = {
+        let (froms, committed): (Vec<Option<i64>>, Vec<Option<i64>>) = {
             let mut t = lock(&self.tracker);
-            slots.iter().map(|(s, ..)| t.on_abort(*s)).collect()
+            slots
+                .iter()
+                .map(|(s, ..)| {
+                    let committed = t.slot(*s).and_then(|slot| slot.last_written);
+                    (t.on_abort(*s), committed)
+                })
+                .unzip()
         };
         let partitions: Vec<(String, i32)> =
             slots.iter().map(|(_, t, p, _)| (t.clone(), *p)).collect();
         let fenced = self.fence(&partitions)?;
+        if let Some(progress) = check {
+            self.check_progress(progress, slots, &committed)?;
+        }
+        let renewed = why == Replacing::Renewed;
         let now = Instant::now();
         for ((slot, topic, partition, id), (fenced, from)) in
             slots.iter().zip(fenced.into_iter().zip(froms))
@@ -336,7 +379,47 @@ impl Transactions {
                     renewals.get(&(topic.clone(), *partition)).copied()
                 };
             }
-            self.read_again(consumer, *slot, (topic, *partition), id, from, why)?;
+            self.read_again(consumer, *slot, (topic, *partition), id, from, why.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// After producers fenced off were replaced (every earlier producer of their transactional
+    /// ids is fenced now, so nothing more can be committed under them): whether the progress
+    /// on the target is still what this process committed (`committed`, per slot). If another
+    /// process committed since, it owns the partition and this one must not write it again.
+    fn check_progress(
+        &self,
+        progress: &ProgressStore,
+        slots: &[(SlotId, String, i32, String)],
+        committed: &[Option<i64>],
+    ) -> Result<(), SourceError> {
+        let partitions: Vec<(String, i32)> =
+            slots.iter().map(|(_, t, p, _)| (t.clone(), *p)).collect();
+        // A transaction still open in the offsets topic (another partition's commit) delays
+        // the read until it ends, at the latest one transaction timeout after it began.
+        let on_target = progress.read_for(
+            &partitions,
+            self.settings.transaction_timeout + Duration::from_secs(30),
+        )?;
+        for ((_, topic, partition, id), ours) in slots.iter().zip(committed) {
+            let theirs = on_target.get(&(topic.clone(), *partition)).copied();
+            if theirs != *ours {
+                return Err(SourceError::Transaction {
+                    transactional_id: id.clone(),
+                    detail: format!(
+                        "fenced off, and progress on the target for {topic}-{partition} is now \
+                         {theirs:?} where this process had committed {ours:?}: another process \
+                         took the partition over; stopping, so that the group hands it over \
+                         cleanly"
+                    ),
+                });
+            }
+            tracing::info!(
+                %topic, partition, transactional_id = %id, committed = ?ours,
+                "the fenced-off producer's progress is still this process's: the target timed \
+                 its transaction out; going on from the last commit"
+            );
         }
         Ok(())
     }
@@ -514,11 +597,11 @@ impl Transactions {
             }
         }
         if !aborted.is_empty()
-            && let Err(e) = self.replace(consumer, &aborted, false, "transaction aborted")
+            && let Err(e) = self.replace(consumer, &aborted, Replacing::Aborted, None)
         {
             failure.get_or_insert(e);
         }
-        if renew && let Err(e) = self.renew_failed(consumer) {
+        if renew && let Err(e) = self.renew_failed(shared, consumer) {
             failure.get_or_insert(e);
         }
         if committed.count() > 0 {
@@ -650,21 +733,49 @@ struct Handle {
     producer: PolledProducer<ReplicationProducerContext>,
 }
 
-/// Whether a producer's fatal error is its own, so that a new producer with the same
-/// transactional id starts clean: not when another process fenced it off (the partition is
-/// that process's now), nor when the target refuses this id or these transactions.
-fn renewable(code: RDKafkaErrorCode) -> bool {
-    !matches!(
+/// Why a partition's producer is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replacing {
+    /// Its transaction was aborted.
+    Aborted,
+    /// librdkafka gave up on it, or it was fenced off.
+    Renewed,
+}
+
+impl Replacing {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Aborted => "transaction aborted",
+            Self::Renewed => "its producer was replaced",
+        }
+    }
+}
+
+/// Whether a producer's fatal error says it was fenced off: by a newer producer with its
+/// transactional id (another process's), or by the target aborting a transaction it left
+/// open past its timeout, which bumps the epoch the same way.
+fn fencing(code: RDKafkaErrorCode) -> bool {
+    matches!(
         code,
         RDKafkaErrorCode::ProducerFenced
             | RDKafkaErrorCode::Fenced
             | RDKafkaErrorCode::InvalidProducerEpoch
-            | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
-            | RDKafkaErrorCode::ClusterAuthorizationFailed
-            | RDKafkaErrorCode::InvalidTransactionTimeout
-            | RDKafkaErrorCode::UnsupportedVersion
-            | RDKafkaErrorCode::UnsupportedForMessageFormat
     )
+}
+
+/// Whether a producer's fatal error is its own, so that a new producer with the same
+/// transactional id starts clean: not when it was fenced off (see [`fencing`]), nor when the
+/// target refuses this id or these transactions.
+fn renewable(code: RDKafkaErrorCode) -> bool {
+    !fencing(code)
+        && !matches!(
+            code,
+            RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::InvalidTransactionTimeout
+                | RDKafkaErrorCode::UnsupportedVersion
+                | RDKafkaErrorCode::UnsupportedForMessageFormat
+        )
 }
 
 fn is_fatal(e: &KafkaError) -> bool {
