@@ -568,8 +568,13 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bytes a source fetch waits for (up to [`FETCH_WAIT_MAX`]) before the broker answers.
 const FETCH_MIN_BYTES: u32 = 256 * 1024;
 
-/// The longest a source fetch waits for [`FETCH_MIN_BYTES`]: added to latency at low rates.
-const FETCH_WAIT_MAX: Duration = Duration::from_millis(5);
+/// The longest a source fetch waits for [`FETCH_MIN_BYTES`]: added to latency at moderate
+/// rates. Below that many bytes, each fetch answer carries every partition's records as TLS
+/// records of their own, which librdkafka reads two system calls each (26 000 a second at
+/// 5000 records/s on 64 partitions with 5 ms, 12 000 with 20 ms). On 16 partitions 20 ms used
+/// 0.05-0.07 cores against 0.11 with 5 ms, for a p50 of 20 ms against 12 and the p99 no worse
+/// (bench, issue 15; docs/performance.md). `consumer.fetch.max.wait.ms` changes it.
+const FETCH_WAIT_MAX: Duration = Duration::from_millis(20);
 
 /// How long the target producer waits to fill a partition's batch. librdkafka sends one
 /// produce request per partition per period, so this sets the steady-state CPU against the
@@ -634,10 +639,10 @@ fn consumer_config(
     // A fetch answered as soon as one record is there makes one request, one TLS record and
     // one wake-up of every thread downstream per few records at moderate rates: the
     // consumer's broker thread was half of all CPU at 5000 records/s (flamegraph, issue 15).
-    // Waiting up to 5 ms for 256 KiB lets each fetch carry every partition's records at once
-    // (measured: 0.22 cores instead of 0.38, and the same at 10 ms with 5 ms more latency);
-    // when catching up the bytes are there at once and nothing waits. Defaults only: a
-    // cluster-wide setting of the user's stays, and `consumer.*` overrides both.
+    // Waiting for 256 KiB lets each fetch carry every partition's records at once (see
+    // `FETCH_WAIT_MAX` for how long, and why); when catching up the bytes are there at once
+    // and nothing waits. Defaults only: a cluster-wide setting of the user's stays, and
+    // `consumer.*` overrides both.
     for (key, value) in [
         ("fetch.min.bytes", FETCH_MIN_BYTES.to_string()),
         ("fetch.wait.max.ms", FETCH_WAIT_MAX.as_millis().to_string()),
