@@ -557,6 +557,34 @@ fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
 
 /// librdkafka's fatal-error state, raised on purpose where its real causes (a producer's
 /// sequence numbers out of step with a broker after timeouts) come only by timing.
+/// Asserts that the read_committed copy of every partition of `topic` on `remote` is the
+/// source's records, once each and in order, and reports the tally as `scenario`.
+fn assert_exact_copy(tb: &Testbed, (topic, remote): (&str, &str), scenario: &str) {
+    let source = read_topic(&tb.plaintext_config(Cluster::Source), topic);
+    let copy = read_topic(&tb.plaintext_config(Cluster::Target), remote);
+    assert_eq!(
+        source.len(),
+        copy.len(),
+        "partition counts of {topic} and {remote}"
+    );
+    let mut tally = Tally {
+        records: 0,
+        missing: 0,
+        duplicates: 0,
+    };
+    for (part, (source, copy)) in source.iter().zip(&copy).enumerate() {
+        let (want, got) = (values_of(source), values_of(copy));
+        tally.records += want.len();
+        tally.missing += want.len().saturating_sub(got.len());
+        tally.duplicates += got.len().saturating_sub(want.len());
+        assert_eq!(
+            got, want,
+            "partition {part}: the read_committed copy is the source's records, once each, in order"
+        );
+    }
+    report(scenario, tally);
+}
+
 const FAIL_PRODUCER: &str = "STRAIT_TEST_FAIL_PRODUCER";
 
 /// How many lines of `log` contain `what`.
@@ -568,7 +596,6 @@ fn count_lines(log: &str, what: &str) -> usize {
 fn a_producer_librdkafka_gives_up_on_is_replaced_and_its_partition_read_again() {
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
-    let tgt = tb.plaintext_config(Cluster::Target);
     let topic = unique("eosrenew");
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 2, &[]);
@@ -611,24 +638,7 @@ fn a_producer_librdkafka_gives_up_on_is_replaced_and_its_partition_read_again() 
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
 
-    let source = read_topic(&src, &topic);
-    let copy = read_topic(&tgt, &remote);
-    let mut tally = Tally {
-        records: 0,
-        missing: 0,
-        duplicates: 0,
-    };
-    for part in 0..2 {
-        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
-        tally.records += want.len();
-        tally.missing += want.len().saturating_sub(got.len());
-        tally.duplicates += got.len().saturating_sub(want.len());
-        assert_eq!(
-            got, want,
-            "partition {part}: the read_committed copy is the source's records, once each, in order"
-        );
-    }
-    report("eos-producer-fatal-replaced", tally);
+    assert_exact_copy(&tb, (&topic, &remote), "eos-producer-fatal-replaced");
 }
 
 #[test]
@@ -729,24 +739,7 @@ fn a_transaction_the_target_times_out_fences_its_producer_and_the_flow_goes_on()
     p.signal("TERM");
     assert_eq!(p.wait(Duration::from_secs(60)), Some(0), "{}", p.log_text());
 
-    let source = read_topic(&src, &topic);
-    let copy = read_topic(&tgt, &remote);
-    let mut tally = Tally {
-        records: 0,
-        missing: 0,
-        duplicates: 0,
-    };
-    for part in 0..PARTITIONS as usize {
-        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
-        tally.records += want.len();
-        tally.missing += want.len().saturating_sub(got.len());
-        tally.duplicates += got.len().saturating_sub(want.len());
-        assert_eq!(
-            got, want,
-            "partition {part}: the read_committed copy is the source's records, once each, in order"
-        );
-    }
-    report("eos-transactions-timed-out", tally);
+    assert_exact_copy(&tb, (&topic, &remote), "eos-transactions-timed-out");
 }
 
 /// `flow` deployed a second time by mistake: the same offsets topic, offset syncs and
@@ -777,7 +770,6 @@ fn same_flow_in_another_group(flow: &Flow) -> Flow {
 fn a_process_fenced_off_by_another_that_committed_stops_and_the_copy_stays_exact() {
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
-    let tgt = tb.plaintext_config(Cluster::Target);
     let topic = unique("eosfencedoff");
     let remote = format!("source.{topic}");
     create_topic_with(&src, &topic, 2, &[]);
@@ -846,22 +838,5 @@ fn a_process_fenced_off_by_another_that_committed_stops_and_the_copy_stays_exact
     b.signal("TERM");
     assert_eq!(b.wait(Duration::from_secs(60)), Some(0), "{}", b.log_text());
 
-    let source = read_topic(&src, &topic);
-    let copy = read_topic(&tgt, &remote);
-    let mut tally = Tally {
-        records: 0,
-        missing: 0,
-        duplicates: 0,
-    };
-    for part in 0..2 {
-        let (want, got) = (values_of(&source[part]), values_of(&copy[part]));
-        tally.records += want.len();
-        tally.missing += want.len().saturating_sub(got.len());
-        tally.duplicates += got.len().saturating_sub(want.len());
-        assert_eq!(
-            got, want,
-            "partition {part}: the read_committed copy is the source's records, once each, in order"
-        );
-    }
-    report("eos-fenced-off-by-another", tally);
+    assert_exact_copy(&tb, (&topic, &remote), "eos-fenced-off-by-another");
 }
