@@ -392,10 +392,7 @@ fn a_target_denying_the_transactional_id_stops_the_flow_naming_it() {
     assert_eq!(code, Some(1), "{log}");
     // Whichever partition's producer is refused first is named: the flow may replicate other
     // topics of the bed too (heartbeats), all under the same prefix.
-    let error = log
-        .lines()
-        .find(|l| l.contains("strait::cli::run"))
-        .unwrap_or_else(|| panic!("no error line:\n{log}"));
+    let error = error_line(&log);
     assert!(
         error.contains(&format!("transactional id '{prefix}-"))
             && error.contains("TransactionalId"),
@@ -557,6 +554,13 @@ fn a_record_the_producer_refuses_holds_progress_before_it_across_a_restart() {
 
 /// librdkafka's fatal-error state, raised on purpose where its real causes (a producer's
 /// sequence numbers out of step with a broker after timeouts) come only by timing.
+/// The line of `log` where `strait run` reports the error that stopped it.
+fn error_line(log: &str) -> &str {
+    log.lines()
+        .find(|l| l.contains("strait::cli::run"))
+        .unwrap_or_else(|| panic!("no error line:\n{log}"))
+}
+
 /// Asserts that the read_committed copy of every partition of `topic` on `remote` is the
 /// source's records, once each and in order, and reports the tally as `scenario`.
 fn assert_exact_copy(tb: &Testbed, (topic, remote): (&str, &str), scenario: &str) {
@@ -658,10 +662,7 @@ fn a_producer_failing_again_soon_after_its_replacement_stops_the_flow_and_a_rest
     let log = p.log_text();
     assert_eq!(code, Some(1), "the flow stops:\n{log}");
     let id = format!("{}-MirrorSourceConnector-{topic}-0", flow.group);
-    let error = log
-        .lines()
-        .find(|l| l.contains("strait::cli::run"))
-        .unwrap_or_else(|| panic!("no error line:\n{log}"));
+    let error = error_line(&log);
     assert!(
         error.contains(&format!("transactional id '{id}'")) && error.contains(FAIL_PRODUCER),
         "the error names the partition's transactional id and librdkafka's reason:\n{log}"
@@ -812,10 +813,7 @@ fn a_process_fenced_off_by_another_that_committed_stops_and_the_copy_stays_exact
     let code = a.wait(Duration::from_secs(60));
     let log = a.log_text();
     assert_eq!(code, Some(1), "the fenced-off process stops:\n{log}");
-    let error = log
-        .lines()
-        .find(|l| l.contains("strait::cli::run"))
-        .unwrap_or_else(|| panic!("no error line:\n{log}"));
+    let error = error_line(&log);
     assert!(
         error.contains(&format!("transactional id '{prefix}-{topic}-"))
             && error.contains("another process took the partition over"),

@@ -186,11 +186,9 @@ impl Shared {
                 .collect(),
             None => HashMap::new(),
         };
-        // A transaction another process left open in the offsets topic delays the read until
-        // it ends: at the latest when the broker aborts it, one transaction timeout after it
-        // began (checked every 10 s by default).
+        // A transaction another process left open in the offsets topic delays the read.
         let read_timeout = self.txns.as_ref().map_or(PROGRESS_READ_TIMEOUT, |t| {
-            PROGRESS_READ_TIMEOUT.max(t.timeout() + Duration::from_secs(30))
+            PROGRESS_READ_TIMEOUT.max(t.progress_read_timeout())
         });
         let progress = self.progress.read_for(&assigned, read_timeout)?;
         // The group's committed offsets only mirror progress; where they exist without progress

@@ -159,10 +159,12 @@ impl Transactions {
         }
     }
 
-    /// The producers' transaction timeout: how long a transaction left open can last before
-    /// the broker aborts it.
-    pub(super) fn timeout(&self) -> Duration {
-        self.settings.transaction_timeout
+    /// How long a read of progress may wait for a transaction left open in the offsets topic
+    /// (another partition's commit, or another process's): it ends at the latest when the
+    /// broker aborts it, one transaction timeout after it began (checked every 10 s by
+    /// default).
+    pub(super) fn progress_read_timeout(&self) -> Duration {
+        self.settings.transaction_timeout + Duration::from_secs(30)
     }
 
     /// The transactional id of a source partition.
@@ -364,7 +366,7 @@ impl Transactions {
             slots.iter().map(|(_, t, p, _)| (t.clone(), *p)).collect();
         let fenced = self.fence(&partitions)?;
         if let Some(progress) = check {
-            self.check_progress(progress, slots, &committed)?;
+            self.check_progress(progress, &partitions, slots, &committed)?;
         }
         let renewed = why == Replacing::Renewed;
         let now = Instant::now();
@@ -386,22 +388,17 @@ impl Transactions {
 
     /// After producers fenced off were replaced (every earlier producer of their transactional
     /// ids is fenced now, so nothing more can be committed under them): whether the progress
-    /// on the target is still what this process committed (`committed`, per slot). If another
-    /// process committed since, it owns the partition and this one must not write it again.
+    /// on the target is still what this process committed (`committed`, per slot; `partitions`
+    /// are the slots' source partitions). If another process committed since, it owns the
+    /// partition and this one must not write it again.
     fn check_progress(
         &self,
         progress: &ProgressStore,
+        partitions: &[(String, i32)],
         slots: &[(SlotId, String, i32, String)],
         committed: &[Option<i64>],
     ) -> Result<(), SourceError> {
-        let partitions: Vec<(String, i32)> =
-            slots.iter().map(|(_, t, p, _)| (t.clone(), *p)).collect();
-        // A transaction still open in the offsets topic (another partition's commit) delays
-        // the read until it ends, at the latest one transaction timeout after it began.
-        let on_target = progress.read_for(
-            &partitions,
-            self.settings.transaction_timeout + Duration::from_secs(30),
-        )?;
+        let on_target = progress.read_for(partitions, self.progress_read_timeout())?;
         for ((_, topic, partition, id), ours) in slots.iter().zip(committed) {
             let theirs = on_target.get(&(topic.clone(), *partition)).copied();
             if theirs != *ours {
