@@ -357,6 +357,30 @@ config.storage.replication.factor = 1
         proc.errf = errf
         return proc
 
+    def probes_start(self, alias):
+        """With --probes: a pinger on each cluster (bench `ping`) for the steady state's length,
+        so the replicator's slow records can be set beside the clusters' own slow moments."""
+        secs = str(self.args.seconds + 2)
+        out, procs = {}, {}
+        for side, bootstrap in (("source", self.src), ("target", self.tgt)):
+            topic = f"bench-{self.args.run_id}-ping-{alias}"
+            self.made[side].add(topic)
+            out[f"{side}_dump"] = self.work / f"ping-{side}-{alias}.txt"
+            procs[side] = subprocess.Popen(
+                [self.args.bench_bin, "ping", "--bootstrap", bootstrap, "--topic", topic,
+                 "--seconds", secs, "--dump", str(out[f"{side}_dump"])],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out["procs"] = procs
+        return out
+
+    def probes_finish(self, probes):
+        for side, proc in probes.pop("procs").items():
+            out, err = proc.communicate(timeout=self.args.seconds + 120)
+            if proc.returncode != 0:
+                raise RuntimeError(f"bench ping ({side}) failed: {err.strip()[-2000:]}")
+            probes[side] = json.loads(out.strip().splitlines()[-1])
+        return probes
+
     def visible_finish(self, proc, total):
         out, _ = proc.communicate(f"{total}\n", timeout=self.args.timeout + 60)
         proc.errf.close()
@@ -424,6 +448,7 @@ config.storage.replication.factor = 1
                              "--prefix", "w", "--value-size", a.value_size)
             self.wait(remote, warm["sent"], topics)
             perf = Perf(r["pid"], profile) if profile else None
+            probes = self.probes_start(alias) if a.probes else None
             cpu0, t0 = watch.cpu_now(), time.time()
             m = self.tool("steady", "--bootstrap", self.src, "--topics", ",".join(topics),
                           "--partitions", a.partitions, "--rate", a.rate, "--seconds", a.seconds,
@@ -431,6 +456,8 @@ config.storage.replication.factor = 1
             cpu1, t1 = watch.cpu_now(), time.time()
             if perf:
                 perf.stop()
+            if probes:
+                probes = self.probes_finish(probes)
             if vis:
                 lat = self.visible_finish(vis, m["sent"])
             else:
@@ -444,8 +471,18 @@ config.storage.replication.factor = 1
                 vis.errf.close()
             self.stop(r)
         if lat is None:
+            dump = ["--dump", self.work / f"latency-{alias}.txt"] if probes else []
             lat = self.tool("latency", "--source", self.src, "--target", self.tgt, "--pairs",
-                            ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)), "--prefix", "m")
+                            ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)), "--prefix", "m",
+                            *dump)
+        if probes:
+            probes["attribution"] = attribute(self.work / f"latency-{alias}.txt",
+                                              probes["source_dump"], probes["target_dump"])
+            (self.work / f"probes-{alias}.json").write_text(json.dumps(probes, indent=2,
+                                                                       default=str))
+            log(f"probes: replicator p99 {lat['p99_ms']} ms; source ping p99 "
+                f"{probes['source']['p99_ms']} ms; target ping p99 "
+                f"{probes['target']['p99_ms']} ms; {probes['attribution']}")
         res = {**lat, "sent": m["sent"], "cpu_cores": (cpu1 - cpu0) / max(t1 - t0, 1e-3),
                "config": str(r["config"]), "topics_regex": regex, "alias": alias}
         log(f"steady: {label(kind, eos)}: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
@@ -531,6 +568,47 @@ acks=all
 
 # --------------------------------------------------------------------------------------------
 # the report
+
+
+def attribute(strait_dump, source_dump, target_dump, slow_ms=50, usual_ms=30):
+    """Which of the replicator's slow records (latency over slow_ms) the clusters explain. A
+    broker pause of D ms delays a record on its way by up to D, and a ping sent during it by up
+    to D too; so a slow record of latency L is the source's when a source ping sent while it
+    was on its way ([append - 20 ms, append + L]) waited at least (L - usual_ms) / 2 and 20 ms
+    for its acknowledgement, else the target's on the same rule with the target's pings, else
+    unexplained: the replicator's own, or the machine starving it and not the brokers."""
+    import bisect
+
+    def pairs(path):
+        out = []
+        for line in pathlib.Path(path).read_text().splitlines():
+            f = line.split()
+            out.append((int(f[0]), int(f[1])))
+        out.sort()
+        return out
+
+    strait, src, tgt = pairs(strait_dump), pairs(source_dump), pairs(target_dump)
+    src_t, tgt_t = [t for t, _ in src], [t for t, _ in tgt]
+
+    def worst(series, times, lo, hi):
+        i, j = bisect.bisect_left(times, lo), bisect.bisect_right(times, hi)
+        return max((lat for _, lat in series[i:j]), default=0)
+
+    counts = {"source": 0, "target": 0, "unexplained": 0}
+    slow = [(t, lat) for t, lat in strait if lat > slow_ms]
+    for t, lat in slow:
+        need = max(20, (lat - usual_ms) / 2)
+        if worst(src, src_t, t - 20, t + lat) >= need:
+            counts["source"] += 1
+        elif worst(tgt, tgt_t, t - 20, t + lat) >= need:
+            counts["target"] += 1
+        else:
+            counts["unexplained"] += 1
+    n = max(len(strait), 1)
+    return {"records": len(strait), "slow": len(slow), "slow_share": round(len(slow) / n, 4),
+            "source_explains": counts["source"], "target_explains": counts["target"],
+            "unexplained": counts["unexplained"],
+            "unexplained_share": round(counts["unexplained"] / n, 4)}
 
 
 def median(xs):
@@ -820,11 +898,18 @@ def main():
                         "verify, nothing appended")
     p.add_argument("--profile-only", action="store_true",
                    help="only the profiling runs: no MM2, no figures, nothing appended")
+    p.add_argument("--probes", action="store_true",
+                   help="with --strait-only: beside each steady state, a pinger on each "
+                        "cluster, to tell the replicator's slow records from the clusters' "
+                        "(their CPU counts in the figures)")
     p.add_argument("--note", default="", help="a remark for the report (e.g. a busy machine)")
     p.add_argument("--strait-bin", required=True)
     p.add_argument("--bench-bin", required=True)
     p.add_argument("--run-id", default=time.strftime("%Y%m%d-%H%M%S"))
     a = p.parse_args()
+    if a.probes and (not a.strait_only or a.eos):
+        p.error("--probes needs --strait-only, without --eos: the probes' CPU would count "
+                "against one side, and they read at-least-once append times")
     if a.eos_interval_ms and not a.eos:
         p.error("--eos-interval-ms needs --eos")
     d = (2, 2, 150_000, 2000, 10) if a.quick else (4, 4, 2_000_000, 5000, 120)

@@ -9,6 +9,7 @@
 //! cargo run --release --example bench -- steady --bootstrap B --topics a --partitions 4 --rate 2000 --seconds 30
 //! cargo run --release --example bench -- latency --source B --target B2 --pairs a=x.a
 //! echo 60000 | cargo run --release --example bench -- visible --source B --target B2 --pairs a=x.a
+//! cargo run --release --example bench -- ping --bootstrap B2 --topic p --seconds 60 --dump ping.txt
 //! ```
 
 use std::collections::HashMap;
@@ -150,6 +151,23 @@ enum Cmd {
         #[arg(long, default_value_t = 180)]
         stall: u64,
     },
+    /// How long a cluster takes to acknowledge a small record (acks all, no linger), one every
+    /// `interval-ms` for `seconds` into `topic` (created with one partition if missing). Run
+    /// beside a replicator, its slow acknowledgements are the cluster's own slow moments (a
+    /// broker's pause, a starved machine), with no replicator in the way.
+    Ping {
+        #[arg(long)]
+        bootstrap: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long, default_value_t = 5)]
+        interval_ms: u64,
+        /// Write `<sent ms> <acknowledgement ms>` per record to this file.
+        #[arg(long)]
+        dump: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -229,6 +247,13 @@ fn main() -> Result<()> {
             Duration::from_secs(timeout),
             Duration::from_secs(stall),
         )?,
+        Cmd::Ping {
+            bootstrap,
+            topic,
+            seconds,
+            interval_ms,
+            dump,
+        } => ping(&bootstrap, &topic, seconds, interval_ms, dump.as_deref())?,
     };
     println!("{out}");
     Ok(())
@@ -626,10 +651,19 @@ fn steady(
             )?;
             sent += 1;
         }
-        p.poll(Duration::from_millis(1));
+        pace(&p);
     }
     p.flush(Duration::from_secs(60))?;
     Ok(json!({ "sent": sent, "seconds": started.elapsed().as_secs_f64() }))
+}
+
+/// One step of a paced producer: serves what its queue holds, then sleeps a millisecond.
+/// `poll(1 ms)` would not do: rdkafka waits out the last millisecond with `poll(0)` calls, so
+/// a loop of them kept a core busy, on a machine of two shared with both clusters and the
+/// replicator (every steady state before this ran beside it).
+fn pace<C: rdkafka::producer::ProducerContext>(p: &BaseProducer<C>) {
+    p.poll(Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(1));
 }
 
 /// Reads every record of `topic` up to its current end; calls `f(key, timestamp)`.
@@ -854,4 +888,77 @@ fn visible(
         "append_p99_ms": a99,
         "append_max_ms": amax,
     }))
+}
+
+/// `<a> <b>` lines to `path`, when asked for.
+fn write_pairs(path: Option<&std::path::Path>, pairs: &[(i64, i64)]) -> Result<()> {
+    use std::io::Write;
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let text: String = pairs.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn latency_summary(pairs: &[(i64, i64)]) -> serde_json::Value {
+    let mut lat: Vec<i64> = pairs.iter().map(|(_, l)| *l).collect();
+    let (p50, p99, max) = percentiles(&mut lat);
+    json!({ "count": lat.len(), "p50_ms": p50, "p99_ms": p99, "max_ms": max })
+}
+
+/// Records each acknowledgement's latency, keyed by the send time the record carries.
+struct Acks(std::sync::Mutex<Vec<(i64, i64)>>);
+
+impl rdkafka::ClientContext for Acks {}
+
+impl rdkafka::producer::ProducerContext for Acks {
+    type DeliveryOpaque = Box<i64>;
+
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, sent: Box<i64>) {
+        if result.is_ok() {
+            let mut acks = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            acks.push((*sent, now_ms() as i64 - *sent));
+        }
+    }
+}
+
+fn ping(
+    bootstrap: &str,
+    topic: &str,
+    seconds: f64,
+    interval_ms: u64,
+    dump: Option<&std::path::Path>,
+) -> Result<serde_json::Value> {
+    create(bootstrap, &[topic.to_owned()], 1, &[])?;
+    let mut cfg = base(bootstrap);
+    cfg.set("linger.ms", "0")
+        .set("acks", "all")
+        .set("enable.idempotence", "true");
+    let p: BaseProducer<Acks> = cfg.create_with_context(Acks(std::sync::Mutex::new(Vec::new())))?;
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut failed = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        let due = started.elapsed().as_millis() as u64 / interval_ms.max(1);
+        if sent <= due {
+            let now = now_ms() as i64;
+            let record = BaseRecord::with_opaque_to(topic, Box::new(now))
+                .key("ping")
+                .payload("ping");
+            if p.send(record).is_err() {
+                failed += 1;
+            }
+            sent += 1;
+        }
+        pace(&p);
+    }
+    p.flush(Duration::from_secs(60))?;
+    let acks = std::mem::take(&mut *p.context().0.lock().unwrap_or_else(|e| e.into_inner()));
+    write_pairs(dump, &acks)?;
+    let mut out = latency_summary(&acks);
+    out["sent"] = json!(sent);
+    out["not_sent"] = json!(failed);
+    Ok(out)
 }
