@@ -492,7 +492,10 @@ impl Load {
                     }
                     seq += 1;
                 }
-                producer.poll(Duration::from_millis(5));
+                // Not poll(5 ms): rdkafka waits its last millisecond out in poll(0) calls,
+                // a fifth of a core taken from the brokers under test.
+                producer.poll(Duration::ZERO);
+                std::thread::sleep(Duration::from_millis(5));
             }
             let _ = producer.flush(Duration::from_secs(300));
             let ctx = producer.context();
