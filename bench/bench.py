@@ -5,6 +5,7 @@ with exactly-once on, beside its at-least-once run. Start it with bench/run.sh, 
 the binaries and the Python venv; see bench/README.md for what is measured."""
 
 import argparse
+import bisect
 import datetime
 import json
 import os
@@ -361,7 +362,7 @@ config.storage.replication.factor = 1
         """With --probes: a pinger on each cluster (bench `ping`) for the steady state's length,
         so the replicator's slow records can be set beside the clusters' own slow moments."""
         secs = str(self.args.seconds + 2)
-        out, procs = {}, {}
+        out, procs = {"latency_dump": self.work / f"latency-{alias}.txt"}, {}
         for side, bootstrap in (("source", self.src), ("target", self.tgt)):
             topic = f"bench-{self.args.run_id}-ping-{alias}"
             self.made[side].add(topic)
@@ -471,13 +472,13 @@ config.storage.replication.factor = 1
                 vis.errf.close()
             self.stop(r)
         if lat is None:
-            dump = ["--dump", self.work / f"latency-{alias}.txt"] if probes else []
+            dump = ["--dump", probes["latency_dump"]] if probes else []
             lat = self.tool("latency", "--source", self.src, "--target", self.tgt, "--pairs",
                             ",".join(f"{t}={rt}" for t, rt in zip(topics, remote)), "--prefix", "m",
                             *dump)
         if probes:
-            probes["attribution"] = attribute(self.work / f"latency-{alias}.txt",
-                                              probes["source_dump"], probes["target_dump"])
+            probes["attribution"] = attribute(probes["latency_dump"], probes["source_dump"],
+                                              probes["target_dump"])
             (self.work / f"probes-{alias}.json").write_text(json.dumps(probes, indent=2,
                                                                        default=str))
             log(f"probes: replicator p99 {lat['p99_ms']} ms; source ping p99 "
@@ -577,8 +578,6 @@ def attribute(strait_dump, source_dump, target_dump, slow_ms=50, usual_ms=30):
     was on its way ([append - 20 ms, append + L]) waited at least (L - usual_ms) / 2 and 20 ms
     for its acknowledgement, else the target's on the same rule with the target's pings, else
     unexplained: the replicator's own, or the machine starving it and not the brokers."""
-    import bisect
-
     def pairs(path):
         out = []
         for line in pathlib.Path(path).read_text().splitlines():
