@@ -7,7 +7,7 @@
 //! | [`config`] | the one resolved configuration model, and the readers that feed it |
 //! | [`policy`] | replication policies (topic renaming) and topic/group/config filters |
 //! | [`wire`] | MM2's byte formats: offset syncs, checkpoints, heartbeats, Connect offsets |
-//! | [`kafka`] | glue to librdkafka: building clients from the model |
+//! | [`kafka`] | talking to Kafka: librdkafka clients built from the model, and the protocol spoken directly (the target writer, the source read as stored batches) |
 //! | [`source`] | source replication (MM2's MirrorSourceConnector) |
 //! | [`checkpoint`] | offset translation and checkpoints (MirrorCheckpointConnector) |
 //! | [`heartbeat`] | heartbeats (MirrorHeartbeatConnector) |

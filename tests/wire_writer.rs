@@ -17,8 +17,8 @@ use common::{
 use strait::config::{ClusterConnection, SaslMechanism, Secret};
 use strait::kafka::writer::batch::Records;
 use strait::kafka::writer::{
-    Codec, Deliver, OutRecord, PartitionWrite, Sender, SenderSettings, WireProducer, WriterError,
-    WriterSettings,
+    Codec, Deliver, OutRecord, PartitionWrite, Payload, Sender, SenderSettings, WireProducer,
+    WriterError, WriterSettings,
 };
 
 fn settings(codec: Codec) -> WriterSettings {
@@ -72,7 +72,7 @@ fn write_all(
         .map(|(p, records)| PartitionWrite {
             topic,
             partition: i32::try_from(p).unwrap(),
-            records,
+            records: Payload::Encoded(records),
         })
         .collect();
     producer.write(&writes)
@@ -305,22 +305,22 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
         PartitionWrite {
             topic: &topic,
             partition: 0,
-            records: &too_large,
+            records: Payload::Encoded(&too_large),
         },
         PartitionWrite {
             topic: &topic,
             partition: 1,
-            records: &small,
+            records: Payload::Encoded(&small),
         },
         PartitionWrite {
             topic: &topic,
             partition: 7,
-            records: &small,
+            records: Payload::Encoded(&small),
         },
         PartitionWrite {
             topic: &missing,
             partition: 0,
-            records: &small,
+            records: Payload::Encoded(&small),
         },
     ]);
     let shown: Vec<String> = outcomes
@@ -354,7 +354,7 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
     let outcome = producer.write(&[PartitionWrite {
         topic: &topic,
         partition: 0,
-        records: &fits,
+        records: Payload::Encoded(&fits),
     }]);
     assert_eq!(outcome[0].as_ref().map_err(ToString::to_string), Ok(&0));
     let got = read_topic(&target, &topic);

@@ -10,15 +10,9 @@ use kafka_protocol::compression::{Compressor, Gzip, Snappy, Zstd};
 
 use super::error::WriterError;
 
-/// Bytes of a batch's header before its records.
-const BATCH_HEADER_SIZE: usize = 61;
-/// Where the CRC-32C'd part of a batch starts (the attributes).
-const CRC_START: usize = 21;
-/// Where the CRC itself is.
-const CRC_AT: usize = 17;
-/// Where the batch length is, and the bytes it does not count (base offset and itself).
-const LENGTH_AT: usize = 8;
-const LENGTH_UNCOUNTED: usize = 12;
+use crate::kafka::record_batch::{
+    CRC_AT, CRC_START, HEADER_SIZE as BATCH_HEADER_SIZE, LENGTH_AT, LENGTH_UNCOUNTED,
+};
 
 /// One record to write: the source record's bytes, unchanged.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +71,7 @@ impl Codec {
     }
 
     /// The codec's id in a batch's attributes (bits 0-2).
-    fn attribute(self) -> i16 {
+    pub(crate) fn attribute(self) -> i16 {
         match self {
             Self::None => 0,
             Self::Gzip => 1,

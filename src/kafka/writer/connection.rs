@@ -1,4 +1,4 @@
-//! One connection to one target broker: TCP, TLS and SASL as the cluster's settings say,
+//! One connection to one broker (the target writer's, and fetches from the source): TCP, TLS and SASL as the cluster's settings say,
 //! API versions agreed, and framed requests with their responses matched by correlation id.
 //!
 //! Requests may be pipelined: [`Connection::send`] several, then [`Connection::receive`]
@@ -9,12 +9,12 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, InitProducerIdRequest, InitProducerIdResponse,
-    MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader,
-    ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
-    SaslHandshakeResponse,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
+    InitProducerIdRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
+    ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
 use openssl::ssl::{SslConnector, SslStream};
@@ -23,8 +23,9 @@ use crate::config::ClusterConnection;
 
 use super::error::WriterError;
 
-/// The largest response accepted (a produce or metadata response is far smaller).
-const MAX_RESPONSE: usize = 100 * 1024 * 1024;
+/// The largest response accepted (a produce or metadata response is far smaller; a fetch's
+/// `fetch.max.bytes` must stay below it).
+pub const MAX_RESPONSE: usize = 100 * 1024 * 1024;
 
 /// A request the writer sends, with its response and the newest version Strait speaks.
 ///
@@ -68,6 +69,8 @@ request!(
     InitProducerId
 );
 request!(ProduceRequest, ProduceResponse, Produce, 12);
+// Fetch 13 names topics by id only.
+request!(FetchRequest, FetchResponse, Fetch, 12);
 
 enum Stream {
     Plain(TcpStream),
@@ -107,6 +110,8 @@ pub struct Connection {
     next_correlation: i32,
     /// The broker's version range per API key.
     versions: HashMap<i16, (i16, i16)>,
+    /// Where responses are read.
+    incoming: BytesMut,
 }
 
 impl std::fmt::Debug for Connection {
@@ -186,6 +191,7 @@ impl Connection {
             client_id: StrBytes::from_string(client_id.to_owned()),
             next_correlation: 0,
             versions: HashMap::new(),
+            incoming: BytesMut::new(),
         };
         conn.agree_versions()?;
         if let Some(sasl) = cluster
@@ -278,11 +284,16 @@ impl Connection {
         if len > MAX_RESPONSE {
             return Err(self.protocol::<R>(format!("a response of {len} bytes")));
         }
-        let mut buf = vec![0u8; len];
+        // Read into the connection's own buffer, which takes back its memory once the last
+        // response read into it is dropped: a fresh allocation of a megabytes-large fetch
+        // answer costs more in page faults than reading it (a third of a passthrough copy's
+        // CPU, measured).
+        self.incoming.clear();
+        self.incoming.resize(len, 0);
         self.stream
-            .read_exact(&mut buf)
+            .read_exact(&mut self.incoming)
             .map_err(|e| self.io(format!("reading a {} response: {e}", R::NAME)))?;
-        let mut buf = Bytes::from(buf);
+        let mut buf = self.incoming.split().freeze();
         let header = ResponseHeader::decode(&mut buf, R::Response::header_version(version))
             .map_err(|e| self.protocol::<R>(format!("decoding the response header: {e:#}")))?;
         if header.correlation_id != correlation {

@@ -22,6 +22,7 @@ pub mod batch;
 pub mod connection;
 mod error;
 pub mod link;
+pub mod passthrough;
 pub mod producer;
 mod sasl;
 pub mod sender;
@@ -29,5 +30,6 @@ mod tls;
 
 pub use batch::{Codec, OutRecord};
 pub use error::WriterError;
-pub use producer::{Leaders, PartitionWrite, WireProducer, WriterSettings};
+pub use passthrough::{NotPassable, PassedBatch};
+pub use producer::{Leaders, PartitionWrite, Payload, WireProducer, WriterSettings};
 pub use sender::{Deliver, Sender, SenderSettings, SenderStopped};

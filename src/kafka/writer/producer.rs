@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -26,6 +27,7 @@ use crate::config::ClusterConnection;
 use super::batch::{self, Codec, Producer, Records};
 use super::connection::{Connection, Request};
 use super::error::WriterError;
+use super::passthrough::PassedBatch;
 use super::tls;
 
 /// How the writer behaves; the defaults are the Java producer's.
@@ -57,8 +59,58 @@ pub struct PartitionWrite<'a> {
     pub topic: &'a str,
     /// The target partition.
     pub partition: i32,
-    /// The records, encoded; at least one.
-    pub records: &'a Records,
+    /// The records: at least one.
+    pub records: Payload<'a>,
+}
+
+/// What a partition write carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// Records encoded by the writer, sealed into a batch as they are sent.
+    Encoded(&'a Records),
+    /// A fetched batch sent as it came, its producer fields rewritten.
+    Passed(&'a PassedBatch),
+}
+
+impl Payload<'_> {
+    /// The records it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Encoded(r) => r.len(),
+            Self::Passed(b) => b.len(),
+        }
+    }
+
+    /// Whether it holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch to send for `topic`-`partition`, written by `producer`.
+    fn seal(
+        &self,
+        codec: Codec,
+        producer: Producer,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Bytes, WriterError> {
+        match self {
+            Self::Encoded(r) => r.seal(codec, producer, topic, partition),
+            Self::Passed(b) if b.codec() == codec => Ok(b.seal(producer)),
+            Self::Passed(b) => Err(WriterError::Partition {
+                topic: topic.to_owned(),
+                partition,
+                reason: format!(
+                    "a batch checked for {} passed to a writer compressing with {} (a bug in \
+                     Strait)",
+                    b.codec().name(),
+                    codec.name()
+                ),
+                retriable: false,
+                code: None,
+            }),
+        }
+    }
 }
 
 /// A partition's place: topic and partition.
@@ -581,13 +633,8 @@ impl WireProducer {
 
     fn apply(&mut self, m: &MetadataResponse) {
         for b in &m.brokers {
-            let host = b.host.as_str();
-            let addr = if host.contains(':') {
-                format!("[{host}]:{}", b.port)
-            } else {
-                format!("{host}:{}", b.port)
-            };
-            self.brokers.insert(b.node_id.0, addr);
+            self.brokers
+                .insert(b.node_id.0, broker_address(b.host.as_str(), b.port));
         }
         for t in &m.topics {
             let Some(name) = t.name.as_ref().map(|n| n.0.to_string()) else {
@@ -773,6 +820,20 @@ impl std::fmt::Debug for Dialer {
 }
 
 impl Dialer {
+    /// Dials the brokers of `cluster` (any cluster: the source's for fetches too).
+    pub fn new(cluster: &ClusterConnection, settings: WriterSettings) -> Result<Self, WriterError> {
+        let tls = if cluster.security_protocol.uses_tls() {
+            Some(tls::connector(&cluster.tls)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            cluster: cluster.clone(),
+            tls,
+            settings,
+        })
+    }
+
     /// A connection to `broker` (`host:port`).
     pub fn open(&self, broker: &str) -> Result<Connection, WriterError> {
         Connection::open(
@@ -868,6 +929,15 @@ fn bootstrap(
             detail: "bootstrap.servers names no address".to_owned(),
         })),
     })
+}
+
+/// `host:port` of a broker the metadata names, an IPv6 host in brackets.
+pub fn broker_address(host: &str, port: i32) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 fn topic_name(topic: &str) -> TopicName {

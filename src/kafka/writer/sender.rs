@@ -30,7 +30,7 @@ use kafka_protocol::messages::ProduceRequest;
 use super::batch::Records;
 use super::error::WriterError;
 use super::link::{Answer, Hub, Job, Link};
-use super::producer::{Dialer, Leaders, PartitionWrite, WireProducer, WriterSettings};
+use super::producer::{Dialer, Leaders, PartitionWrite, Payload, WireProducer, WriterSettings};
 
 /// How the sender batches and retries; defaults as the Java producer's where it has them.
 #[derive(Debug, Clone)]
@@ -349,7 +349,7 @@ impl Taken {
         PartitionWrite {
             topic: &self.topic,
             partition: self.partition,
-            records: &self.batch.records,
+            records: Payload::Encoded(&self.batch.records),
         }
     }
 }

@@ -1,0 +1,19 @@
+//! Reading the source as the broker stored it: record batches, not records (issue 15).
+//!
+//! librdkafka's consumer hands over records, decompressed and parsed one by one. Compressed
+//! batch passthrough (`writer/passthrough.rs`) needs the batches themselves, so it needs a
+//! fetcher of Strait's own, speaking the protocol over the writer's connections (TLS, SASL):
+//! - [`request`]: one fetch request, and its answer split into batches;
+//! - [`read_committed`]: which batches a read_committed consumer sees;
+//! - [`fetcher`]: partitions assigned at positions, their leaders followed, one request per
+//!   leader per round.
+//!
+//! Not used by the pipeline yet: `docs/performance.md` ("Compressed batch passthrough")
+//! measures what it would save and lists what the pipeline must do before it reads with it.
+
+pub mod fetcher;
+pub mod read_committed;
+pub mod request;
+
+pub use fetcher::{FetchError, Fetcher};
+pub use request::{FetchReadError, FetchSettings, Fetched, Position, read, request};
