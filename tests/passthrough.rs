@@ -7,16 +7,18 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::scenario::create_topic_with;
-use common::{Cluster, Listener, Rec, Testbed, produce_samples, read_topic, unique};
+use common::{Cluster, Listener, Outcomes, Rec, Testbed, produce_samples, read_topic, unique};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use strait::config::SaslMechanism;
 use strait::kafka::fetch::{FetchSettings, Fetcher};
 use strait::kafka::record_batch::RawBatch;
 use strait::kafka::writer::{
-    Codec, PartitionWrite, PassedBatch, Payload, WireProducer, WriterSettings,
+    Codec, PartitionWrite, PassRefused, PassedBatch, Payload, Sender, SenderSettings, WireProducer,
+    WriterSettings,
 };
 
 fn settings(codec: Codec) -> WriterSettings {
@@ -390,4 +392,117 @@ fn partitions_take_turns_when_the_answer_limit_is_small() {
         f.position(&topic, 1).unwrap() > 0,
         "partition 1 moved in the first two rounds: {f:?}"
     );
+}
+
+/// The sender takes passed batches in a partition's queue among records it encodes: each is a
+/// batch of its own, in queue order, its records tagged by source offset; the target holds
+/// the records in that order. One larger than the partition's batches may be is given back.
+#[test]
+fn the_sender_writes_passed_batches_in_order_among_records() {
+    let tb = Testbed::get();
+    let (src, tgt) = (
+        tb.plaintext_config(Cluster::Source),
+        tb.plaintext_config(Cluster::Target),
+    );
+    let topic = unique("passthrough-sender");
+    let remote = format!("source.{topic}");
+    create_topic_with(&src, &topic, 1, &[]);
+    create_topic_with(&tgt, &remote, 1, &[]);
+    for i in 0..3 {
+        produce_samples(&src, &topic, 1, i * 50, 50);
+    }
+    let fetched = fetch_everything(&tb, &topic, 1, true).remove(0);
+    assert!(fetched.len() >= 3, "several batches: {}", fetched.len());
+
+    let outcomes = Arc::new(Outcomes::default());
+    let settings = SenderSettings {
+        writer: settings(Codec::Lz4),
+        ..SenderSettings::default()
+    };
+    let cluster = tb.connection(Cluster::Target, Listener::SaslSsl(SaslMechanism::Plain));
+    let sender = Sender::start(&cluster, settings, outcomes.clone()).expect("starts");
+    let name: Arc<str> = remote.as_str().into();
+    let own = |sender: &Sender, tag: i64| {
+        let value = format!("own-{tag}");
+        sender
+            .send(
+                &name,
+                0,
+                Some(b"k".as_slice()),
+                Some(value.as_bytes()),
+                std::iter::empty(),
+                1_000,
+                tag,
+            )
+            .expect("queued");
+    };
+    own(&sender, -1);
+    own(&sender, -2);
+    let mut position = 0;
+    for b in &fetched {
+        let passed = PassedBatch::new(b, position, Codec::Lz4).expect("passes");
+        position = b.next_offset();
+        sender
+            .send_passed(&name, 0, passed, b.base_offset, b.max_timestamp)
+            .unwrap_or_else(|e| panic!("queued: {e:?}"));
+    }
+    own(&sender, -3);
+    let total = 3 + fetched
+        .iter()
+        .map(|b| b.record_count as usize)
+        .sum::<usize>();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outcomes
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t, _)| t.len())
+        .sum::<usize>()
+        < total
+    {
+        assert!(Instant::now() < deadline, "outcomes of every record");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let got = outcomes.0.lock().unwrap().clone();
+    let mut next = 0;
+    let mut tags = Vec::new();
+    for (_, t, outcome) in &got {
+        let base = outcome.clone().expect("written");
+        assert_eq!(base, next, "batches land in queue order");
+        next += t.len() as i64;
+        tags.extend(t.iter().copied());
+    }
+    let source_offsets = fetched.iter().flat_map(|b| b.base_offset..b.next_offset());
+    let want_tags: Vec<i64> = [-1, -2]
+        .into_iter()
+        .chain(source_offsets)
+        .chain([-3])
+        .collect();
+    assert_eq!(tags, want_tags);
+
+    let source = read_topic(&src, &topic).remove(0);
+    let target = read_topic(&tgt, &remote).remove(0);
+    assert_eq!(target.len(), total);
+    let value = |r: &Rec| r.value.clone().unwrap_or_default();
+    assert_eq!(value(&target[0].1), b"own--1");
+    assert_eq!(value(&target[1].1), b"own--2");
+    assert_eq!(value(&target[total - 1].1), b"own--3");
+    for (i, (g, (_, w))) in target[2..total - 1].iter().zip(&source).enumerate() {
+        assert_eq!(&g.1, w, "source record {i}");
+    }
+
+    let small = SenderSettings {
+        writer: self::settings(Codec::Lz4),
+        batch_max_bytes: 100,
+        ..SenderSettings::default()
+    };
+    let sender = Sender::start(&cluster, small, outcomes.clone()).expect("starts");
+    let passed = PassedBatch::new(&fetched[0], 0, Codec::Lz4).expect("passes");
+    match sender.send_passed(&name, 0, passed, 0, 0) {
+        Err(PassRefused::TooLarge(back)) => {
+            assert_eq!(back.len(), fetched[0].record_count as usize)
+        }
+        other => panic!("a batch over batch.size is given back, not {other:?}"),
+    }
 }

@@ -7,18 +7,18 @@
 mod common;
 
 use common::scenario::{create_topic_with, incompressible};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    ClientKeystore, Cluster, Listener, Rec, Testbed, producer_ids, read_topic, sample_record,
-    unique, wait_until,
+    ClientKeystore, Cluster, Listener, Outcomes, Rec, Testbed, producer_ids, read_topic,
+    sample_record, unique, wait_until,
 };
 use strait::config::{ClusterConnection, SaslMechanism, Secret};
 use strait::kafka::writer::batch::Records;
 use strait::kafka::writer::{
-    Codec, Deliver, OutRecord, PartitionWrite, Payload, Sender, SenderSettings, WireProducer,
-    WriterError, WriterSettings,
+    Codec, OutRecord, PartitionWrite, Payload, Sender, SenderSettings, WireProducer, WriterError,
+    WriterSettings,
 };
 
 fn settings(codec: Codec) -> WriterSettings {
@@ -364,29 +364,6 @@ fn refusals_are_per_partition_and_spare_the_others_and_the_sequence() {
     assert_eq!(values(1), [b"small".to_vec()]);
 }
 
-/// One batch's outcome: its partition, its records' tags, and its base offset or why not.
-type Outcome = (i32, Vec<i64>, Result<i64, String>);
-
-/// Collects the sender's outcomes.
-#[derive(Default)]
-struct Outcomes(Mutex<Vec<Outcome>>);
-
-impl Deliver for Outcomes {
-    fn delivered(
-        &self,
-        _topic: &str,
-        partition: i32,
-        records: &[(i64, i64)],
-        outcome: Result<i64, &WriterError>,
-    ) {
-        let tags = records.iter().map(|r| r.0).collect();
-        self.0
-            .lock()
-            .unwrap()
-            .push((partition, tags, outcome.map_err(ToString::to_string)));
-    }
-}
-
 /// A producer that gave its sequences up (a batch's outcome was unknown) writes nothing more
 /// under its producer id: the sender asks a new one (on its metadata link, not on its own
 /// thread) before anything goes out, and the records land in order under that id alone.
@@ -470,4 +447,64 @@ fn after_giving_up_its_sequences_the_sender_writes_under_a_new_producer_id() {
             "partition {p}: written under the producer id given up"
         );
     }
+}
+
+/// A topic the target does not know yet is waited for, not refused: records queued for a
+/// remote topic made a moment later are written once it exists, in order, none refused
+/// (refusing them at once let later batches land ahead of their retry: duplicates in CI).
+#[test]
+fn a_topic_made_a_moment_after_its_records_are_queued_is_waited_for() {
+    let tb = Testbed::get();
+    let target = tb.plaintext_config(Cluster::Target);
+    let topic = unique("wire-topic-later");
+    let outcomes = Arc::new(Outcomes::default());
+    let sender = Sender::start(
+        &tb.connection(Cluster::Target, Listener::Plaintext),
+        SenderSettings {
+            writer: settings(Codec::Lz4),
+            ..SenderSettings::default()
+        },
+        outcomes.clone(),
+    )
+    .expect("starts");
+    let name: Arc<str> = topic.as_str().into();
+    for i in 0..50i64 {
+        let value = format!("v{i}");
+        sender
+            .send(
+                &name,
+                0,
+                None,
+                Some(value.as_bytes()),
+                std::iter::empty(),
+                1_000 + i,
+                i,
+            )
+            .expect("queued");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        outcomes.0.lock().unwrap().is_empty(),
+        "no outcome while the topic is missing"
+    );
+    create_topic_with(&target, &topic, 1, &[]);
+    wait_until(Duration::from_secs(30), "every record's outcome", || {
+        outcomes
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|o| o.1.len())
+            .sum::<usize>()
+            == 50
+    });
+    for (_, tags, outcome) in outcomes.0.lock().unwrap().iter() {
+        assert!(outcome.is_ok(), "records {tags:?}: {outcome:?}");
+    }
+    let values: Vec<Vec<u8>> = read_topic(&target, &topic)[0]
+        .iter()
+        .filter_map(|(_, r)| r.value.clone())
+        .collect();
+    let want: Vec<Vec<u8>> = (0..50).map(|i| format!("v{i}").into_bytes()).collect();
+    assert_eq!(values, want);
 }

@@ -1055,3 +1055,26 @@ pub fn producer_ids(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32)
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect()
 }
+
+/// One outcome the target writer's `Sender` reports: a batch's partition, its records' tags, and its base offset or why not.
+pub type Outcome = (i32, Vec<i64>, Result<i64, String>);
+
+/// Collects a `Sender`'s outcomes.
+#[derive(Default)]
+pub struct Outcomes(pub std::sync::Mutex<Vec<Outcome>>);
+
+impl strait::kafka::writer::Deliver for Outcomes {
+    fn delivered(
+        &self,
+        _topic: &str,
+        partition: i32,
+        records: &[(i64, i64)],
+        outcome: Result<i64, &strait::kafka::writer::WriterError>,
+    ) {
+        let tags = records.iter().map(|r| r.0).collect();
+        self.0
+            .lock()
+            .unwrap()
+            .push((partition, tags, outcome.map_err(ToString::to_string)));
+    }
+}

@@ -32,4 +32,4 @@ pub use batch::{Codec, OutRecord};
 pub use error::WriterError;
 pub use passthrough::{NotPassable, PassedBatch};
 pub use producer::{Leaders, PartitionWrite, Payload, WireProducer, WriterSettings};
-pub use sender::{Deliver, Sender, SenderSettings, SenderStopped};
+pub use sender::{Deliver, PassRefused, Sender, SenderSettings, SenderStopped};

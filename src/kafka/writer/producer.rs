@@ -643,9 +643,7 @@ impl WireProducer {
             self.leaders.retain(|(topic, _), _| *topic != name);
             if let Some(error) = ResponseError::try_from_code(t.error_code) {
                 let reason = match error {
-                    ResponseError::UnknownTopicOrPartition => {
-                        "the topic does not exist on the target".to_owned()
-                    }
+                    ResponseError::UnknownTopicOrPartition => UNKNOWN_TOPIC.to_owned(),
                     ResponseError::TopicAuthorizationFailed => {
                         "not authorized to describe or write the topic on the target".to_owned()
                     }
@@ -674,7 +672,14 @@ impl WireProducer {
 
     fn no_leader(&self, w: &PartitionWrite<'_>) -> WriterError {
         if let Some((reason, retriable)) = self.topic_errors.get(w.topic) {
-            return partition_error(w, reason.clone(), *retriable);
+            let mut e = partition_error(w, reason.clone(), *retriable);
+            if reason == UNKNOWN_TOPIC
+                && let WriterError::Partition { code, .. } = &mut e
+            {
+                // Named for the sender, which waits a while for a topic just created.
+                *code = Some(UNKNOWN_TOPIC_OR_PARTITION);
+            }
+            return e;
         }
         match self.partition_counts.get(w.topic) {
             Some(&count) if usize::try_from(w.partition).map_or(true, |p| p >= count) => {
@@ -930,6 +935,12 @@ fn bootstrap(
         })),
     })
 }
+
+/// Why a partition's topic has no leaders when the metadata does not know it.
+const UNKNOWN_TOPIC: &str = "the topic does not exist on the target";
+
+/// `UNKNOWN_TOPIC_OR_PARTITION`.
+pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 /// `host:port` of a broker the metadata names, an IPv6 host in brackets.
 pub fn broker_address(host: &str, port: i32) -> String {

@@ -30,7 +30,11 @@ use kafka_protocol::messages::ProduceRequest;
 use super::batch::Records;
 use super::error::WriterError;
 use super::link::{Answer, Hub, Job, Link};
-use super::producer::{Dialer, Leaders, PartitionWrite, Payload, WireProducer, WriterSettings};
+use super::passthrough::PassedBatch;
+use super::producer::{
+    Dialer, Leaders, PartitionWrite, Payload, UNKNOWN_TOPIC_OR_PARTITION, WireProducer,
+    WriterSettings,
+};
 
 /// How the sender batches and retries; defaults as the Java producer's where it has them.
 #[derive(Debug, Clone)]
@@ -78,10 +82,54 @@ pub trait Deliver: Send + Sync {
     );
 }
 
+/// What a queued batch holds.
+#[derive(Debug)]
+enum Content {
+    /// Records encoded as they were queued; more may join.
+    Encoded(Records),
+    /// A fetched batch written as it came; nothing joins it.
+    Passed(PassedBatch),
+}
+
+impl Content {
+    /// Its bytes: the records' uncompressed, or the passed batch's as fetched.
+    fn size(&self) -> usize {
+        match self {
+            Self::Encoded(r) => r.size(),
+            Self::Passed(b) => b.size(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Encoded(r) => r.len(),
+            Self::Passed(b) => b.len(),
+        }
+    }
+
+    fn payload(&self) -> Payload<'_> {
+        match self {
+            Self::Encoded(r) => Payload::Encoded(r),
+            Self::Passed(b) => Payload::Passed(b),
+        }
+    }
+}
+
+/// Why a passed batch was not queued.
+#[derive(Debug)]
+pub enum PassRefused {
+    /// The sender was stopped.
+    Stopped,
+    /// It is larger than the partition's batches may be now (`batch.size`, or less after the
+    /// broker refused a batch as too large): its records are to be queued one by one, so
+    /// that batches can be made smaller. The batch is given back.
+    TooLarge(PassedBatch),
+}
+
 /// Records queued for one batch.
 #[derive(Debug)]
 struct Batch {
-    records: Records,
+    records: Content,
     /// The caller's tag and the timestamp of each record, in order.
     tags: Vec<(i64, i64)>,
     /// When its first record was queued: its delivery timeout runs from here.
@@ -223,27 +271,18 @@ impl Sender {
                 .clone()
                 .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len) + 10)
                 .sum::<usize>();
-        let default_max = self.settings.batch_max_bytes;
         let mut st = self.inner.lock();
         if st.stop || st.dead {
             return Err(SenderStopped);
         }
-        let new_queue = || PartitionQueue {
-            batches: VecDeque::new(),
-            max_bytes: default_max,
-            recent_bytes: 0,
-        };
-        let queue = match st.queues.get_mut(&**topic) {
-            Some(partitions) => partitions.entry(partition).or_insert_with(new_queue),
-            None => st
-                .queues
-                .entry(topic.clone())
-                .or_default()
-                .entry(partition)
-                .or_insert_with(new_queue),
+        let Some(queue) = queue_of(&mut st, topic, partition, self.settings.batch_max_bytes) else {
+            return Err(SenderStopped);
         };
         let max_bytes = queue.max_bytes;
-        let fits = |b: &Batch| b.records.is_empty() || b.records.size() + size <= max_bytes;
+        let fits = |b: &Batch| match &b.records {
+            Content::Encoded(r) => r.is_empty() || r.size() + size <= max_bytes,
+            Content::Passed(_) => false,
+        };
         if !queue.batches.back().is_some_and(fits) {
             let recent = queue
                 .batches
@@ -251,7 +290,7 @@ impl Sender {
                 .map_or(queue.recent_bytes, |full| full.records.size());
             let room = recent.min(max_bytes).max(size);
             queue.batches.push_back(Batch {
-                records: Records::with_capacity(room),
+                records: Content::Encoded(Records::with_capacity(room)),
                 tags: Vec::new(),
                 first_at: Instant::now(),
                 maybe_written: false,
@@ -260,11 +299,71 @@ impl Sender {
         let Some(batch) = queue.batches.back_mut() else {
             return Err(SenderStopped);
         };
-        let before = batch.records.size();
-        batch.records.push_parts(key, value, headers, timestamp);
+        // The batch at the back takes records: one was just pushed unless it did.
+        let Content::Encoded(records) = &mut batch.records else {
+            return Err(SenderStopped);
+        };
+        let before = records.size();
+        records.push_parts(key, value, headers, timestamp);
+        let added = records.size() - before;
         batch.tags.push((tag, timestamp));
-        let added = batch.records.size() - before;
         let first_at = batch.first_at;
+        self.queued(st, topic, partition, added, first_at);
+        Ok(())
+    }
+
+    /// Queues `batch`, fetched and checked for passthrough, as a batch of its own for
+    /// `topic`-`partition`, after what is queued there. Its records are tagged `first_tag`,
+    /// `first_tag + 1`, ... in its outcome (offsets of a batch that passes have no gaps),
+    /// each with `timestamp` (the records' own are inside the compressed bytes).
+    pub fn send_passed(
+        &self,
+        topic: &Arc<str>,
+        partition: i32,
+        batch: PassedBatch,
+        first_tag: i64,
+        timestamp: i64,
+    ) -> Result<(), PassRefused> {
+        let mut st = self.inner.lock();
+        if st.stop || st.dead {
+            return Err(PassRefused::Stopped);
+        }
+        let Some(queue) = queue_of(&mut st, topic, partition, self.settings.batch_max_bytes) else {
+            return Err(PassRefused::Stopped);
+        };
+        if batch.size() > queue.max_bytes {
+            return Err(PassRefused::TooLarge(batch));
+        }
+        let added = batch.size();
+        let first_at = Instant::now();
+        let tags = (0..batch.len())
+            .map(|i| {
+                (
+                    first_tag.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+                    timestamp,
+                )
+            })
+            .collect();
+        queue.batches.push_back(Batch {
+            records: Content::Passed(batch),
+            tags,
+            first_at,
+            maybe_written: false,
+        });
+        self.queued(st, topic, partition, added, first_at);
+        Ok(())
+    }
+
+    /// Counts `added` bytes just queued for `topic`-`partition` in a batch begun at
+    /// `first_at`, and wakes the sender's thread when a round may start sooner for them.
+    fn queued(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        topic: &Arc<str>,
+        partition: i32,
+        added: usize,
+        first_at: Instant,
+    ) {
         st.queued_bytes += added;
         let free = st.held.is_empty() || !st.held.contains(&(topic.clone(), partition));
         let mut wake = false;
@@ -277,12 +376,12 @@ impl Sender {
                 wake = true;
             }
         }
+        drop(st);
         // Only when a round's start moves (a linger begins, or a full request's worth is
         // ready): a wake-up per record would cost a system call per record.
         if wake {
             self.inner.wake.notify_one();
         }
-        Ok(())
     }
 
     /// Whether the sender's thread ended on its own (a bug): nothing queued gets an outcome.
@@ -293,6 +392,29 @@ impl Sender {
 
 /// Bytes a record's framing takes beyond its key, value and headers, at most.
 const RECORD_OVERHEAD: usize = 32;
+
+/// The queue of `topic`-`partition`, made (new batches up to `max_bytes`) if there is none.
+/// (Always some; an `Option` because the map is looked up again after the insert.)
+fn queue_of<'s>(
+    st: &'s mut State,
+    topic: &Arc<str>,
+    partition: i32,
+    max_bytes: usize,
+) -> Option<&'s mut PartitionQueue> {
+    if !st.queues.contains_key(&**topic) {
+        st.queues.insert(topic.clone(), FastMap::default());
+    }
+    let partitions = st.queues.get_mut(&**topic)?;
+    Some(
+        partitions
+            .entry(partition)
+            .or_insert_with(|| PartitionQueue {
+                batches: VecDeque::new(),
+                max_bytes,
+                recent_bytes: 0,
+            }),
+    )
+}
 
 /// Marks the sender dead if its thread ends without a stop (a panic unwinding it), so the
 /// caller stops queueing and fails instead of waiting for outcomes that never come.
@@ -349,7 +471,7 @@ impl Taken {
         PartitionWrite {
             topic: &self.topic,
             partition: self.partition,
-            records: Payload::Encoded(&self.batch.records),
+            records: self.batch.records.payload(),
         }
     }
 }
@@ -837,7 +959,7 @@ impl Writer {
                 .deliver
                 .delivered(&topic, partition, &batch.tags, Ok(base)),
             Err(e)
-                if e.is_retriable()
+                if (e.is_retriable() || waits_for_topic(&e, batch.first_at))
                     && batch.first_at.elapsed() < self.settings.delivery_timeout =>
             {
                 tracing::debug!(error = %e, "target writer: writing the batch again");
@@ -892,6 +1014,19 @@ impl Writer {
         self.deliver
             .delivered(topic, partition, &batch.tags, Err(&e));
     }
+}
+
+/// How long a batch is written again while the target's metadata does not know its topic,
+/// before it counts as refused (a deleted remote topic). A remote topic Strait has just
+/// created shows in the metadata a moment later; refusing at once would send the batches
+/// after it ahead of its retry (CI saw 617 records written twice so). librdkafka's producer
+/// gets the same time (`UNKNOWN_PARTITION_LIMIT` in `source/pipeline/replicate.rs`).
+const UNKNOWN_TOPIC_GRACE: Duration = Duration::from_secs(30);
+
+/// Whether `e` says the topic is unknown, for a batch begun at `first_at` still within
+/// [`UNKNOWN_TOPIC_GRACE`].
+fn waits_for_topic(e: &WriterError, first_at: Instant) -> bool {
+    e.code() == Some(UNKNOWN_TOPIC_OR_PARTITION) && first_at.elapsed() < UNKNOWN_TOPIC_GRACE
 }
 
 /// A retriable error for `taken`'s partition.
