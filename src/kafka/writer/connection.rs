@@ -1,5 +1,6 @@
-//! One connection to one broker (the target writer's, and fetches from the source): TCP, TLS and SASL as the cluster's settings say,
-//! API versions agreed, and framed requests with their responses matched by correlation id.
+//! One connection to one broker (the target writer's, and fetches from the source): TCP, TLS
+//! and SASL as the cluster's settings say, API versions agreed, and framed requests with
+//! their responses matched by correlation id.
 //!
 //! Requests may be pipelined: [`Connection::send`] several, then [`Connection::receive`]
 //! each in the same order, as Kafka answers a connection's requests in order.

@@ -23,8 +23,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::batch::{Codec, Producer};
 use crate::kafka::record_batch::{
-    ATTRIBUTES_AT, CODEC_MASK, CRC_AT, CRC_START, HEADER_SIZE, LEADER_EPOCH_AT, LENGTH_AT,
-    LOG_APPEND_TIME, PRODUCER_ID_AT, RawBatch, TRANSACTIONAL, split,
+    ATTRIBUTES_AT, CRC_AT, CRC_START, LEADER_EPOCH_AT, LENGTH_AT, LOG_APPEND_TIME, PRODUCER_ID_AT,
+    RawBatch, TRANSACTIONAL, split,
 };
 
 /// Set when a compacted batch's base timestamp holds its delete horizon.
@@ -95,10 +95,7 @@ impl PassedBatch {
     /// fields read from them.
     pub fn new(batch: &RawBatch, position: i64, codec: Codec) -> Result<Self, NotPassable> {
         let b = &batch.bytes;
-        if b.len() < HEADER_SIZE {
-            return Err(NotPassable::Corrupt);
-        }
-        // Read again from the bytes, which are what `seal` sends.
+        // Read again from the bytes, which are what `seal` sends: exactly one whole batch.
         let batch = match split(b) {
             Ok(mut set) if set.batches.len() == 1 && set.truncated == 0 => set.batches.remove(0),
             _ => return Err(NotPassable::Corrupt),
@@ -128,9 +125,9 @@ impl PassedBatch {
         if batch.base_timestamp < 0 || batch.max_timestamp < 0 {
             return Err(NotPassable::NoTimestamp);
         }
-        if attributes & CODEC_MASK != codec.attribute() {
+        if batch.codec_id() != codec.attribute() {
             return Err(NotPassable::Codec {
-                batch: attributes & CODEC_MASK,
+                batch: batch.codec_id(),
                 writer: codec.name(),
             });
         }

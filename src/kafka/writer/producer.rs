@@ -127,7 +127,7 @@ pub struct WireProducer {
     connections: HashMap<i32, Connection>,
     leaders: HashMap<Key, i32>,
     /// Why a topic has no leaders known: its metadata error.
-    topic_errors: HashMap<String, (String, bool)>,
+    topic_errors: HashMap<String, TopicError>,
     /// Partition count of each topic in the latest metadata.
     partition_counts: HashMap<String, usize>,
     /// When a broker that asked to be throttled may be sent to again.
@@ -159,14 +159,14 @@ impl WireProducer {
         cluster: &ClusterConnection,
         settings: WriterSettings,
     ) -> Result<Self, WriterError> {
-        let tls = if cluster.security_protocol.uses_tls() {
-            Some(tls::connector(&cluster.tls)?)
-        } else {
-            None
-        };
-        let bootstrap = bootstrap(cluster, &[], &mut Vec::new(), tls.as_ref(), &settings)?;
+        let Dialer {
+            cluster,
+            tls,
+            settings,
+        } = Dialer::new(cluster, settings)?;
+        let bootstrap = bootstrap(&cluster, &[], &mut Vec::new(), tls.as_ref(), &settings)?;
         let mut producer = Self {
-            cluster: cluster.clone(),
+            cluster,
             tls,
             settings,
             bootstrap,
@@ -642,8 +642,11 @@ impl WireProducer {
             };
             self.leaders.retain(|(topic, _), _| *topic != name);
             if let Some(error) = ResponseError::try_from_code(t.error_code) {
+                let unknown = error == ResponseError::UnknownTopicOrPartition;
                 let reason = match error {
-                    ResponseError::UnknownTopicOrPartition => UNKNOWN_TOPIC.to_owned(),
+                    ResponseError::UnknownTopicOrPartition => {
+                        "the topic does not exist on the target".to_owned()
+                    }
                     ResponseError::TopicAuthorizationFailed => {
                         "not authorized to describe or write the topic on the target".to_owned()
                     }
@@ -651,10 +654,12 @@ impl WireProducer {
                 };
                 self.topic_errors.insert(
                     name,
-                    (
+                    TopicError {
                         reason,
-                        error.is_retriable() && error != ResponseError::UnknownTopicOrPartition,
-                    ),
+                        retriable: error.is_retriable() && !unknown,
+                        // Named for the sender, which waits a while for a topic just created.
+                        code: unknown.then_some(UNKNOWN_TOPIC_OR_PARTITION),
+                    },
                 );
                 continue;
             }
@@ -671,15 +676,14 @@ impl WireProducer {
     }
 
     fn no_leader(&self, w: &PartitionWrite<'_>) -> WriterError {
-        if let Some((reason, retriable)) = self.topic_errors.get(w.topic) {
-            let mut e = partition_error(w, reason.clone(), *retriable);
-            if reason == UNKNOWN_TOPIC
-                && let WriterError::Partition { code, .. } = &mut e
-            {
-                // Named for the sender, which waits a while for a topic just created.
-                *code = Some(UNKNOWN_TOPIC_OR_PARTITION);
-            }
-            return e;
+        if let Some(e) = self.topic_errors.get(w.topic) {
+            return WriterError::Partition {
+                topic: w.topic.to_owned(),
+                partition: w.partition,
+                reason: e.reason.clone(),
+                retriable: e.retriable,
+                code: e.code,
+            };
         }
         match self.partition_counts.get(w.topic) {
             Some(&count) if usize::try_from(w.partition).map_or(true, |p| p >= count) => {
@@ -936,8 +940,14 @@ fn bootstrap(
     })
 }
 
-/// Why a partition's topic has no leaders when the metadata does not know it.
-const UNKNOWN_TOPIC: &str = "the topic does not exist on the target";
+/// A topic's error in the metadata, given to each of its partitions' writes.
+#[derive(Debug, Clone)]
+struct TopicError {
+    reason: String,
+    retriable: bool,
+    /// The error code, where the sender acts on it.
+    code: Option<i16>,
+}
 
 /// `UNKNOWN_TOPIC_OR_PARTITION`.
 pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
