@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use common::{
     Cluster, Testbed, flow_config, produce_samples, read_topic, topic_counts, unique, wait_until,
 };
-use strait::config::TargetWriter;
+use strait::config::{SourceReader, TargetWriter};
 use strait::flow::run_flow;
 use strait::kafka::{ClientRole, client_config};
 use strait::source::progress::ProgressStore;
@@ -62,17 +62,24 @@ async fn topic_overrides(config: &rdkafka::ClientConfig, topic: &str) -> Vec<(St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicates_three_topics_exactly() {
-    three_topics_exactly(TargetWriter::Librdkafka).await;
+    three_topics_exactly(TargetWriter::Librdkafka, SourceReader::Librdkafka).await;
 }
 
 /// The same with Strait's own target writer (`strait.target.writer=wire`): every partition
 /// bound for the broker in one request, and the same records, progress and offset syncs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicates_three_topics_exactly_with_the_wire_writer() {
-    three_topics_exactly(TargetWriter::Wire).await;
+    three_topics_exactly(TargetWriter::Wire, SourceReader::Librdkafka).await;
 }
 
-async fn three_topics_exactly(writer: TargetWriter) {
+/// The same with Strait's own source reader as well (`strait.source.reader=wire`): batches
+/// fetched as stored and passed to the target whole, under the same 1 MiB budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicates_three_topics_exactly_with_the_wire_reader() {
+    three_topics_exactly(TargetWriter::Wire, SourceReader::Wire).await;
+}
+
+async fn three_topics_exactly(writer: TargetWriter, reader: SourceReader) {
     common::init_tracing();
     let tb = Testbed::get();
     let src = tb.plaintext_config(Cluster::Source);
@@ -116,6 +123,7 @@ async fn three_topics_exactly(writer: TargetWriter) {
         sc.tasks_max = 3;
         sc.max_in_flight_bytes = 1024 * 1024;
         sc.target_writer = writer;
+        sc.source_reader = reader;
     }
     let offsets_topic = flow.worker.offset_storage_topic.clone();
     let target_conn = flow.target.clone();

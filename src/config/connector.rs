@@ -15,12 +15,12 @@ use super::model::{
 };
 use super::settings::Settings;
 use super::suggest::unknown_key_message;
-use super::target_writer;
 use super::worker::ParsedWorker;
 use super::{
     CheckpointConnectorConfig, ClusterConnection, HeartbeatConnectorConfig, OffsetSyncsLocation,
     PolicyConfig, PolicyKind, SourceConnectorConfig, UseDefaultsFrom,
 };
+use super::{source_reader, target_writer};
 
 const PACKAGE: &str = "org.apache.kafka.connect.mirror.";
 const BYTE_ARRAY_CONVERTER: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
@@ -443,6 +443,7 @@ fn source_config(
     let compression_type = producer_overrides
         .remove("compression.type")
         .unwrap_or(d.compression_type);
+    let target_writer = target_writer::parse(r, exactly_once.is_some())?;
     Ok(SourceConnectorConfig {
         name: input.name.clone(),
         enabled: r.bool("enabled", true)?,
@@ -477,7 +478,8 @@ fn source_config(
         compression_type,
         consumer_overrides,
         producer_overrides,
-        target_writer: target_writer::parse(r, exactly_once.is_some())?,
+        target_writer,
+        source_reader: source_reader::parse(r, exactly_once.is_some(), target_writer)?,
         exactly_once,
     })
 }

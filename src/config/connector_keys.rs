@@ -38,6 +38,7 @@ pub const SOURCE: &[&str] = &[
     "strait.max.in.flight.bytes",
     "strait.retry.backoff.max.ms",
     "strait.target.writer",
+    "strait.source.reader",
     // Exactly-once (KIP-618): Connect's source connector keys and Strait's own.
     "exactly.once.support",
     "transaction.boundary",

@@ -48,7 +48,7 @@ fn flow_text(out: &mut String, f: &FlowConfig) {
         w.offset_storage_replication_factor
     );
     match &f.source_connector {
-        Some(c) => source(out, c, &f.target),
+        Some(c) => source(out, c, &f.source, &f.target),
         None => out.push_str("  source connector: none\n"),
     }
     match &f.checkpoint_connector {
@@ -194,7 +194,12 @@ fn list(v: &[String]) -> String {
     }
 }
 
-fn source(out: &mut String, c: &SourceConnectorConfig, target: &ClusterConnection) {
+fn source(
+    out: &mut String,
+    c: &SourceConnectorConfig,
+    source: &ClusterConnection,
+    target: &ClusterConnection,
+) {
     let _ = writeln!(
         out,
         "  source connector '{}': {}, tasks.max {}",
@@ -256,6 +261,13 @@ fn source(out: &mut String, c: &SourceConnectorConfig, target: &ClusterConnectio
         "    target writer: {} ({})",
         writer.writer.as_str(),
         writer.why
+    );
+    let reader = c.reader_choice(source, target);
+    let _ = writeln!(
+        out,
+        "    source reader: {} ({})",
+        reader.reader.as_str(),
+        reader.why
     );
     overrides(out, "    consumer overrides", c.consumer_overrides.iter());
     overrides(out, "    producer overrides", c.producer_overrides.iter());

@@ -118,6 +118,10 @@ fn documented_defaults_are_the_models() {
             s.target_writer.as_str().to_owned(),
         ),
         (
+            "`strait.source.reader`",
+            s.source_reader.as_str().to_owned(),
+        ),
+        (
             "`groups` / `groups.exclude`",
             format!("{} / {}", list(&c.groups), list(&c.groups_exclude)),
         ),

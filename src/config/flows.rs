@@ -3,8 +3,9 @@
 
 use super::connector::{ConnectorConfig, ParsedConnector, same_servers};
 use super::error::{ConfigError, Origin};
+use super::source_reader;
 use super::target_writer::{self, not_applied_by_wire};
-use super::{ClusterConnection, FlowConfig, TargetWriter, WorkerConfig};
+use super::{ClusterConnection, FlowConfig, SourceReader, TargetWriter, WorkerConfig};
 
 /// Builds the flows of one scope (a KafkaConnect, an `mm2.properties` flow, a native flow)
 /// from its connectors; `worker` is the scope's Connect worker settings.
@@ -122,6 +123,26 @@ fn flow(
                 target_writer::KEY
             ),
         ));
+    }
+    if let (Some(sc), Some(at)) = (&source_connector, source_at)
+        && sc.source_reader == SourceReader::Wire
+    {
+        let reader_error =
+            |reason: String| ConfigError::invalid(at.clone().with_key(source_reader::KEY), reason);
+        let writer = sc.writer_choice(&target);
+        if writer.writer != TargetWriter::Wire {
+            return Err(reader_error(format!(
+                "'wire' needs Strait's own target writer, which writes the batches it reads, \
+                 but the flow writes with librdkafka ({}): set this key to auto or librdkafka",
+                writer.why
+            )));
+        }
+        if let Some(k) = source_reader::not_applied_by_wire(&source, &sc.consumer_overrides) {
+            return Err(reader_error(format!(
+                "'wire' would not apply the source consumer setting {k}: remove that setting, \
+                 or set this key to auto or librdkafka"
+            )));
+        }
     }
     if let Some(h) = &mut heartbeat_connector {
         h.heartbeats_cluster = heartbeat_target.filter(|t| !same_cluster(t, &target));
@@ -291,6 +312,68 @@ mod tests {
             .to_string();
         assert!(
             e.contains("key 'strait.target.writer': 'fast' is not valid (expected auto, librdkafka or wire)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_wire_reader_needs_the_wire_writer_and_refuses_a_fetch_setting_it_would_not_apply() {
+        use crate::config::SourceReader;
+        let l = source_flow("    strait.source.reader: wire\n").unwrap();
+        let sc = l.config.flows[0].source_connector.as_ref().unwrap();
+        assert_eq!(sc.source_reader, SourceReader::Wire);
+        let e =
+            source_flow("    strait.source.reader: wire\n    strait.target.writer: librdkafka\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.contains("key 'strait.source.reader': 'wire' needs Strait's own target writer"),
+            "{e}"
+        );
+        // A producer setting makes auto write with librdkafka, which cannot take batches.
+        let e = source_flow(
+            "    strait.source.reader: wire\n    producer.override.buffer.memory: \"33554432\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("but the flow writes with librdkafka (buffer.memory"),
+            "{e}"
+        );
+        let e =
+            source_flow("    strait.source.reader: wire\n    source.consumer.client.rack: \"a\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.contains("'wire' would not apply the source consumer setting client.rack"),
+            "{e}"
+        );
+        // auto reads with the fetcher exactly where wire would apply, and says why not.
+        let auto = |config: &str| {
+            let l = source_flow(config).unwrap();
+            let f = &l.config.flows[0];
+            let sc = f.source_connector.as_ref().unwrap();
+            sc.reader_choice(&f.source, &f.target)
+        };
+        assert_eq!(auto("").reader, SourceReader::Wire);
+        let c = auto("    source.consumer.client.rack: \"a\"\n");
+        assert_eq!(c.reader, SourceReader::Librdkafka);
+        assert_eq!(
+            c.why,
+            "client.rack is set, which only librdkafka's consumer applies"
+        );
+        let c = auto("    strait.target.writer: librdkafka\n");
+        assert_eq!(c.reader, SourceReader::Librdkafka);
+        assert!(
+            c.why.starts_with("the flow writes with librdkafka"),
+            "{}",
+            c.why
+        );
+        let e = source_flow("    strait.source.reader: quick\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key 'strait.source.reader': 'quick' is not valid (expected auto, librdkafka or wire)"),
             "{e}"
         );
     }

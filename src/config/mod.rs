@@ -28,6 +28,7 @@ pub mod secret;
 #[cfg(test)]
 mod seed_tests;
 pub mod settings;
+pub mod source_reader;
 pub(crate) mod strimzi;
 pub mod suggest;
 pub mod target_writer;
@@ -43,9 +44,10 @@ pub use load::{LoadOptions, Loaded, load, load_with};
 pub use model::{
     CheckpointConnectorConfig, ClusterConnection, ExactlyOnceConfig, FlowConfig,
     HeartbeatConnectorConfig, Keystore, KeystoreSource, OffsetSyncsLocation, PolicyConfig,
-    PolicyKind, Sasl, SaslMechanism, SecurityProtocol, SourceConnectorConfig, StraitConfig,
-    TargetWriter, Tls, Truststore, UseDefaultsFrom, WorkerConfig,
+    PolicyKind, Sasl, SaslMechanism, SecurityProtocol, SourceConnectorConfig, SourceReader,
+    StraitConfig, TargetWriter, Tls, Truststore, UseDefaultsFrom, WorkerConfig,
 };
 pub use providers::kube_api::{KubernetesApiMode, KubernetesApiOptions};
 pub use secret::Secret;
+pub use source_reader::ReaderChoice;
 pub use target_writer::WriterChoice;

@@ -371,6 +371,35 @@ pub struct SourceConnectorConfig {
     pub exactly_once: Option<ExactlyOnceConfig>,
     /// Strait: what writes replicated records to the target (`strait.target.writer`).
     pub target_writer: TargetWriter,
+    /// Strait: what reads the source for replication (`strait.source.reader`).
+    pub source_reader: SourceReader,
+}
+
+/// What reads the source for replication (`strait.source.reader`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SourceReader {
+    /// `auto` (default): `wire` where the flow writes with the wire writer and no source
+    /// consumer setting is one the fetcher would not apply (`client.rack`); `librdkafka`
+    /// then.
+    #[default]
+    Auto,
+    /// `librdkafka`: librdkafka's consumer reads records one by one.
+    Librdkafka,
+    /// `wire`: Strait's own fetcher reads record batches as stored, and the wire writer passes
+    /// those it can unchanged (`src/kafka/fetch/`). Needs the wire writer; not with
+    /// exactly-once.
+    Wire,
+}
+
+impl SourceReader {
+    /// The value of `strait.source.reader` that names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Librdkafka => "librdkafka",
+            Self::Wire => "wire",
+        }
+    }
 }
 
 /// What writes replicated records to the target (`strait.target.writer`); the flow's choice
@@ -484,6 +513,7 @@ impl Default for SourceConnectorConfig {
             producer_overrides: BTreeMap::new(),
             exactly_once: None,
             target_writer: TargetWriter::Auto,
+            source_reader: SourceReader::Auto,
         }
     }
 }

@@ -9,15 +9,18 @@ use rdkafka::ClientConfig;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::config::{FlowConfig, OffsetSyncsLocation, SourceConnectorConfig, TargetWriter};
+use crate::config::{
+    FlowConfig, OffsetSyncsLocation, SourceConnectorConfig, SourceReader, TargetWriter,
+};
 use crate::flow::election::spawn_election;
+use crate::kafka::fetch::FetchSettings;
 use crate::kafka::polled_producer::PolledProducer;
 use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
 use crate::source::pipeline::{
     self, OffsetSyncTarget, PipelineSettings, StartWithoutProgress, TransactionSettings,
-    WireWriterSettings,
+    WireReaderSettings, WireWriterSettings,
 };
 use crate::source::progress::ProgressStore;
 use crate::source::topics::{ReplicatedTopic, TopicAdmin, TopicSelector};
@@ -200,6 +203,12 @@ fn start_replication(
         why = %writer.why,
         "target writer chosen"
     );
+    let reader = sc.reader_choice(&flow.source, &flow.target);
+    tracing::info!(
+        reader = reader.reader.as_str(),
+        why = %reader.why,
+        "source reader chosen"
+    );
     let settings = PipelineSettings {
         flush_interval: sc.offset_flush_interval,
         max_in_flight_bytes: sc.max_in_flight_bytes,
@@ -218,6 +227,12 @@ fn start_replication(
         wire_writer: match writer.writer {
             TargetWriter::Wire => Some(wire_writer_settings(flow, &producer_cfg)?),
             TargetWriter::Librdkafka | TargetWriter::Auto => None,
+        },
+        wire_reader: match (reader.reader, writer.writer) {
+            (SourceReader::Wire, TargetWriter::Wire) => {
+                Some(wire_reader_settings(flow, &consumer_cfg)?)
+            }
+            _ => None,
         },
     };
     let stop_flag = Arc::new(AtomicBool::new(false));
@@ -390,6 +405,60 @@ fn wire_writer_settings(
             batch_max_bytes,
             ..defaults
         },
+    })
+}
+
+/// Strait's own source reader, configured from the replication consumer's settings
+/// (librdkafka names): `fetch.wait.max.ms`, `fetch.min.bytes`, `fetch.max.bytes`,
+/// `max.partition.fetch.bytes`, `isolation.level`, `client.id` and `socket.timeout.ms`.
+fn wire_reader_settings(
+    flow: &FlowConfig,
+    consumer: &ClientConfig,
+) -> Result<WireReaderSettings, SourceError> {
+    let number = |keys: &[&str], default: i64| -> Result<i64, SourceError> {
+        for key in keys {
+            if let Some(v) = consumer.get(key) {
+                return v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| {
+                        SourceError::Reader(WriterError::Settings {
+                            key: (*key).to_owned(),
+                            detail: format!("'{v}' is not a number"),
+                        })
+                    });
+            }
+        }
+        Ok(default)
+    };
+    let bytes = |keys: &[&str], default: i32| -> Result<i32, SourceError> {
+        let n = number(keys, i64::from(default))?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX).max(1))
+    };
+    let defaults = FetchSettings::default();
+    let millis = |keys: &[&str], default: Duration| -> Result<Duration, SourceError> {
+        let ms = number(keys, i64::try_from(default.as_millis()).unwrap_or(i64::MAX))?;
+        Ok(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    };
+    let fetch = FetchSettings {
+        max_wait: millis(&["fetch.wait.max.ms"], FETCH_WAIT_MAX)?,
+        min_bytes: bytes(&["fetch.min.bytes"], defaults.min_bytes)?,
+        max_bytes: bytes(&["fetch.max.bytes"], defaults.max_bytes)?,
+        partition_max_bytes: bytes(
+            &["max.partition.fetch.bytes", "fetch.message.max.bytes"],
+            defaults.partition_max_bytes,
+        )?,
+        read_committed: consumer
+            .get("isolation.level")
+            .is_none_or(|l| l.trim() != "read_uncommitted"),
+    };
+    Ok(WireReaderSettings {
+        source: flow.source.clone(),
+        client_id: consumer.get("client.id").unwrap_or("strait").to_owned(),
+        request_timeout: millis(&["socket.timeout.ms"], Duration::from_secs(30))?,
+        fetch,
     })
 }
 

@@ -453,6 +453,15 @@ fn source_families(o: &mut String, s: &ProcessSnapshot) {
         "Exactly-once: transactions aborted (their records are read and written again).",
         |p| p.transactions_aborted as f64,
     );
+    per_partition(
+        o,
+        s,
+        "strait_source_batches_passed_total",
+        "counter",
+        "Source record batches written to the target as stored, without decompressing them \
+         (strait.source.reader=wire).",
+        |p| p.batches_passed as f64,
+    );
     if s.flows.iter().any(|f| !f.expired.is_empty()) {
         let mut fam = family(
             o,

@@ -65,6 +65,19 @@ pub enum SourceError {
     /// Strait's own target writer could not start (address, TLS, credentials).
     #[error("the target writer (strait.target.writer=wire) could not start: {0}")]
     Writer(#[from] crate::kafka::writer::WriterError),
+    /// Strait's own source reader (`strait.source.reader=wire`) could not start.
+    #[error("the source reader (strait.source.reader=wire) could not start: {0}")]
+    Reader(crate::kafka::writer::WriterError),
+    /// A source partition cannot be read, and retrying cannot fix it.
+    #[error("reading source partition {topic}-{partition} failed for good: {detail}")]
+    SourcePartition {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The broker's answer.
+        detail: String,
+    },
     /// A producer hit a fatal error and can send nothing more.
     #[error("the {what} failed for good: {detail}")]
     ProducerFatal {

@@ -370,6 +370,16 @@ impl Tracker {
         continuity
     }
 
+    /// Notes the offsets `first..=last` of one batch fetched for slot `id`, which has no gaps,
+    /// as [`Tracker::on_fetch`] of each would.
+    pub fn on_fetch_range(&mut self, id: SlotId, first: i64, last: i64) -> Continuity {
+        let continuity = self.on_fetch(id, first);
+        if let Some(slot) = self.slot_mut(id) {
+            slot.next_expected = Some(last.max(first) + 1);
+        }
+        continuity
+    }
+
     /// Notes a record handed to the producer.
     pub fn on_send(&mut self, id: SlotId, upstream: i64, bytes: u32) {
         let transactional = self.transactional;

@@ -181,6 +181,13 @@ impl FlowStatus {
         }
     }
 
+    /// A source batch of `slot` was handed to the writer whole, as stored.
+    pub fn batch_passed(&self, slot: SlotId) {
+        if let Some(cell) = self.partitions.get(slot) {
+            cell.batches_passed.fetch_add(1, Relaxed);
+        }
+    }
+
     /// A record of `slot` was acknowledged by the target: MM2's `record-count` and
     /// `replication-latency-ms`, and the partition's progress (`next`: the next source offset
     /// to replicate, when known). `timestamp` is the record's timestamp.
@@ -582,6 +589,7 @@ impl FlowStatus {
             records_rejected: cell.rejected.load(Relaxed),
             transactions_committed: cell.txn_committed.load(Relaxed),
             transactions_aborted: cell.txn_aborted.load(Relaxed),
+            batches_passed: cell.batches_passed.load(Relaxed),
             blocked: cell.blocked(),
             records_expired: lock(&self.expired)
                 .get(&(id.topic.to_string(), id.partition))

@@ -72,6 +72,8 @@ pub struct PartitionCell {
     /// Exactly-once: transactions committed and aborted since assignment.
     pub(crate) txn_committed: AtomicU64,
     pub(crate) txn_aborted: AtomicU64,
+    /// Source batches written to the target as they were stored (`strait.source.reader=wire`).
+    pub(crate) batches_passed: AtomicU64,
     /// Set while the partition is held at a refused record (rare path: a lock is fine).
     pub(crate) blocked: Mutex<Option<BlockedSnapshot>>,
 }
@@ -98,6 +100,7 @@ impl Default for PartitionCell {
             rejected: AtomicU64::new(0),
             txn_committed: AtomicU64::new(0),
             txn_aborted: AtomicU64::new(0),
+            batches_passed: AtomicU64::new(0),
             blocked: Mutex::new(None),
         }
     }
@@ -130,6 +133,7 @@ impl PartitionCell {
         self.rejected.store(0, Relaxed);
         self.txn_committed.store(0, Relaxed);
         self.txn_aborted.store(0, Relaxed);
+        self.batches_passed.store(0, Relaxed);
         *self.blocked.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.heartbeats.store(heartbeats, Relaxed);
         *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(id));

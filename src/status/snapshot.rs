@@ -240,6 +240,9 @@ pub struct PartitionSnapshot {
     pub transactions_committed: u64,
     /// Exactly-once: transactions aborted since assignment (their records are read again).
     pub transactions_aborted: u64,
+    /// Source batches written to the target as they were stored, compressed, since
+    /// assignment (`strait.source.reader=wire`; 0 otherwise).
+    pub batches_passed: u64,
     /// Set while the partition is held at a refused record.
     pub blocked: Option<BlockedSnapshot>,
     /// Records of this partition deleted on the source before they could be replicated,

@@ -325,6 +325,15 @@ pub fn flow_config(tb: &Testbed, topics: &[&str]) -> strait::config::FlowConfig 
         offset_syncs_topic_replication_factor: 1,
         refresh_topics_interval: Duration::from_secs(2),
         offset_flush_interval: Duration::from_secs(1),
+        // `STRAIT_TEST_FLOW_KEYS=strait.source.reader=librdkafka` (or `=wire`) runs these flows
+        // with that source reader, as the YAML flows of `scenario::Flow` do.
+        source_reader: match std::env::var("STRAIT_TEST_FLOW_KEYS") {
+            Ok(k) if k.contains("strait.source.reader=wire") => strait::config::SourceReader::Wire,
+            Ok(k) if k.contains("strait.source.reader=librdkafka") => {
+                strait::config::SourceReader::Librdkafka
+            }
+            _ => strait::config::SourceReader::Auto,
+        },
         ..SourceConnectorConfig::default()
     };
     FlowConfig {

@@ -143,6 +143,11 @@ impl Fetcher {
         self.positions.remove(&(topic.to_owned(), partition));
     }
 
+    /// Whether no partition is assigned: a round would read nothing.
+    pub fn is_idle(&self) -> bool {
+        self.positions.is_empty()
+    }
+
     /// The next offset to be read of `topic`-`partition`, if assigned.
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
         self.positions.get(&(topic.to_owned(), partition)).copied()

@@ -8,8 +8,8 @@
 //! - [`fetcher`]: partitions assigned at positions, their leaders followed, one request per
 //!   leader per round.
 //!
-//! Not used by the pipeline yet: `docs/performance.md` ("Compressed batch passthrough")
-//! measures what it would save and lists what the pipeline must do before it reads with it.
+//! The pipeline reads through it with `strait.source.reader=wire` (`source/pipeline/reader.rs`);
+//! `docs/performance.md` ("Compressed batch passthrough") measures what it saves.
 
 pub mod fetcher;
 pub mod read_committed;

@@ -1,5 +1,6 @@
-//! What can go wrong writing to the target, each error naming the broker, topic or setting
-//! at fault. No error carries a password or a key: SASL failures quote only the broker's
+//! What can go wrong speaking to a cluster (the target writer's, and the source fetcher's
+//! connections), each error naming the broker, topic or setting at fault; which cluster it
+//! is, the caller says (`on target: ...`, `source ...`). No error carries a password or a key: SASL failures quote only the broker's
 //! own message, which never repeats the credentials.
 
 use crate::config::truststore::TruststoreError;
@@ -8,7 +9,7 @@ use crate::config::truststore::TruststoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
     /// No address in `bootstrap.servers` could be reached and spoken to.
-    #[error("no target broker in bootstrap.servers '{servers}' answered: {last}")]
+    #[error("no broker in bootstrap.servers '{servers}' answered: {last}")]
     Bootstrap {
         /// The bootstrap list as configured.
         servers: String,
@@ -24,7 +25,7 @@ pub enum WriterError {
         detail: String,
     },
     /// A TCP connection to a broker failed or broke.
-    #[error("target broker {broker}: {detail}")]
+    #[error("broker {broker}: {detail}")]
     Connection {
         /// `host:port` of the broker.
         broker: String,
@@ -32,7 +33,7 @@ pub enum WriterError {
         detail: String,
     },
     /// The TLS handshake or the TLS settings failed.
-    #[error("TLS with target broker {broker}: {detail}")]
+    #[error("TLS with broker {broker}: {detail}")]
     Tls {
         /// `host:port` of the broker, or `(settings)` when the settings themselves are wrong.
         broker: String,
@@ -43,7 +44,7 @@ pub enum WriterError {
     #[error(transparent)]
     Store(#[from] TruststoreError),
     /// SASL authentication failed.
-    #[error("SASL {mechanism} authentication with target broker {broker} failed: {detail}")]
+    #[error("SASL {mechanism} authentication with broker {broker} failed: {detail}")]
     Sasl {
         /// `host:port` of the broker.
         broker: String,
@@ -53,7 +54,7 @@ pub enum WriterError {
         detail: String,
     },
     /// A broker's answer could not be understood, or it refused a request as a whole.
-    #[error("target broker {broker}, {api} request: {detail}")]
+    #[error("broker {broker}, {api} request: {detail}")]
     Protocol {
         /// `host:port` of the broker.
         broker: String,

@@ -34,6 +34,10 @@ pub(super) fn handle_events(shared: &Shared, consumer: &BaseConsumer<RebalanceCo
                      (nothing after it counts as replicated) and is retried with backoff",
                     b.offset
                 );
+                if let Some(reader) = &shared.reader {
+                    reader.stop(&topic, partition);
+                    continue;
+                }
                 let mut tpl = TopicPartitionList::new();
                 tpl.add_partition(&topic, partition);
                 if let Err(e) = consumer.pause(&tpl) {
@@ -88,6 +92,10 @@ pub(super) fn start_due_retries(shared: &Shared, consumer: &BaseConsumer<Rebalan
             (s.topic.clone(), s.partition, offset, attempt)
         };
         tracing::info!(%topic, partition, offset, attempt, "retrying a blocked partition");
+        if let Some(reader) = &shared.reader {
+            reader.read_from(&topic, partition, offset);
+            continue;
+        }
         if let Err(e) = consumer.seek(
             &topic,
             partition,

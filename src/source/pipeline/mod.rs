@@ -13,6 +13,8 @@
 //! - [`offset_syncs`]: publishing offset syncs;
 //! - [`transactions`]: exactly-once, one transactional producer per partition;
 //! - [`wire`]: Strait's own target writer instead of the producers (`strait.target.writer`);
+//! - [`reader`]: Strait's own source reader instead of the consumer's fetches
+//!   (`strait.source.reader`), batches passed to the writer whole where they can be;
 //! - [`report`]: what the status registry is told, read from the tracker;
 //! - [`fault_injection`]: producers failed on purpose, for tests.
 
@@ -20,6 +22,7 @@ mod blocked;
 mod delivery;
 mod fault_injection;
 mod offset_syncs;
+mod reader;
 mod rebalance;
 mod replicate;
 mod report;
@@ -46,6 +49,7 @@ use crate::status::{Component, FlowStatus};
 
 use delivery::{ReplicationProducerContext, Room};
 pub use offset_syncs::OffsetSyncTarget;
+pub use reader::WireReaderSettings;
 use rebalance::RebalanceContext;
 pub use transactions::TransactionSettings;
 use transactions::{Transactions, Which};
@@ -116,6 +120,9 @@ pub struct PipelineSettings {
     pub transactions: Option<TransactionSettings>,
     /// Strait's own target writer instead of the lanes (never with exactly-once).
     pub wire_writer: Option<WireWriterSettings>,
+    /// Strait's own source reader instead of the consumer's fetches (only with the wire
+    /// writer).
+    pub wire_reader: Option<WireReaderSettings>,
 }
 
 fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
@@ -133,6 +140,8 @@ struct Shared {
     txns: Option<Transactions>,
     /// Strait's own target writer, when it replaces the lanes.
     wire: Option<crate::kafka::writer::Sender>,
+    /// Strait's own source reader, when it reads for the consumer (only with `wire`).
+    reader: Option<reader::Reader>,
     progress: ProgressStore,
     selector: Arc<TopicSelector>,
     admin: Arc<TopicAdmin>,
@@ -298,6 +307,23 @@ pub fn run(
         )?),
         _ => None,
     };
+    let reader = match (&settings.wire_reader, &settings.wire_writer, &wire) {
+        (Some(r), Some(w), Some(_)) => Some(reader::Reader::new(
+            r,
+            w.sender.writer.codec,
+            settings.max_in_flight_bytes,
+        )?),
+        (Some(_), _, _) => {
+            return Err(SourceError::Reader(
+                crate::kafka::writer::WriterError::Settings {
+                    key: "strait.source.reader".to_owned(),
+                    detail: "'wire' needs Strait's own target writer, which this flow does not use"
+                        .to_owned(),
+                },
+            ));
+        }
+        (None, _, _) => None,
+    };
     let lane_count = if txns.is_some() || wire.is_some() {
         0
     } else {
@@ -329,6 +355,7 @@ pub fn run(
         lanes,
         txns,
         wire,
+        reader,
         progress,
         selector,
         admin,
@@ -361,7 +388,7 @@ pub fn run(
     let mut last_transaction_check = Instant::now();
     let mut subscribed: Vec<String> = Vec::new();
     let result = loop {
-        report::loop_turned(&shared.status, &consumer, &tracker);
+        report::loop_turned(&shared.status, &consumer, shared.reader.as_ref(), &tracker);
         if stop.load(Ordering::Acquire) {
             break Ok(());
         }
@@ -416,6 +443,10 @@ pub fn run(
             drop(room.freed.wait_timeout_while(t, BACKPRESSURE_WAIT, |t| {
                 t.inflight_bytes >= settings.max_in_flight_bytes
             }));
+        } else if let (Some(reader), Some(writer)) = (&shared.reader, &shared.wire) {
+            if let Err(e) = reader::replicate_round(&shared, &consumer, reader, writer) {
+                break Err(e);
+            }
         } else if let Err(e) = replicate_fetched(&shared, &consumer, settings.max_in_flight_bytes) {
             break Err(e);
         }

@@ -68,6 +68,11 @@ impl ConsumerContext for RebalanceContext {
                 };
                 if let Err(e) = r {
                     self.shared.fail(SourceError::Consume(e));
+                } else if self.shared.reader.is_some()
+                    && let Err(e) = consumer.pause(tpl)
+                {
+                    // Its fetches would only be dropped: the reader reads these partitions.
+                    tracing::warn!(error = %e, "pausing the consumer's fetches of assigned partitions");
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
@@ -243,6 +248,9 @@ impl Shared {
                 );
             }
             tracing::info!(%topic, partition, ?start, "replicating partition");
+            if let Some(reader) = &self.reader {
+                reader.assign(&topic, partition, start);
+            }
             tpl.set_partition_offset(&topic, partition, start)
                 .map_err(SourceError::Consume)?;
         }
@@ -350,7 +358,9 @@ impl Shared {
         for &id in ids {
             self.status.partition_released(id);
             if let Some(s) = t.close(id) {
-                if s.blocked.is_some() {
+                if let Some(reader) = &self.reader {
+                    reader.stop(&s.topic, s.partition);
+                } else if s.blocked.is_some() {
                     paused.add_partition(&s.topic, s.partition);
                 }
                 tracing::info!(topic = %s.topic, partition = s.partition, "partition handed over");

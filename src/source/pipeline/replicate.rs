@@ -219,7 +219,7 @@ fn fail_producer_on_purpose(
 
 /// A record refused before it reached the target: recorded as a refusal by the target would
 /// be, so its partition blocks and retries the same way.
-fn refuse(shared: &Shared, slot: SlotId, offset: i64, reason: String) {
+pub(super) fn refuse(shared: &Shared, slot: SlotId, offset: i64, reason: String) {
     lock(&shared.tracker).on_delivery(slot, offset, Err(reason));
     shared.status.rejected(slot);
 }
@@ -247,22 +247,47 @@ fn report_discontinuity(
     remote: &str,
     continuity: Continuity,
 ) {
-    let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
-    match continuity {
-        Continuity::InOrder => {}
-        Continuity::Gap { expected } => {
-            // Gaps are normal (compaction, transaction markers, aborted records); only a log
-            // start past the expected offset means records were deleted unread. The
-            // consumer's cached log start comes with every fetch, so asking costs nothing.
+    let (topic, partition) = (msg.topic(), msg.partition());
+    note_discontinuity(
+        shared,
+        topic,
+        remote,
+        partition,
+        msg.offset(),
+        continuity,
+        || {
+            // The consumer's cached log start comes with every fetch, so asking costs nothing.
             let cached = crate::kafka::ffi::cached_watermarks(consumer.client(), topic, partition);
-            let log_start = match cached {
+            match cached {
                 Some((low, _)) if low >= 0 => Some(low),
                 _ => consumer
                     .fetch_watermarks(topic, partition, Duration::from_secs(5))
                     .ok()
                     .map(|(low, _)| low),
-            };
-            let Some(log_start) = log_start.filter(|low| *low > expected) else {
+            }
+        },
+    );
+}
+
+/// Record `offset` of `topic`-`partition` does not follow the one before (`continuity`):
+/// a gap is reported as records deleted unread only when the log start (`log_start`, asked
+/// only for a gap) is past the offset expected, and a step back is reported as the partition
+/// recreated or truncated.
+pub(super) fn note_discontinuity(
+    shared: &Shared,
+    topic: &str,
+    remote: &str,
+    partition: i32,
+    offset: i64,
+    continuity: Continuity,
+    log_start: impl FnOnce() -> Option<i64>,
+) {
+    match continuity {
+        Continuity::InOrder => {}
+        Continuity::Gap { expected } => {
+            // Gaps are normal (compaction, transaction markers, aborted records); only a log
+            // start past the expected offset means records were deleted unread.
+            let Some(log_start) = log_start().filter(|low| *low > expected) else {
                 return;
             };
             let last = log_start.min(offset) - 1;

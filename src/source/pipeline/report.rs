@@ -7,6 +7,7 @@ use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 
 use super::lock;
+use super::reader::Reader;
 use crate::source::tracker::{Blocked, RetryState, SlotId, Tracker};
 use crate::status::FlowStatus;
 use crate::status::partition::PartitionId;
@@ -61,6 +62,7 @@ pub(super) fn blocked(status: &FlowStatus, slot: SlotId, blocked: &Blocked) {
 pub(super) fn loop_turned<C: ConsumerContext>(
     status: &FlowStatus,
     consumer: &BaseConsumer<C>,
+    reader: Option<&Reader>,
     tracker: &Mutex<Tracker>,
 ) {
     if !status.loop_turned() {
@@ -71,7 +73,13 @@ pub(super) fn loop_turned<C: ConsumerContext>(
     };
     let t = lock(tracker);
     for e in positions.elements() {
-        let Offset::Offset(position) = e.offset() else {
+        // With the wire reader the consumer reads nothing: the fetcher's position counts.
+        let position = match (reader, e.offset()) {
+            (Some(r), _) => r.position(e.topic(), e.partition()),
+            (None, Offset::Offset(o)) => Some(o),
+            (None, _) => None,
+        };
+        let Some(position) = position else {
             continue;
         };
         let Some(slot) = t.slot_of(e.topic(), e.partition()) else {

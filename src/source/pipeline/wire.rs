@@ -75,6 +75,11 @@ impl Deliver for WireDeliveries {
 /// The writer's error, with what it means for a replicated record where that is not obvious
 /// (the same hints as librdkafka's refusals get in `delivery.rs`).
 fn explain(e: &WriterError) -> String {
+    // The writer's errors name a broker, not the cluster it belongs to.
+    let text = match e {
+        WriterError::Partition { .. } => e.to_string(),
+        _ => format!("on the target: {e}"),
+    };
     let hint = match e.code() {
         Some(10 | 18) => {
             "the batch or record is larger than the remote topic or the target broker accepts \
@@ -86,9 +91,9 @@ fn explain(e: &WriterError) -> String {
         }
         Some(3) => "the remote topic or partition does not exist on the target (deleted?)",
         Some(44 | 87) => "the target's policy refused the record",
-        _ => return e.to_string(),
+        _ => return text,
     };
-    format!("{e}: {hint}")
+    format!("{text}: {hint}")
 }
 
 /// The record's headers in order, as the writer takes them: names as bytes, so a name that is
