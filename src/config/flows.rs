@@ -362,6 +362,19 @@ mod tests {
             c.why,
             "client.rack is set, which only librdkafka's consumer applies"
         );
+        // A connection setting of the source cluster is librdkafka's too.
+        let c = auto("    source.cluster.connections.max.idle.ms: \"60000\"\n");
+        assert_eq!(c.reader, SourceReader::Librdkafka);
+        assert!(
+            c.why.starts_with("connections.max.idle.ms is set"),
+            "{}",
+            c.why
+        );
+        // Settings it applies, and those of the group member, keep it.
+        let c = auto(
+            "    source.consumer.fetch.min.bytes: \"1\"\n    source.consumer.session.timeout.ms: \"30000\"\n",
+        );
+        assert_eq!(c.reader, SourceReader::Wire, "{}", c.why);
         let c = auto("    strait.target.writer: librdkafka\n");
         assert_eq!(c.reader, SourceReader::Librdkafka);
         assert!(

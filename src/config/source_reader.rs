@@ -2,7 +2,9 @@
 //! Strait's own fetcher (`wire`), which reads record batches as the broker stored them so
 //! that the wire writer can pass them to the target without decompressing them (compressed
 //! batch passthrough, `docs/performance.md`). librdkafka's consumer stays the member of the
-//! flow's group either way: assignments, revocations and the group's committed offsets.
+//! flow's group either way: assignments, revocations and the group's committed offsets. As
+//! with the writer, a setting the fetcher would not honour is never dropped silently: `auto`
+//! falls back on librdkafka, and an explicit `wire` refuses it.
 
 use super::error::ConfigError;
 use super::key_reader::KeyReader;
@@ -11,9 +13,45 @@ use super::{ClusterConnection, SourceConnectorConfig, SourceReader, TargetWriter
 /// The configuration key.
 pub const KEY: &str = "strait.source.reader";
 
-/// Source consumer settings (librdkafka names) that change what a fetch returns and that the
-/// fetcher does not apply: refused with an explicit `wire`, never dropped silently.
-pub const NOT_APPLIED: &[&str] = &["client.rack"];
+/// Source consumer settings (librdkafka names) the fetcher applies as librdkafka would.
+pub const APPLIED: &[&str] = &[
+    "client.id",
+    "fetch.max.bytes",
+    "fetch.message.max.bytes",
+    "fetch.min.bytes",
+    "fetch.wait.max.ms",
+    "isolation.level",
+    "max.partition.fetch.bytes",
+    "socket.timeout.ms",
+];
+
+/// Source consumer settings that concern only the group member, which librdkafka's consumer
+/// stays with the fetcher reading (assignments, offsets, its own queue and statistics).
+const MEMBER_ONLY: &[&str] = &[
+    "allow.auto.create.topics",
+    "auto.commit.interval.ms",
+    "auto.offset.reset",
+    "coordinator.query.interval.ms",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "enable.partition.eof",
+    "fetch.error.backoff.ms",
+    "fetch.queue.backoff.ms",
+    "group.id",
+    "group.instance.id",
+    "group.protocol",
+    "group.protocol.type",
+    "group.remote.assignor",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "metadata.max.age.ms",
+    "partition.assignment.strategy",
+    "queued.max.messages.kbytes",
+    "queued.min.messages",
+    "session.timeout.ms",
+    "statistics.interval.ms",
+    "topic.metadata.refresh.interval.ms",
+];
 
 /// `strait.source.reader` as written: `auto` (or absent), `librdkafka` or `wire`. `wire` needs
 /// Strait's own writer, which is what writes passed batches.
@@ -57,7 +95,8 @@ pub struct ReaderChoice {
 }
 
 /// The first source consumer setting (the connector's, or the source cluster's client
-/// settings) that the fetcher would not apply.
+/// settings) that the fetcher would not apply: anything it neither applies nor leaves to the
+/// group member (a TLS cipher list, `client.rack`, `check.crcs`, ...) is librdkafka's.
 pub fn not_applied_by_wire(
     source: &ClusterConnection,
     consumer_overrides: &std::collections::BTreeMap<String, String>,
@@ -65,7 +104,7 @@ pub fn not_applied_by_wire(
     consumer_overrides
         .keys()
         .chain(source.client_overrides.keys())
-        .find(|k| NOT_APPLIED.contains(&k.as_str()))
+        .find(|k| !APPLIED.contains(&k.as_str()) && !MEMBER_ONLY.contains(&k.as_str()))
         .cloned()
 }
 

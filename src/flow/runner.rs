@@ -15,6 +15,7 @@ use crate::config::{
 use crate::flow::election::spawn_election;
 use crate::kafka::fetch::FetchSettings;
 use crate::kafka::polled_producer::PolledProducer;
+use crate::kafka::writer::connection::MAX_RESPONSE;
 use crate::kafka::writer::{Codec, SenderSettings, WriterError, WriterSettings};
 use crate::kafka::{ClientRole, CountingContext, check_connection, client_config};
 use crate::source::SourceError;
@@ -426,7 +427,7 @@ fn wire_reader_settings(
                     .ok_or_else(|| {
                         SourceError::Reader(WriterError::Settings {
                             key: (*key).to_owned(),
-                            detail: format!("'{v}' is not a number"),
+                            detail: format!("'{v}' is not a number of 0 or more"),
                         })
                     });
             }
@@ -454,10 +455,20 @@ fn wire_reader_settings(
             .get("isolation.level")
             .is_none_or(|l| l.trim() != "read_uncommitted"),
     };
+    let request_timeout =
+        millis(&["socket.timeout.ms"], Duration::from_secs(30))?.max(Duration::from_secs(1));
+    // What librdkafka accepts must not fail the flow where `auto` chose the fetcher: an
+    // answer larger than a connection reads, or a wait the request timeout would cut short,
+    // is brought within bounds instead.
+    let mut fetch = fetch;
+    let most = i32::try_from(MAX_RESPONSE).unwrap_or(i32::MAX);
+    fetch.max_bytes = fetch.max_bytes.min(most);
+    fetch.partition_max_bytes = fetch.partition_max_bytes.min(most);
+    fetch.max_wait = fetch.max_wait.min(request_timeout / 2);
     Ok(WireReaderSettings {
         source: flow.source.clone(),
         client_id: consumer.get("client.id").unwrap_or("strait").to_owned(),
-        request_timeout: millis(&["socket.timeout.ms"], Duration::from_secs(30))?,
+        request_timeout,
         fetch,
     })
 }

@@ -143,6 +143,11 @@ impl Fetcher {
         self.positions.remove(&(topic.to_owned(), partition));
     }
 
+    /// Stops reading every partition.
+    pub fn revoke_all(&mut self) {
+        self.positions.clear();
+    }
+
     /// Whether no partition is assigned: a round would read nothing.
     pub fn is_idle(&self) -> bool {
         self.positions.is_empty()

@@ -149,6 +149,16 @@ impl PassedBatch {
         })
     }
 
+    /// The same batch with its bytes copied out of the fetch answer they share: a small
+    /// batch waiting for a slow partition would otherwise hold the whole answer's memory.
+    #[must_use]
+    pub fn detached(self) -> Self {
+        Self {
+            bytes: Bytes::copy_from_slice(&self.bytes),
+            ..self
+        }
+    }
+
     /// The records it holds.
     pub fn len(&self) -> usize {
         self.records

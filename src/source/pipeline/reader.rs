@@ -48,6 +48,12 @@ const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// How often the same partition's error is logged (the status always has the latest).
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
+/// A passed batch smaller than this fraction of its round's bytes is copied out of the answer.
+const DETACH_BELOW: usize = 8;
+
+/// The longest a turn spends reading where new partitions start (their log start or end).
+const RESOLVE_BUDGET: Duration = Duration::from_secs(1);
+
 /// What `consumer.poll` is asked at most per turn: it only serves callbacks here.
 const POLLS_PER_TURN: usize = 64;
 
@@ -119,6 +125,8 @@ impl Reader {
 
     /// Reads `topic`-`partition` from `start`, as the consumer would have.
     pub(super) fn assign(&self, topic: &str, partition: i32, start: Offset) {
+        let mut unresolved = self.unresolved.lock().unwrap_or_else(|e| e.into_inner());
+        unresolved.retain(|(t, p, _)| !(t == topic && *p == partition));
         let start = match start {
             Offset::Offset(o) => {
                 self.fetcher().assign(topic, partition, o);
@@ -128,8 +136,6 @@ impl Reader {
             _ => Start::LogStart,
         };
         self.fetcher().revoke(topic, partition);
-        let mut unresolved = self.unresolved.lock().unwrap_or_else(|e| e.into_inner());
-        unresolved.retain(|(t, p, _)| !(t == topic && *p == partition));
         unresolved.push((topic.to_owned(), partition, start));
     }
 
@@ -145,6 +151,19 @@ impl Reader {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(t, p, _)| !(t == topic && *p == partition));
+        self.warned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(topic.to_owned(), partition));
+    }
+
+    /// Stops reading every partition (the consumer's assignment was dropped as a whole).
+    pub(super) fn stop_all(&self) {
+        self.fetcher().revoke_all();
+        self.unresolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// The next offset to be read of `topic`-`partition`, if it is being read.
@@ -158,8 +177,15 @@ impl Reader {
         let pending =
             std::mem::take(&mut *self.unresolved.lock().unwrap_or_else(|e| e.into_inner()));
         let mut left = Vec::new();
+        // The loop serves the consumer's callbacks between turns: an unreachable source must
+        // not hold it here for every partition's timeout in turn.
+        let began = Instant::now();
         for (topic, partition, start) in pending {
-            match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5)) {
+            if began.elapsed() >= RESOLVE_BUDGET {
+                left.push((topic, partition, start));
+                continue;
+            }
+            match consumer.fetch_watermarks(&topic, partition, RESOLVE_BUDGET) {
                 Ok((low, high)) => {
                     let at = if start == Start::LogEnd { high } else { low };
                     self.fetcher().assign(&topic, partition, at);
@@ -215,12 +241,17 @@ pub(super) fn replicate_round(
             return Ok(());
         }
     };
+    let round_bytes: usize = fetched
+        .iter()
+        .flat_map(|f| &f.batches)
+        .map(|b| b.bytes.len())
+        .sum();
     let mut records = false;
     let mut errors = false;
     for f in fetched {
         records |= !f.batches.is_empty();
         errors |= f.error_code != 0;
-        partition_fetched(shared, consumer, reader, writer, f)?;
+        partition_fetched(shared, consumer, reader, writer, f, round_bytes)?;
     }
     if errors && !records {
         std::thread::sleep(ERROR_BACKOFF);
@@ -255,6 +286,7 @@ fn partition_fetched(
     reader: &Reader,
     writer: &Sender,
     f: Fetched,
+    round_bytes: usize,
 ) -> Result<(), SourceError> {
     let Some(id) = lock(&shared.tracker).slot_of(&f.topic, f.partition) else {
         // Revoked since the round began; its new owner reads it.
@@ -319,7 +351,18 @@ fn partition_fetched(
             PassedBatch::new(raw, position, reader.codec).ok()
         };
         match passed {
-            Some(batch) => pass(shared, writer, id, &remote, &f, raw, batch)?,
+            Some(mut batch) => {
+                // Every batch of an answer shares its memory: one much smaller than the
+                // round is copied out, so that waiting for a slow target partition it holds
+                // only its own bytes (those the in-flight budget counts), not the answer's.
+                if batch.size().saturating_mul(DETACH_BELOW) < round_bytes {
+                    batch = batch.detached();
+                }
+                if let Err(reason) = pass(shared, writer, id, &remote, &f, raw, batch)? {
+                    hold(shared, reader, id, &f, raw.base_offset, reason);
+                    return Ok(());
+                }
+            }
             None => {
                 if let Err(reason) =
                     write_records(shared, writer, id, &remote, &f, raw, position, true)?
@@ -349,7 +392,8 @@ fn accepting(shared: &Shared, id: SlotId) -> Option<std::sync::Arc<str>> {
 }
 
 /// Hands `batch`, checked for passthrough, to the writer whole; written record by record
-/// instead when it is larger than the partition's batches may be.
+/// instead when it is larger than the partition's batches may be. `Ok(Err(reason))`: it had
+/// to be written by record and could not be decoded; nothing of it was written or noted.
 fn pass(
     shared: &Shared,
     writer: &Sender,
@@ -358,7 +402,7 @@ fn pass(
     f: &Fetched,
     raw: &RawBatch,
     batch: PassedBatch,
-) -> Result<(), SourceError> {
+) -> Result<Result<(), String>, SourceError> {
     let first = raw.base_offset;
     let last = raw.last_offset();
     let count = batch.len();
@@ -384,7 +428,7 @@ fn pass(
     match writer.send_passed(remote, f.partition, batch, first, raw.max_timestamp) {
         Ok(()) => {
             shared.status.batch_passed(id);
-            Ok(())
+            Ok(Ok(()))
         }
         Err(PassRefused::TooLarge(_)) => {
             // Taken back and written from its records, which the tracker already counted as
@@ -395,14 +439,7 @@ fn pass(
                     t.on_send_refused(id);
                 }
             }
-            match write_records(shared, writer, id, remote, f, raw, first, false)? {
-                Ok(()) => Ok(()),
-                Err(reason) => {
-                    // Not readable after all: held at its first record.
-                    super::replicate::refuse(shared, id, first, reason);
-                    Ok(())
-                }
-            }
+            write_records(shared, writer, id, remote, f, raw, first, false)
         }
         Err(PassRefused::Stopped) => {
             let mut t = lock(&shared.tracker);
@@ -429,6 +466,11 @@ fn write_records(
 ) -> Result<Result<(), String>, SourceError> {
     if raw.is_control() {
         return Ok(Ok(()));
+    }
+    // librdkafka's consumer leaves this to `check.crcs`; here every batch is checked (those
+    // passed whole by `PassedBatch::new`).
+    if !raw.crc_ok() {
+        return Ok(Err(unreadable(f, raw, &"its CRC does not match its bytes")));
     }
     let decoded = match decode(raw) {
         Ok(d) => d,
@@ -459,7 +501,7 @@ fn write_records(
     if let Some((offset, c)) = first_discontinuity {
         report(shared, f, remote, offset, c);
     }
-    for r in &records {
+    for (i, r) in records.iter().enumerate() {
         let timestamp = if r.timestamp < 0 {
             // librdkafka stamps a record without a timestamp with the time it is produced.
             crate::status::checkpoint::now_ms()
@@ -479,6 +521,11 @@ fn write_records(
             r.offset,
         );
         if queued.is_err() {
+            // This record and those after it were noted but never queued.
+            let mut t = lock(&shared.tracker);
+            for _ in i..records.len() {
+                t.on_send_refused(id);
+            }
             return Err(stopped(remote, f.partition));
         }
     }
@@ -559,6 +606,11 @@ fn out_of_range(
             return Ok(());
         }
     };
+    if (low..=high).contains(&f.from) {
+        // Inside the log after all (a leader that had not caught up answered): read again
+        // from where it was rather than skip or repeat anything.
+        return Ok(());
+    }
     let to = match shared.settings.start_without_progress {
         StartWithoutProgress::Fail => {
             return Err(SourceError::OffsetOutOfRange {

@@ -93,6 +93,9 @@ impl ConsumerContext for RebalanceContext {
                 tracing::error!(error = %code, "rebalance failed");
                 if !cooperative {
                     let _ = consumer.unassign();
+                    if let Some(reader) = &self.shared.reader {
+                        reader.stop_all();
+                    }
                 }
             }
         }
