@@ -69,14 +69,17 @@ async fn kill_9_and_restart_loses_nothing() {
         strait_yaml(&tb, &topic, &unique("kill9-group"), &offsets_topic),
     )
     .unwrap();
-    // The first process runs with a tiny in-flight budget, so that the kill lands mid-way
-    // however fast the machine is.
+    // The first process reads with librdkafka's consumer under a tiny in-flight budget, so
+    // that the kill lands mid-way however fast the machine is (Strait's own reader passes
+    // whole batches, each past such a budget); the second reads with Strait's own, from the
+    // progress the first wrote.
     let slow_config = dir.path().join("slow.yaml");
     std::fs::write(
         &slow_config,
         std::fs::read_to_string(&config).unwrap().replace(
             "    replication.factor: 1\n",
-            "    replication.factor: 1\n    strait.max.in.flight.bytes: 32768\n",
+            "    replication.factor: 1\n    strait.max.in.flight.bytes: 32768\n    \
+             strait.source.reader: librdkafka\n",
         ),
     )
     .unwrap();

@@ -69,7 +69,9 @@ pub enum SourceError {
     #[error("the source reader (strait.source.reader=wire) could not start: {0}")]
     Reader(crate::kafka::writer::WriterError),
     /// A source partition cannot be read, and retrying cannot fix it.
-    #[error("reading source partition {topic}-{partition} failed for good: {detail}")]
+    #[error(
+        "reading from the source cluster failed for good: partition {topic}-{partition}: {detail}"
+    )]
     SourcePartition {
         /// The source topic.
         topic: String,

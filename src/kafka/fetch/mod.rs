@@ -8,7 +8,7 @@
 //! - [`fetcher`]: partitions assigned at positions, their leaders followed, one request per
 //!   leader per round.
 //!
-//! The pipeline reads through it with `strait.source.reader=wire` (`source/pipeline/reader.rs`);
+//! The pipeline reads through it with `strait.source.reader=wire` (`source/pipeline/reader/`);
 //! `docs/performance.md` ("Compressed batch passthrough") measures what it saves.
 
 pub mod fetcher;
