@@ -394,6 +394,38 @@ fn partitions_take_turns_when_the_answer_limit_is_small() {
     );
 }
 
+/// A round asked within a byte limit (the room left in the in-flight budget) reads no more
+/// than it, but for a first batch larger than the limit, which comes whole so that the
+/// partition moves on; the next round without a limit reads the rest.
+#[test]
+fn a_round_within_a_byte_limit_reads_only_its_first_batch_beyond_it() {
+    let tb = Testbed::get();
+    let src = tb.plaintext_config(Cluster::Source);
+    let topic = unique("passthrough-within");
+    create_topic_with(&src, &topic, 2, &[]);
+    for i in 0..4 {
+        produce_samples(&src, &topic, 2, i * 20, 20);
+    }
+    let mut f = fetcher(&tb, false);
+    f.assign(&topic, 0, 0);
+    f.assign(&topic, 1, 0);
+    let batches = |round: &[strait::kafka::fetch::Fetched]| -> usize {
+        round.iter().map(|got| got.batches.len()).sum()
+    };
+    let first = f.fetch_within(1).expect("a round");
+    assert_eq!(
+        batches(&first),
+        1,
+        "one batch in a round within 1 byte: {f:?}"
+    );
+    let rest = f.fetch_within(usize::MAX).expect("a round");
+    assert!(batches(&rest) >= 7, "the other batches in the next: {f:?}");
+    for p in 0..2 {
+        // 80 records over two partitions.
+        assert_eq!(f.position(&topic, p), Some(40), "partition {p}");
+    }
+}
+
 /// The sender takes passed batches in a partition's queue among records it encodes: each is a
 /// batch of its own, in queue order, its records tagged by source offset; the target holds
 /// the records in that order. One larger than the partition's batches may be is given back.

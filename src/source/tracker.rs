@@ -33,6 +33,9 @@ enum Outcome {
     Rejected,
 }
 
+/// Records in flight a partition's queue keeps room for after draining.
+const SENT_KEPT: usize = 1024;
+
 /// One record handed to the producer.
 #[derive(Debug, Clone, Copy)]
 struct Sent {
@@ -528,6 +531,13 @@ impl Tracker {
                 self.events.push(TrackerEvent::Unblocked(id));
             }
         }
+        // A partition's queue grows to the most records it ever had in flight; with small
+        // records that is tens of thousands per partition, and across many partitions it was
+        // a third of a catch-up's peak heap. Given back once mostly drained.
+        let cap = slot.sent.capacity();
+        if cap > SENT_KEPT && slot.sent.len() < cap / 4 {
+            slot.sent.shrink_to((cap / 2).max(SENT_KEPT));
+        }
     }
 
     /// Takes the events noted since the last call.
@@ -751,6 +761,25 @@ mod tests {
         t.set_transactional();
         let id = t.open("t".into(), "src.t".into(), 0, progress);
         (t, id)
+    }
+
+    #[test]
+    fn a_drained_partition_gives_back_the_room_its_records_in_flight_took() {
+        let (mut t, id) = tracker_with_one();
+        for up in 0..100_000 {
+            t.on_send(id, up, 100);
+        }
+        assert!(t.slot(id).unwrap().sent.capacity() >= 100_000);
+        for up in 0..100_000 {
+            t.on_delivery(id, up, Ok(up));
+        }
+        assert_eq!(t.inflight_bytes, 0);
+        assert_eq!(t.slot(id).unwrap().last_acked, Some(99_999));
+        assert!(
+            t.slot(id).unwrap().sent.capacity() <= 2 * SENT_KEPT,
+            "{} kept",
+            t.slot(id).unwrap().sent.capacity()
+        );
     }
 
     #[test]

@@ -164,6 +164,13 @@ impl Fetcher {
     /// unchanged. A partition left out (its leader moved or unreachable) is read again in a
     /// later round.
     pub fn fetch(&mut self) -> Result<Vec<Fetched>, FetchError> {
+        self.fetch_within(usize::MAX)
+    }
+
+    /// [`Fetcher::fetch`], with the round's answers kept within about `round_bytes` in all:
+    /// each leader is asked for its share of it, at most `fetch.max.bytes`. A leader still
+    /// answers a first batch larger than its share whole (KIP-74), so every round reads on.
+    pub fn fetch_within(&mut self, round_bytes: usize) -> Result<Vec<Fetched>, FetchError> {
         let mut out = Vec::new();
         if self.stale {
             self.refresh_metadata()?;
@@ -194,11 +201,14 @@ impl Fetcher {
             }
         }
         // Every leader's request goes out before any answer is read: their waits overlap.
+        let share = i32::try_from(round_bytes / by_leader.len().max(1))
+            .unwrap_or(i32::MAX)
+            .clamp(1, self.settings.max_bytes.max(1));
         let mut sent = Vec::new();
         for (leader, mut positions) in by_leader {
             let turn = self.rounds % positions.len().max(1);
             positions.rotate_left(turn);
-            match self.send(leader, &positions) {
+            match self.send(leader, &positions, share) {
                 Ok((version, correlation)) => sent.push((leader, positions, version, correlation)),
                 Err(e) => self.lose_connection(leader, &e),
             }
@@ -241,7 +251,12 @@ impl Fetcher {
         Ok(out)
     }
 
-    fn send(&mut self, leader: i32, positions: &[Position]) -> Result<(i16, i32), WriterError> {
+    fn send(
+        &mut self,
+        leader: i32,
+        positions: &[Position],
+        max_bytes: i32,
+    ) -> Result<(i16, i32), WriterError> {
         if !self.connections.contains_key(&leader) {
             let Some(address) = self.brokers.get(&leader) else {
                 return Err(WriterError::Connection {
@@ -259,7 +274,11 @@ impl Fetcher {
             });
         };
         let version = conn.version::<FetchRequest>()?;
-        let correlation = conn.send(&request::request(positions, &self.settings), version)?;
+        let settings = FetchSettings {
+            max_bytes,
+            ..self.settings
+        };
+        let correlation = conn.send(&request::request(positions, &settings), version)?;
         Ok((version, correlation))
     }
 

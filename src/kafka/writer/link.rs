@@ -166,7 +166,7 @@ impl Worker {
             let answer = match job {
                 Job::Produce { token, request } => Answer::Produce {
                     token,
-                    answer: self.produce(&request),
+                    answer: self.produce(request),
                 },
                 Job::Metadata { topics, known } => Answer::Metadata(self.metadata(&topics, &known)),
                 Job::ProducerId { known } => Answer::ProducerId(self.producer_id(&known)),
@@ -208,7 +208,10 @@ impl Worker {
         }
     }
 
-    fn produce(&mut self, request: &ProduceRequest) -> Result<ProduceResponse, WriterError> {
+    /// Sends `request` and waits for its answer. The request is dropped once written: its
+    /// sealed batches are a copy of what the sender keeps for a retry, and would otherwise be
+    /// held for the whole round trip (a third of the peak heap of a catch-up, measured).
+    fn produce(&mut self, request: ProduceRequest) -> Result<ProduceResponse, WriterError> {
         if let Some(wait) = self
             .not_before
             .and_then(|t| t.checked_duration_since(Instant::now()))
@@ -222,7 +225,8 @@ impl Worker {
         };
         let sent = conn
             .version::<ProduceRequest>()
-            .and_then(|v| conn.send(request, v).map(|c| (v, c)));
+            .and_then(|v| conn.send(&request, v).map(|c| (v, c)));
+        drop(request);
         let answer = sent.and_then(|(version, correlation)| {
             conn.receive::<ProduceRequest>(version, correlation)
                 .map_err(|e| unknown_outcome(&address, &e))

@@ -69,6 +69,8 @@ pub(super) struct Reader {
     unresolved: Mutex<Vec<(String, i32, Start)>>,
     /// When each partition's error was last logged.
     warned: Mutex<HashMap<(String, i32), Instant>>,
+    /// `strait.max.in.flight.bytes`: a round reads at most the room left in it.
+    budget: u64,
 }
 
 impl Reader {
@@ -96,6 +98,7 @@ impl Reader {
             codec,
             unresolved: Mutex::new(Vec::new()),
             warned: Mutex::new(HashMap::new()),
+            budget: max_in_flight_bytes,
         })
     }
 

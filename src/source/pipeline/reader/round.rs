@@ -51,7 +51,12 @@ pub(in crate::source::pipeline) fn replicate_round(
     if reader.fetcher().is_idle() {
         return serve_consumer(shared, consumer, IDLE_WAIT);
     }
-    let round = reader.fetcher().fetch();
+    // What one round reads is in flight at once: it is asked within the budget's room.
+    let inflight = lock(&shared.tracker).inflight_bytes;
+    let room = reader.budget.saturating_sub(inflight);
+    let round = reader
+        .fetcher()
+        .fetch_within(usize::try_from(room).unwrap_or(usize::MAX));
     let fetched = match round {
         Ok(f) => f,
         Err(e) => {
