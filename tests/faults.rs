@@ -122,6 +122,12 @@ impl Scenario {
             self.open_transactions(),
             logs()
         );
+        if let Some(dir) = std::env::var_os("STRAIT_FAULTS_LOGS") {
+            for (i, p) in processes.iter().enumerate() {
+                let path = std::path::Path::new(&dir).join(format!("{}-{i}.log", self.name));
+                let _ = std::fs::write(path, p.log_text());
+            }
+        }
         for mut p in processes {
             if p.running() {
                 p.signal("TERM");
