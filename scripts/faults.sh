@@ -4,8 +4,8 @@
 # (tests/faults.rs, plus the target-refusal scenarios of tests/target_rejects.rs), prints one
 # row per scenario and brings the bed down again. Exit code 0 only when every scenario passed
 # with nothing missing. Extra arguments go to the test binaries (e.g. a scenario name).
-# STRAIT_FAULTS_LOGS=<dir> keeps every scenario's Strait logs there; STRAIT_FAULTS_KEEP=1
-# leaves the bed up.
+# STRAIT_FAULTS_LOGS=<dir> keeps every scenario's Strait logs and `strait verify` answer there;
+# STRAIT_TEST_LOG sets the Strait processes' log filter; STRAIT_FAULTS_KEEP=1 leaves the bed up.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh

@@ -141,6 +141,10 @@ impl Scenario {
             t.records
         );
         let (code, json) = self.flow.verify(&self.topic);
+        if let Some(dir) = std::env::var_os("STRAIT_FAULTS_LOGS") {
+            let path = std::path::Path::new(&dir).join(format!("{}-verify.json", self.name));
+            let _ = std::fs::write(path, json.to_string());
+        }
         let mut verify_missing = 0;
         for p in json["partitions"].as_array().into_iter().flatten() {
             verify_missing += p["missing"]["count"].as_u64().unwrap_or(0);

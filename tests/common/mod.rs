@@ -617,6 +617,12 @@ pub struct StraitProcess {
     pub log: PathBuf,
 }
 
+/// The log filter of the Strait processes tests start: `STRAIT_TEST_LOG` when set (to trace a
+/// scenario at debug level, say), else info.
+fn strait_log() -> String {
+    std::env::var("STRAIT_TEST_LOG").unwrap_or_else(|_| "info,librdkafka=warn".to_owned())
+}
+
 impl StraitProcess {
     /// Starts `strait run -f <config>` with its log in `log`.
     pub fn start(config: &Path, log: &Path) -> StraitProcess {
@@ -624,7 +630,7 @@ impl StraitProcess {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_strait"))
             .args(["run", "-f"])
             .arg(config)
-            .env("STRAIT_LOG", "info,librdkafka=warn")
+            .env("STRAIT_LOG", strait_log())
             .stdout(std::process::Stdio::null())
             .stderr(file)
             .spawn()
@@ -963,7 +969,7 @@ impl StraitProcess {
             .args(["run", "-f"])
             .arg(config)
             .args(run_args)
-            .env("STRAIT_LOG", "info,librdkafka=warn")
+            .env("STRAIT_LOG", strait_log())
             .stdout(std::process::Stdio::null())
             .stderr(file);
         for (k, v) in env {
