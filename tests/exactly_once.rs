@@ -695,6 +695,7 @@ fn a_transaction_the_target_times_out_fences_its_producer_and_the_flow_goes_on()
     let topic = unique("eostimedout");
     let remote = format!("source.{topic}");
     const PARTITIONS: i32 = 4;
+    const PAUSES: u32 = 4;
     create_topic_with(&src, &topic, PARTITIONS, &[]);
     let (flow, _) = flow_with_own_alias(
         &tb,
@@ -711,11 +712,26 @@ fn a_transaction_the_target_times_out_fences_its_producer_and_the_flow_goes_on()
         topic_counts(&tgt, &remote).is_some_and(|c| c.iter().all(|n| *n > 50))
     });
     // Paused with transactions open: the coordinator aborts them after 3 s, at its next
-    // check for timed-out transactions (every 10 s by default).
-    p.signal("STOP");
-    std::thread::sleep(Duration::from_secs(20));
-    p.signal("CONT");
-    std::thread::sleep(Duration::from_secs(10));
+    // check for timed-out transactions (every 10 s by default). A pause that lands while every
+    // transaction is committing (their end already sent, the next not yet begun on the
+    // broker) leaves the coordinator nothing to time out (seen once in CI): paused again.
+    let producer_hit = |log: &str| {
+        count_lines(log, "producer was fenced off") + count_lines(log, "producer failed for good")
+    };
+    for pause in 1..=PAUSES {
+        std::thread::sleep(Duration::from_millis(300));
+        p.signal("STOP");
+        std::thread::sleep(Duration::from_secs(20));
+        p.signal("CONT");
+        let until = std::time::Instant::now() + Duration::from_secs(15);
+        while producer_hit(&p.log_text()) == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if producer_hit(&p.log_text()) > 0 {
+            break;
+        }
+        eprintln!("pause {pause} of {PAUSES} hit no open transaction");
+    }
     let (acked, failed) = load.stop();
     assert!(
         acked > 0 && failed == 0,
