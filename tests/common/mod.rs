@@ -466,9 +466,19 @@ pub fn read_topic(config: &ClientConfig, topic: &str) -> Vec<Vec<(i64, Rec)>> {
     let parts = md.topics()[0].partitions().len() as i32;
     let mut out = Vec::new();
     for p in 0..parts {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, p, Duration::from_secs(10))
-            .expect("watermarks");
+        // Leadership may still be moving after a fault (a thawed broker taking its partitions
+        // back): a leader that just gave one up answers NOT_LEADER until the metadata catches up.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let (low, high) = loop {
+            match consumer.fetch_watermarks(topic, p, Duration::from_secs(10)) {
+                Ok(w) => break w,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    eprintln!("watermarks of {topic}-{p}: {e}; asking again");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => panic!("watermarks of {topic}-{p}: {e}"),
+            }
+        };
         // Typed: with kube's dependencies (ordered-float's Add impls) `o + 1` below no longer
         // infers on its own.
         let mut recs: Vec<(i64, Rec)> = Vec::new();

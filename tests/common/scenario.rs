@@ -393,6 +393,25 @@ pub fn kafka_tool(tb: &Testbed, cluster: Cluster, class: &str, args: &[&str]) ->
     text
 }
 
+/// The broker coordinating consumer group `group` on `cluster`, as Kafka's own
+/// `kafka-consumer-groups.sh --describe --state` names it ("host:port (id)").
+pub fn coordinator_of(tb: &Testbed, cluster: Cluster, group: &str) -> i32 {
+    let out = kafka_tool(
+        tb,
+        cluster,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &["--describe", "--group", group, "--state"],
+    );
+    out.lines()
+        .find(|l| l.starts_with(group))
+        .and_then(|l| {
+            let open = l.find('(')?;
+            let close = open + l[open..].find(')')?;
+            l[open + 1..close].trim().parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no coordinator of group {group} in:\n{out}"))
+}
+
 /// Moves `topic`/`partition`'s replicas to `replicas` (the first becomes preferred leader) and
 /// waits until the reassignment completed.
 pub fn reassign(tb: &Testbed, cluster: Cluster, topic: &str, partition: i32, replicas: &[i32]) {

@@ -9,16 +9,22 @@
 //! record set), with the position left where it was, since what to do about them is the
 //! replicator's decision.
 //!
+//! A leader that does not answer in time (frozen, partitioned away, overloaded) holds only its
+//! own partitions: its request stays in flight while the others' answers are read and asked
+//! again, as the Java consumer's fetcher keeps one request in flight per broker. Its answer is
+//! read whenever it comes; it is given up at `request.timeout.ms`, or as soon as the metadata,
+//! asked again once a request is overdue, names another leader for one of its partitions.
+//!
 //! Not yet: fetch sessions (every request is a full fetch), and the leader epochs of KIP-320
 //! (requests carry none, so a log truncated below the position by an unclean leader election
-//! goes unnoticed, where the Java consumer detects it); a frozen leader holds the round until
-//! `request.timeout.ms`.
+//! goes unnoticed, where the Java consumer detects it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::{FetchRequest, MetadataResponse};
 
+use super::readiness;
 use super::request::{self, FetchSettings, Fetched, Position};
 use crate::config::ClusterConnection;
 use crate::kafka::writer::WriterError;
@@ -28,6 +34,16 @@ use crate::kafka::writer::producer::{Dialer, WireProducer, WriterSettings, broke
 /// How long to wait before asking for metadata again after it failed or left a partition
 /// without a leader (the Java client's `retry.backoff.ms`).
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long past `fetch.max.wait.ms` a round waits for the answers to its own requests before
+/// it goes on without the late ones (read in a later round when they come): a broker answers
+/// within its fetch wait, plus what it takes to read the log and send.
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the leaders are asked again while a request is overdue: a frozen or lost broker's
+/// partitions get new leaders once the controller notices (`broker.session.timeout.ms`, 9 s by
+/// default), long before `request.timeout.ms`.
+const OVERDUE_REFRESH: Duration = Duration::from_secs(1);
 
 /// Partition error codes that mean the leader is elsewhere or not ready: ask for metadata and
 /// try again (`NOT_LEADER_OR_FOLLOWER`, `LEADER_NOT_AVAILABLE`, `REPLICA_NOT_AVAILABLE`,
@@ -61,6 +77,10 @@ pub struct Fetcher {
     /// Each topic's partition count in the latest metadata.
     partition_counts: HashMap<String, usize>,
     connections: HashMap<i32, Connection>,
+    /// Each leader's request not answered yet; a leader has one at most.
+    in_flight: HashMap<i32, InFlight>,
+    /// When an answer is given up on (`request.timeout.ms`).
+    request_timeout: Duration,
     /// Where metadata is asked, kept between refreshes.
     metadata: Option<Connection>,
     /// When metadata was last asked.
@@ -71,6 +91,14 @@ pub struct Fetcher {
     /// Rounds so far: each leader's partitions are asked in an order turned by one each
     /// round, since a broker fills its answer's size limit in request order.
     rounds: usize,
+}
+
+/// A fetch request its leader has not answered yet.
+struct InFlight {
+    positions: Vec<Position>,
+    version: i16,
+    correlation: i32,
+    sent: Instant,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -121,6 +149,8 @@ impl Fetcher {
             topic_errors: HashMap::new(),
             partition_counts: HashMap::new(),
             connections: HashMap::new(),
+            in_flight: HashMap::new(),
+            request_timeout,
             metadata: None,
             refreshed: None,
             positions: BTreeMap::new(),
@@ -176,14 +206,27 @@ impl Fetcher {
             self.refresh_metadata()?;
         }
         self.rounds = self.rounds.wrapping_add(1);
+        // Partitions in a request still in flight are read when it is answered (or given up).
+        let asked: HashSet<(String, i32)> = self
+            .in_flight
+            .values()
+            .flat_map(|f| &f.positions)
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
         let mut by_leader: BTreeMap<i32, Vec<Position>> = BTreeMap::new();
         for ((topic, partition), offset) in &self.positions {
+            let key = (topic.clone(), *partition);
+            if asked.contains(&key) {
+                continue;
+            }
             let position = Position {
                 topic: topic.clone(),
                 partition: *partition,
                 offset: *offset,
             };
-            match self.leaders.get(&(topic.clone(), *partition)) {
+            match self.leaders.get(&key) {
+                // One request per leader at a time, as Kafka answers a connection in order.
+                Some(leader) if self.in_flight.contains_key(leader) => {}
                 Some(leader) => by_leader.entry(*leader).or_default().push(position),
                 None => {
                     let beyond = self
@@ -204,51 +247,179 @@ impl Fetcher {
         let share = i32::try_from(round_bytes / by_leader.len().max(1))
             .unwrap_or(i32::MAX)
             .clamp(1, self.settings.max_bytes.max(1));
-        let mut sent = Vec::new();
+        let now = Instant::now();
+        let mut sent_now = Vec::new();
         for (leader, mut positions) in by_leader {
             let turn = self.rounds % positions.len().max(1);
             positions.rotate_left(turn);
             match self.send(leader, &positions, share) {
-                Ok((version, correlation)) => sent.push((leader, positions, version, correlation)),
+                Ok((version, correlation)) => {
+                    self.in_flight.insert(
+                        leader,
+                        InFlight {
+                            positions,
+                            version,
+                            correlation,
+                            sent: now,
+                        },
+                    );
+                    sent_now.push(leader);
+                }
                 Err(e) => self.lose_connection(leader, &e),
             }
         }
-        for (leader, positions, version, correlation) in sent {
-            let Some(conn) = self.connections.get_mut(&leader) else {
-                continue;
+        let before = out.len();
+        self.read_answers(
+            now + self.settings.max_wait + ANSWER_GRACE,
+            &sent_now,
+            &mut out,
+        );
+        tracing::trace!(
+            sent = ?sent_now,
+            in_flight = ?self.in_flight.iter().map(|(l, f)| (*l, f.positions.iter().map(|p| p.partition).collect::<Vec<_>>())).collect::<Vec<_>>(),
+            answers = ?out[before..].iter().map(|f| (f.partition, f.error_code, f.batches.len())).collect::<Vec<_>>(),
+            "source fetch round"
+        );
+        self.check_overdue();
+        Ok(out)
+    }
+
+    /// Reads answers as they arrive: until every request of this round (`sent_now`) is
+    /// answered, or `deadline`. A round that sent none waits for the first answer of an earlier
+    /// one, or the deadline, so that a round with every leader late does not spin.
+    fn read_answers(&mut self, deadline: Instant, sent_now: &[i32], out: &mut Vec<Fetched>) {
+        loop {
+            self.in_flight
+                .retain(|leader, _| self.connections.contains_key(leader));
+            let waiting: Vec<i32> = self.in_flight.keys().copied().collect();
+            if waiting.is_empty() {
+                return;
+            }
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let ready = {
+                let conns: Vec<&Connection> = waiting
+                    .iter()
+                    .filter_map(|l| self.connections.get(l))
+                    .collect();
+                readiness::ready(&conns, wait)
             };
-            let answer = match conn.receive::<FetchRequest>(version, correlation) {
-                Ok(a) if a.error_code == 0 => a,
-                Ok(a) => {
-                    let e = WriterError::Protocol {
-                        broker: conn.broker().to_owned(),
-                        api: "Fetch",
-                        detail: format!("error code {}", a.error_code),
-                    };
-                    self.lose_connection(leader, &e);
-                    continue;
-                }
+            let ready = match ready {
+                Ok(r) => r,
                 Err(e) => {
-                    self.lose_connection(leader, &e);
-                    continue;
+                    // Not expected of poll(2) on open sockets; the answers are read next round.
+                    tracing::debug!(error = %e, "waiting for source fetch answers failed");
+                    return;
                 }
             };
-            for f in request::read(answer, &positions, &self.settings) {
-                let key = (f.topic.clone(), f.partition);
-                if LEADER_MOVED.contains(&f.error_code) {
-                    self.leaders.remove(&key);
-                    self.stale = true;
-                    continue;
+            let mut answered = false;
+            for (leader, arrived) in waiting.into_iter().zip(ready) {
+                if arrived && let Some(f) = self.in_flight.remove(&leader) {
+                    answered = true;
+                    self.read_answer(leader, f, out);
                 }
-                if f.error_code == 0
-                    && let Some(p) = self.positions.get_mut(&key)
-                {
-                    *p = f.next_offset;
-                }
-                out.push(f);
+            }
+            let own_left = sent_now.iter().any(|l| self.in_flight.contains_key(l));
+            if (!own_left && (answered || !sent_now.is_empty())) || Instant::now() >= deadline {
+                return;
             }
         }
-        Ok(out)
+    }
+
+    /// Reads one leader's answer, its bytes arriving, and advances positions past it.
+    fn read_answer(&mut self, leader: i32, f: InFlight, out: &mut Vec<Fetched>) {
+        let Some(conn) = self.connections.get_mut(&leader) else {
+            return;
+        };
+        let answer = match conn.receive::<FetchRequest>(f.version, f.correlation) {
+            Ok(a) if a.error_code == 0 => a,
+            Ok(a) => {
+                let e = WriterError::Protocol {
+                    broker: conn.broker().to_owned(),
+                    api: "Fetch",
+                    detail: format!("error code {}", a.error_code),
+                };
+                self.lose_connection(leader, &e);
+                return;
+            }
+            Err(e) => {
+                self.lose_connection(leader, &e);
+                return;
+            }
+        };
+        for fetched in request::read(answer, &f.positions, &self.settings) {
+            let key = (fetched.topic.clone(), fetched.partition);
+            // Asked before the partition was revoked or moved to another offset: what it
+            // read is not where the partition is read from now.
+            if self.positions.get(&key) != Some(&fetched.from) {
+                continue;
+            }
+            if LEADER_MOVED.contains(&fetched.error_code) {
+                self.leaders.remove(&key);
+                self.stale = true;
+                continue;
+            }
+            if fetched.error_code == 0
+                && let Some(p) = self.positions.get_mut(&key)
+            {
+                *p = fetched.next_offset;
+            }
+            out.push(fetched);
+        }
+    }
+
+    /// Gives up on requests older than `request.timeout.ms`, and asks for leaders again (at
+    /// most every [`OVERDUE_REFRESH`]) while one is late: its partitions may have moved.
+    fn check_overdue(&mut self) {
+        let late = self.settings.max_wait + ANSWER_GRACE;
+        let mut expired = Vec::new();
+        let mut overdue = Vec::new();
+        for (leader, f) in &self.in_flight {
+            let age = f.sent.elapsed();
+            if age >= self.request_timeout {
+                expired.push(*leader);
+            } else if age >= late {
+                overdue.push(*leader);
+            }
+        }
+        for leader in expired {
+            let broker = self
+                .connections
+                .get(&leader)
+                .map_or_else(|| format!("node {leader}"), |c| c.broker().to_owned());
+            let e = WriterError::Connection {
+                broker,
+                detail: format!(
+                    "no answer to a fetch within request.timeout.ms ({} ms)",
+                    self.request_timeout.as_millis()
+                ),
+            };
+            self.lose_connection(leader, &e);
+        }
+        if !overdue.is_empty()
+            && self
+                .refreshed
+                .is_none_or(|at| at.elapsed() >= OVERDUE_REFRESH)
+        {
+            tracing::debug!(leaders = ?overdue, "source fetches overdue; asking for leaders again");
+            // Metadata is asked of another broker: a frozen one would hold the ask until
+            // request.timeout.ms, and the whole loop with it.
+            for leader in overdue {
+                let Some(address) = self.brokers.get(&leader) else {
+                    continue;
+                };
+                if self
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| m.broker() == address)
+                {
+                    self.metadata = None;
+                }
+                if !self.failed.contains(address) {
+                    self.failed.push(address.clone());
+                }
+            }
+            self.stale = true;
+        }
     }
 
     fn send(
@@ -287,6 +458,7 @@ impl Fetcher {
     fn lose_connection(&mut self, leader: i32, e: &WriterError) {
         tracing::debug!(leader, error = %e, "a source leader's fetch failed; asking for leaders again");
         self.connections.remove(&leader);
+        self.in_flight.remove(&leader);
         self.leaders.retain(|_, l| *l != leader);
         self.stale = true;
     }
@@ -331,6 +503,7 @@ impl Fetcher {
             }
         };
         self.apply(&answer);
+        tracing::trace!(brokers = ?self.brokers.keys().collect::<Vec<_>>(), leaders = ?self.leaders, "source leaders");
         self.stale = false;
         Ok(())
     }
@@ -343,6 +516,8 @@ impl Fetcher {
             .collect();
         self.connections
             .retain(|node, conn| self.brokers.get(node).is_some_and(|a| a == conn.broker()));
+        self.in_flight
+            .retain(|node, _| self.connections.contains_key(node));
         self.leaders.clear();
         self.topic_errors.clear();
         self.partition_counts.clear();
@@ -362,6 +537,24 @@ impl Fetcher {
                         .insert((name.clone(), p.partition_index), p.leader_id.0);
                 }
             }
+        }
+        // A request in flight to a broker that no longer leads one of its partitions is given
+        // up (its connection closed, so its answer is never read): the partitions are asked of
+        // their leaders now rather than wait out a broker that may never answer.
+        let moved: Vec<i32> = self
+            .in_flight
+            .iter()
+            .filter(|(leader, f)| {
+                f.positions
+                    .iter()
+                    .any(|p| self.leaders.get(&(p.topic.clone(), p.partition)) != Some(*leader))
+            })
+            .map(|(leader, _)| *leader)
+            .collect();
+        for leader in moved {
+            tracing::debug!(leader, "a fetch in flight to a former leader given up");
+            self.in_flight.remove(&leader);
+            self.connections.remove(&leader);
         }
     }
 }

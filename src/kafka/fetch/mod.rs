@@ -6,13 +6,16 @@
 //! - [`request`]: one fetch request, and its answer split into batches;
 //! - [`read_committed`]: which batches a read_committed consumer sees;
 //! - [`fetcher`]: partitions assigned at positions, their leaders followed, one request per
-//!   leader per round.
+//!   leader per round;
+//! - `readiness`: which leaders' answers have arrived, so that one that is slow or frozen
+//!   holds only its own partitions.
 //!
 //! The pipeline reads through it with `strait.source.reader=wire` (`source/pipeline/reader/`);
 //! `docs/performance.md` ("Compressed batch passthrough") measures what it saves.
 
 pub mod fetcher;
 pub mod read_committed;
+mod readiness;
 pub mod request;
 
 pub use fetcher::{FetchError, Fetcher};

@@ -3,7 +3,7 @@
 //! changes, ACLs, the principal's authorized operations (KIP-430), a consumer's cached watermarks,
 //! producing a consumed record with its headers moved instead of copied, reading a record's
 //! headers as bytes, being woken when a client's event queue receives something, and raising a
-//! fatal error on a client (fault injection in tests). Also LZ4's block compressor, which the
+//! fatal error on a client (fault injection in tests). Also `poll(2)` on sockets. Also LZ4's block compressor, which the
 //! `lz4` crate exposes only as raw bindings too.
 //!
 //! Every call is blocking (run it in `spawn_blocking` from async code) and bounded by the
@@ -30,6 +30,7 @@ mod groups;
 mod headers;
 mod lz4_block;
 mod offsets;
+mod poll;
 mod produce;
 mod raw;
 mod strings;
@@ -55,6 +56,7 @@ pub use lz4_block::compress_block as lz4_compress_block;
 pub use offsets::{
     CommittedOffset, OffsetAlterResult, alter_consumer_group_offsets, list_consumer_group_offsets,
 };
+pub use poll::readable;
 pub use produce::Outgoing;
 pub use raw::KafkaHandle;
 pub use wakeup::QueueWakeup;

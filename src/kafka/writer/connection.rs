@@ -271,6 +271,17 @@ impl Connection {
         Ok(correlation)
     }
 
+    /// The socket answers arrive on, and whether bytes of one already read from it wait
+    /// decrypted (a TLS record holds more than the reads so far took): what waiting for
+    /// several connections' answers at once needs.
+    pub fn readiness(&self) -> (std::os::fd::BorrowedFd<'_>, bool) {
+        use std::os::fd::AsFd;
+        match &self.stream {
+            Stream::Plain(s) => (s.as_fd(), false),
+            Stream::Tls(s) => (s.get_ref().as_fd(), s.ssl().pending() > 0),
+        }
+    }
+
     /// Reads the response to the request sent as `correlation`.
     pub fn receive<R: Request>(
         &mut self,

@@ -141,6 +141,10 @@ impl Shared {
             return Ok(());
         }
         self.progress.write(&due, timeout)?;
+        tracing::debug!(
+            written = ?due.iter().map(|d| (d.partition, d.offset)).collect::<Vec<_>>(),
+            "progress written"
+        );
         let mut tpl = TopicPartitionList::new();
         {
             let mut t = lock(&self.tracker);
