@@ -421,14 +421,7 @@ fn progress_committed_behind_another_open_transaction_is_not_missed() {
 
     // Another writer's transaction, left open in the offsets-topic partition that holds this
     // flow's progress (a process killed between writing its progress and committing).
-    let store = strait::source::progress::ProgressStore::new(
-        &tgt,
-        &flow.offsets_topic,
-        5,
-        "MirrorSourceConnector",
-        "source",
-    )
-    .unwrap();
+    let store = common::scenario::progress_store(&flow, &tb);
     let (_, _, at) = store.record_of(&topic, 0, 0);
     let mut cfg = tgt.clone();
     cfg.set("transactional.id", unique("holder"))

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scenario::{Flow, Load, create_topic_with};
+use common::scenario::{Flow, Load, create_topic_with, progress_store};
 use common::{Cluster, Testbed, topic_counts, unique, wait_until};
 
 /// Records per second over all partitions, as the fault suite's load.
@@ -33,14 +33,7 @@ fn progress_follows_a_steady_load_while_the_flow_runs() {
         topic_counts(&tgt, &remote).is_some_and(|c| c.iter().all(|n| *n > 100))
     });
 
-    let store = strait::source::progress::ProgressStore::new(
-        &tgt,
-        &flow.offsets_topic,
-        5,
-        "MirrorSourceConnector",
-        "source",
-    )
-    .unwrap();
+    let store = progress_store(&flow, &tb);
     // Each sample: when it was taken and the source's end offsets then.
     let mut ends: Vec<(Instant, Vec<i64>)> = Vec::new();
     let started = Instant::now();

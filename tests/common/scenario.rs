@@ -177,18 +177,21 @@ pub fn partition_status(addr: &str, topic: &str, partition: i64) -> Option<serde
         .cloned()
 }
 
-/// The progress the flow wrote for `topic`/`partition` (last source offset replicated).
-pub fn progress_of(flow: &Flow, tb: &Testbed, topic: &str, partition: i32) -> Option<i64> {
-    let target = tb.plaintext_config(Cluster::Target);
-    let store = strait::source::progress::ProgressStore::new(
-        &target,
+/// A reader and writer of the progress `flow` keeps on the target.
+pub fn progress_store(flow: &Flow, tb: &Testbed) -> strait::source::progress::ProgressStore {
+    strait::source::progress::ProgressStore::new(
+        &tb.plaintext_config(Cluster::Target),
         &flow.offsets_topic,
         5,
         "MirrorSourceConnector",
         "source",
     )
-    .ok()?;
-    store
+    .expect("progress store")
+}
+
+/// The progress the flow wrote for `topic`/`partition` (last source offset replicated).
+pub fn progress_of(flow: &Flow, tb: &Testbed, topic: &str, partition: i32) -> Option<i64> {
+    progress_store(flow, tb)
         .read_all(Duration::from_secs(20))
         .ok()?
         .get(&(topic.to_owned(), partition))
